@@ -1,0 +1,202 @@
+"""Glue between the data (workbook_templates) and the rules (macros_free_validation).
+
+A :class:`PlanSpec` is everything one template and its checks depend on: the form, the
+choice lists, one framework of the catalog, the school level and the school year.  The
+lists it computes are written to the template's list sheet *and* used by the ingest
+checks; the rule set it compiles is turned into in-sheet formulas *and* run in Python.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from macros_free_validation.compile import RuleSet
+from macros_free_validation.report import Severity, define_code
+from macros_free_validation.rules import PyContext, Rule
+from workbook_templates.catalog import Catalog, Framework, load_catalog
+from workbook_templates.choices import Choices, Period, SchoolYear, load_choices, parse_school_year
+from workbook_templates.errors import SpecError
+from workbook_templates.form import Form, SchoolLevel, load_form
+
+
+@dataclasses.dataclass(frozen=True)
+class Sources:
+    """The three spec files (None = built-in), loaded once."""
+
+    form: Form
+    choices: Choices
+    catalog: Catalog
+
+    @classmethod
+    def load(cls, catalog: str | Path | None = None, choices: str | Path | None = None,
+             form: str | Path | None = None) -> "Sources":
+        return cls(load_form(form), load_choices(choices), load_catalog(catalog))
+
+    def spec(self, level: str, year: str | SchoolYear, framework: str | None = None) -> "PlanSpec":
+        lvl = self.form.level(level)
+        sy = year if isinstance(year, SchoolYear) else parse_school_year(year)
+        return PlanSpec(self.form, self.choices, self.framework_for(lvl, framework), lvl, sy)
+
+    def framework_for(self, level: SchoolLevel, framework: str | None) -> Framework:
+        if framework:
+            fw = self.catalog.get(framework)
+            if level.catalog not in fw.school_levels:
+                raise SpecError("--framework", f"khung '{fw.id}' không áp dụng cho cấp {level.label}",
+                                f"framework '{fw.id}' does not apply to level {level.key}")
+            return fw
+        candidates = self.catalog.for_level(level.catalog)
+        if not candidates:
+            raise SpecError(self.catalog.source, f"không có khung tiêu chí cho cấp {level.label}",
+                            f"no framework for level {level.key}")
+        return candidates[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanSpec:
+    form: Form
+    choices: Choices
+    framework: Framework
+    level: SchoolLevel
+    year: SchoolYear
+
+    # -- identity of the design -----------------------------------------------------------
+
+    @cached_property
+    def template_id(self) -> str:
+        """Stable id of this template design: same inputs, same id."""
+        h = hashlib.sha256()
+        for part in (self.form.version, self.framework.id, repr(self.framework), repr(self.choices),
+                     repr(self.form), self.level.key, self.year.label):
+            h.update(part.encode("utf-8"))
+            h.update(b"\0")
+        return f"KCL-{self.year.label}-{self.level.key}-{h.hexdigest()[:10]}"
+
+    # -- lists -------------------------------------------------------------------------------
+
+    @cached_property
+    def periods(self) -> list[Period]:
+        return self.choices.periods(self.year)
+
+    @property
+    def top_label(self) -> str | None:
+        top = self.framework.top_level
+        return self.choices.level_label(top) if top is not None else None
+
+    @cached_property
+    def lists(self) -> dict[str, list[Any]]:
+        """Every list of the template, by name.  ``criteria_keys``/``criteria_values`` are the
+        cascade table (grouped by key, as OFFSET/MATCH needs); ``level_*`` pair a criterion
+        with each level it can be targeted at; ``periods_first``/``_last`` are month ordinals."""
+        fw, ch = self.framework, self.choices
+        crit_keys, crit_vals, lvl_crit, lvl_lab = [], [], [], []
+        for std in fw.standards:
+            for c in std.criteria:
+                crit_keys.append(std.label)
+                crit_vals.append(c.label)
+                for lv in c.levels:
+                    lvl_crit.append(c.label)
+                    lvl_lab.append(ch.level_label(lv))
+        for item in fw.top_items:
+            crit_keys.append(self.top_label)
+            crit_vals.append(item.label)
+            lvl_crit.append(item.label)
+            lvl_lab.append(self.top_label)
+        return {
+            "levels": [ch.level_label(lv) for lv in fw.levels],
+            "standards": [s.label for s in fw.standards],
+            "criteria": crit_vals,
+            "criteria_keys": crit_keys,
+            "criteria_values": crit_vals,
+            "level_criteria": lvl_crit,
+            "level_labels": lvl_lab,
+            "owners": list(ch.owners),
+            "periods": [p.label for p in self.periods],
+            "periods_first": [p.first for p in self.periods],
+            "periods_last": [p.last for p in self.periods],
+            "funding": [o.label for o in ch.funding],
+            "statuses": [o.label for o in ch.statuses],
+        }
+
+    # -- rules -------------------------------------------------------------------------------
+
+    @cached_property
+    def rules(self) -> RuleSet:
+        return RuleSet(tuple(self._field_rules()) + tuple(self._cross_rules()))
+
+    def _constants(self) -> dict[str, Any]:
+        nofund = self.choices.no_funding
+        return {"$top_level": self.top_label, "$no_funding": nofund.label if nofund else None,
+                "$budget_ceiling": self.form.budget_ceiling}
+
+    def _field_rules(self):
+        fr = self.form.field_rules
+        for f in self.form.fields:
+            ctx = {"label": f.header, "min": f.minimum}
+            if f.required is True:
+                yield _rule(fr["required"], "required", f.key, ctx)
+            elif f.required == "unless_top" and self.top_label:
+                yield _rule(fr["required"], "required", f.key, ctx,
+                            unless_field="muc", unless_value=self.top_label)
+            elif f.required == "unless_top":
+                yield _rule(fr["required"], "required", f.key, ctx)
+            if f.type == "choice":
+                spec = fr["in_list_soft"] if f.soft else fr["in_list"]
+                yield _rule(spec, "in_list", f.key, ctx, Severity.WARNING if f.soft else Severity.ERROR,
+                            list=f.choices)
+            if f.type == "number":
+                yield _rule(fr["number"], "number", f.key, ctx)
+                if f.minimum is not None:
+                    yield _rule(fr["min"], "min", f.key, ctx, min=f.minimum)
+
+    def _cross_rules(self):
+        consts = self._constants()
+        for spec in self.form.rules:
+            params = {k: consts.get(v, v) if isinstance(v, str) and v.startswith("$") else v
+                      for k, v in (spec.get("params") or {}).items()}
+            if any(v is None for v in params.values()):
+                continue  # e.g. no Mức 4 in this framework: the rule has nothing to say
+            rule = _rule(spec, str(spec["kind"]), str(spec["field"]), params,
+                         Severity(spec.get("severity", "error")), **params)
+            yield dataclasses.replace(rule, live=bool(spec.get("live", True)))
+
+    # -- Python side of the checks ---------------------------------------------------------
+
+    def py_context(self, staff: list[str] | None = None,
+                   period_span: Callable[[Any], tuple[int, int] | None] | None = None) -> PyContext:
+        lists: Mapping[str, list[Any]] = dict(self.lists)
+        if staff:
+            lists = {**lists, "owners": lists["owners"] + list(staff)}
+        table = {p.label.casefold(): (p.first, p.last) for p in self.periods}
+        default = lambda v: table.get(str(v).strip().casefold())  # noqa: E731
+        return PyContext(lists=lists, spans={"periods": period_span or default})
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return f"{v:,}".replace(",", ".") if isinstance(v, (int, float)) else str(v)
+
+
+def _rule(spec: dict, kind: str, field: str, ctx: dict, severity: Severity = Severity.ERROR, **params) -> Rule:
+    fmt = {k: _num(v) if v is not None else "" for k, v in ctx.items()}
+    define_code(str(spec["code"]), severity, str(spec["message"]), str(spec.get("hint", "")))
+    return Rule(code=str(spec["code"]), kind=kind, field=field, message=str(spec["message"]).format(**fmt),
+                hint=str(spec.get("hint", "")).format(**fmt), severity=severity, params=params)
+
+
+def example_row(spec: PlanSpec) -> dict[str, Any]:
+    """The worked example of the Hướng dẫn sheet as field values (valid under every rule)."""
+    ex = dict(spec.form.guide.get("example") or {})
+    std = spec.framework.standards[0]
+    crit = std.criteria[0]
+    months = spec.choices.months(spec.year)
+    level = int(ex.get("muc", 2))
+    if level not in crit.levels:
+        level = crit.levels[-1]
+    row = {k: v for k, v in ex.items() if k in spec.form.keys}
+    row.update(muc=spec.choices.level_label(level), standard=std.label, criterion=crit.label,
+               start=months[int(ex.get("start", 0))].label, end=months[int(ex.get("end", 0))].label)
+    return {k: row.get(k, "") for k in spec.form.keys}

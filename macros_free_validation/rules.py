@@ -1,0 +1,252 @@
+"""Row rules declared once, compiled two ways.
+
+A :class:`Rule` is data (a kind, the fields it reads, a message).  Each kind knows how to
+say "this row breaks me" twice:
+
+* as an Excel formula, for the live Kiểm tra cell and the red conditional formats of the
+  template (macro-free: plain functions every spreadsheet program evaluates), and
+* as a Python predicate, run by the ingest side on every row read back from a file.
+
+The two must agree on every row a school can type: tests fill rows, let LibreOffice
+compute the formulas, and compare with the Python verdicts.  This module knows nothing of
+schools: fields, list names and messages come from the form (workbook_templates).
+
+Formula notes (measured, see research/excel_pitfalls.md): membership uses SUMPRODUCT over a
+defined name, not COUNTIF/MATCH, because those treat ``*``/``?`` as wildcards and fail on
+text over 255 characters; comparisons of text are case-insensitive in Excel, so the Python
+side compares casefolded text too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from typing import Any, Callable, Mapping, Sequence
+
+from .report import Severity
+
+# -- the row as the Python side sees it ------------------------------------------------
+
+
+@dataclasses.dataclass
+class PyContext:
+    """What a Python predicate may consult besides the row itself."""
+
+    lists: Mapping[str, Sequence[str]]
+    # name -> function(value) -> (first_month_ordinal, last_month_ordinal) | None
+    spans: Mapping[str, Callable[[Any], tuple[int, int] | None]] = dataclasses.field(default_factory=dict)
+    _folded: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict, repr=False)
+    _pairs: dict[tuple[str, str], frozenset[tuple[str, str]]] = dataclasses.field(default_factory=dict, repr=False)
+
+    def in_list(self, name: str, value: Any) -> bool:
+        if name not in self._folded:
+            self._folded[name] = frozenset(_fold(v) for v in self.lists[name])
+        return _fold(value) in self._folded[name]
+
+    def pair_in(self, keys: str, values: str, key: Any, value: Any) -> bool:
+        if (keys, values) not in self._pairs:
+            self._pairs[(keys, values)] = frozenset(
+                (_fold(k), _fold(v)) for k, v in zip(self.lists[keys], self.lists[values]))
+        return (_fold(key), _fold(value)) in self._pairs[(keys, values)]
+
+
+@dataclasses.dataclass
+class ExcelContext:
+    """How a predicate names things in a formula: ``ref("budget")`` -> ``$K5``,
+    ``name("owners")`` -> the workbook-level defined name of that list."""
+
+    ref: Callable[[str], str]
+    name: Callable[[str], str]
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _fold(value: Any) -> str:
+    return unicodedata.normalize("NFC", str(value)).strip().casefold()
+
+
+def _xl_text(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+# -- rule kinds ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One declared rule.  ``field`` is the cell reported and turned red."""
+
+    code: str
+    kind: str
+    field: str
+    message: str  # short Vietnamese text shown in the Kiểm tra cell
+    hint: str = ""
+    severity: Severity = Severity.ERROR
+    live: bool = True  # False: checked on ingest only (no in-sheet formula)
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def violated(self, row: Mapping[str, Any], ctx: PyContext) -> bool:
+        return KINDS[self.kind].python(self, row, ctx)
+
+    def excel(self, ctx: ExcelContext) -> str:
+        return KINDS[self.kind].excel(self, ctx)
+
+    def p(self, key: str, default: Any = None) -> Any:
+        return self.params.get(key, default)
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    python: Callable[[Rule, Mapping[str, Any], PyContext], bool]
+    excel: Callable[[Rule, ExcelContext], str]
+    params: tuple[str, ...] = ()
+
+
+def _unless_py(rule: Rule, row: Mapping[str, Any]) -> bool:
+    other = rule.p("unless_field")
+    return bool(other) and _fold(row.get(other) or "") == _fold(rule.p("unless_value", ""))
+
+
+def _unless_xl(rule: Rule, ctx: ExcelContext) -> str:
+    other = rule.p("unless_field")
+    return f"{ctx.ref(other)}={_xl_text(rule.p('unless_value', ''))}" if other else "FALSE"
+
+
+def _required_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
+    return is_blank(row.get(rule.field)) and not _unless_py(rule, row)
+
+
+def _required_xl(rule: Rule, ctx: ExcelContext) -> str:
+    cell = ctx.ref(rule.field)
+    if not rule.p("unless_field"):
+        return f"TRIM({cell})=\"\""
+    return f"AND(TRIM({cell})=\"\",NOT({_unless_xl(rule, ctx)}))"
+
+
+def _in_list_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
+    value = row.get(rule.field)
+    return not is_blank(value) and not ctx.in_list(rule.p("list"), value)
+
+
+def _in_list_xl(rule: Rule, ctx: ExcelContext) -> str:
+    cell = ctx.ref(rule.field)
+    return f"AND({cell}<>\"\",SUMPRODUCT(--({ctx.name(rule.p('list'))}={cell}))=0)"
+
+
+def _pair_key_py(rule: Rule, row: Mapping[str, Any]) -> Any:
+    if rule.p("override_field") and _fold(row.get(rule.p("override_field")) or "") == _fold(rule.p("override_value")):
+        return rule.p("override_key")
+    return row.get(rule.p("key_field"))
+
+
+def _pair_key_xl(rule: Rule, ctx: ExcelContext) -> str:
+    key = ctx.ref(rule.p("key_field"))
+    if not rule.p("override_field"):
+        return key
+    return (f"IF({ctx.ref(rule.p('override_field'))}={_xl_text(rule.p('override_value'))},"
+            f"{_xl_text(rule.p('override_key'))},{key})")
+
+
+def _pair_in_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
+    value, key = row.get(rule.field), _pair_key_py(rule, row)
+    if is_blank(value) or is_blank(key):
+        return False  # the required rules speak for a missing half
+    return not ctx.pair_in(rule.p("keys"), rule.p("values"), key, value)
+
+
+def _pair_in_xl(rule: Rule, ctx: ExcelContext) -> str:
+    cell, key = ctx.ref(rule.field), _pair_key_xl(rule, ctx)
+    keys, values = ctx.name(rule.p("keys")), ctx.name(rule.p("values"))
+    return (f"AND({cell}<>\"\",{key}<>\"\","
+            f"SUMPRODUCT(({keys}={key})*({values}={cell}))=0)")
+
+
+def _number_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
+    value = row.get(rule.field)
+    return not is_blank(value) and not is_number(value)
+
+
+def _number_xl(rule: Rule, ctx: ExcelContext) -> str:
+    cell = ctx.ref(rule.field)
+    return f"AND({cell}<>\"\",NOT(ISNUMBER({cell})))"
+
+
+def _min_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
+    value = row.get(rule.field)
+    return is_number(value) and value < rule.p("min")
+
+
+def _min_xl(rule: Rule, ctx: ExcelContext) -> str:
+    cell = ctx.ref(rule.field)
+    return f"AND(ISNUMBER({cell}),{cell}<{rule.p('min')})"
+
+
+def _max_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
+    value = row.get(rule.field)
+    return is_number(value) and value > rule.p("max")
+
+
+def _max_xl(rule: Rule, ctx: ExcelContext) -> str:
+    cell = ctx.ref(rule.field)
+    return f"AND(ISNUMBER({cell}),{cell}>{rule.p('max')})"
+
+
+def _not_before_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
+    span = ctx.spans.get(rule.p("spans"))
+    start, end = row.get(rule.p("start_field")), row.get(rule.field)
+    if span is None or is_blank(start) or is_blank(end):
+        return False
+    a, b = span(start), span(end)
+    return a is not None and b is not None and b[1] < a[0]
+
+
+def _not_before_xl(rule: Rule, ctx: ExcelContext) -> str:
+    # The period table has three parallel lists: labels, first month, last month.
+    labels, first, last = (ctx.name(f"{rule.p('spans')}{s}") for s in ("", "_first", "_last"))
+    start, end = ctx.ref(rule.p("start_field")), ctx.ref(rule.field)
+    first_of_start = f"SUMPRODUCT(({labels}={start})*{first})"
+    last_of_end = f"SUMPRODUCT(({labels}={end})*{last})"
+    known = f"SUMPRODUCT(--({labels}={start}))*SUMPRODUCT(--({labels}={end}))>0"
+    return f"AND({start}<>\"\",{end}<>\"\",{known},{last_of_end}<{first_of_start})"
+
+
+def _positive(value: Any) -> bool:
+    return is_number(value) and value > 0
+
+
+def _forbid_when_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
+    other = row.get(rule.p("when_field"))
+    return _positive(row.get(rule.field)) and not is_blank(other) and _fold(other) == _fold(rule.p("when_value"))
+
+
+def _forbid_when_xl(rule: Rule, ctx: ExcelContext) -> str:
+    cell, other = ctx.ref(rule.field), ctx.ref(rule.p("when_field"))
+    return f"AND(ISNUMBER({cell}),N({cell})>0,{other}={_xl_text(rule.p('when_value'))})"
+
+
+def _require_when_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
+    return is_blank(row.get(rule.field)) and _positive(row.get(rule.p("when_positive")))
+
+
+def _require_when_xl(rule: Rule, ctx: ExcelContext) -> str:
+    cell, other = ctx.ref(rule.field), ctx.ref(rule.p("when_positive"))
+    return f"AND(TRIM({cell})=\"\",ISNUMBER({other}),N({other})>0)"
+
+
+KINDS: Mapping[str, Kind] = {
+    "required": Kind(_required_py, _required_xl, ("unless_field", "unless_value")),
+    "in_list": Kind(_in_list_py, _in_list_xl, ("list",)),
+    "pair_in": Kind(_pair_in_py, _pair_in_xl,
+                    ("key_field", "keys", "values", "override_field", "override_value", "override_key")),
+    "number": Kind(_number_py, _number_xl),
+    "min": Kind(_min_py, _min_xl, ("min",)),
+    "max": Kind(_max_py, _max_xl, ("max",)),
+    "not_before": Kind(_not_before_py, _not_before_xl, ("start_field", "spans")),
+    "forbid_when": Kind(_forbid_when_py, _forbid_when_xl, ("when_field", "when_value")),
+    "require_when": Kind(_require_when_py, _require_when_xl, ("when_positive",)),
+}

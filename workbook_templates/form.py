@@ -1,0 +1,144 @@
+"""The plan form as data: school levels, Thông tin fields, Kế hoạch fields and rule specs."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+from .spec_io import need, read_yaml
+
+BUILTIN_FORM = "form.yaml"
+FIELD_TYPES = ("choice", "text", "number")
+LIST_NAMES = ("levels", "standards", "criteria", "owners", "periods", "funding", "statuses")
+
+
+@dataclasses.dataclass(frozen=True)
+class SchoolLevel:
+    key: str  # CLI value: mam-non, tieu-hoc, ...
+    catalog: str  # level key in the criteria catalog
+    label: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    key: str
+    header: str
+    group: str
+    type: str
+    required: bool | str = False  # True, False or "unless_top"
+    choices: str | None = None
+    soft: bool = False  # an unknown choice is a warning, free text allowed
+    suggest: str | None = None  # text field with a non-binding list
+    minimum: float | None = None
+    width: float = 15
+    number_format: str | None = None
+    help: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class InfoField:
+    key: str
+    label: str
+    source: str  # identity | school
+    type: str = "text"
+
+
+@dataclasses.dataclass(frozen=True)
+class Form:
+    source: str
+    version: str
+    levels: tuple[SchoolLevel, ...]
+    info_sheet: str
+    info_fields: tuple[InfoField, ...]
+    staff_title: str
+    staff_rows: int
+    sheet: str
+    title: str
+    input_rows: int
+    groups: tuple[str, ...]
+    fields: tuple[Field, ...]
+    check_header: str
+    check_width: float
+    ok_text: str
+    warning_prefix: str
+    rules: tuple[dict, ...]
+    field_rules: dict[str, dict]
+    budget_ceiling: float
+    guide: dict
+
+    def level(self, key: str) -> SchoolLevel:
+        for lvl in self.levels:
+            if lvl.key == key:
+                return lvl
+        known = ", ".join(x.key for x in self.levels)
+        raise SpecError("--level", f"cấp học '{key}' không có (chọn một trong: {known})",
+                        f"unknown level '{key}' (one of: {known})")
+
+    def field(self, key: str) -> Field:
+        return next(f for f in self.fields if f.key == key)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.fields)
+
+
+def load_form(path: str | Path | None = None) -> Form:
+    data, source, _raw = read_yaml(path, BUILTIN_FORM)
+    info = need(data, "info", source, "form")
+    plan = need(data, "plan", source, "form")
+    fields = tuple(_field(f, source) for f in need(plan, "fields", source, "plan"))
+    keys = [f.key for f in fields]
+    if len(set(keys)) != len(keys):
+        raise SpecError(source, "plan.fields có khóa trùng", "duplicate field keys")
+    groups = tuple(str(g) for g in need(plan, "groups", source, "plan"))
+    for f in fields:
+        if f.group not in groups:
+            raise SpecError(source, f"trường '{f.key}': nhóm '{f.group}' không có trong plan.groups",
+                            f"field '{f.key}': unknown group")
+    return Form(
+        source=source,
+        version=str(need(data, "form_version", source, "form")),
+        levels=tuple(SchoolLevel(str(need(x, "key", source, "school_levels")), str(need(x, "catalog", source, "school_levels")),
+                                 str(need(x, "label", source, "school_levels"))) for x in need(data, "school_levels", source, "form")),
+        info_sheet=str(need(info, "sheet", source, "info")),
+        info_fields=tuple(InfoField(str(need(x, "key", source, "info")), str(need(x, "label", source, "info")),
+                                    str(x.get("source", "school")), str(x.get("type", "text")))
+                          for x in need(info, "fields", source, "info")),
+        staff_title=str(info.get("staff_title", "")),
+        staff_rows=int(info.get("staff_rows", 30)),
+        sheet=str(need(plan, "sheet", source, "plan")),
+        title=str(need(plan, "title", source, "plan")),
+        input_rows=int(need(plan, "input_rows", source, "plan")),
+        groups=groups,
+        fields=fields,
+        check_header=str(plan.get("check_header", "Kiểm tra")),
+        check_width=float(plan.get("check_width", 30)),
+        ok_text=str(plan.get("ok_text", "OK")),
+        warning_prefix=str(plan.get("warning_prefix", "Lưu ý: ")),
+        rules=tuple(dict(r) for r in data.get("rules") or []),
+        field_rules={str(k): dict(v) for k, v in (data.get("field_rules") or {}).items()},
+        budget_ceiling=float(data.get("budget_ceiling", 50000)),
+        guide=dict(data.get("guide") or {}),
+    )
+
+
+def _field(obj: Any, source: str) -> Field:
+    key = str(need(obj, "key", source, "plan.fields"))
+    where = f"trường '{key}'"
+    ftype = str(need(obj, "type", source, where))
+    if ftype not in FIELD_TYPES:
+        raise SpecError(source, f"{where}: kiểu '{ftype}' không hỗ trợ ({', '.join(FIELD_TYPES)})", "unknown type")
+    choices = obj.get("choices") or None
+    for list_name in (choices, obj.get("suggest")):
+        if list_name is not None and list_name not in LIST_NAMES:
+            raise SpecError(source, f"{where}: danh sách '{list_name}' không có ({', '.join(LIST_NAMES)})", "unknown list")
+    if ftype == "choice" and not choices:
+        raise SpecError(source, f"{where}: kiểu choice cần 'choices'", "choice field needs 'choices'")
+    required = obj.get("required", False)
+    if required not in (True, False, "unless_top"):
+        raise SpecError(source, f"{where}: required phải là true, false hoặc unless_top", "bad 'required'")
+    return Field(key=key, header=str(need(obj, "header", source, where)), group=str(need(obj, "group", source, where)),
+                 type=ftype, required=required, choices=choices, soft=bool(obj.get("soft")),
+                 suggest=obj.get("suggest"), minimum=obj.get("min"), width=float(obj.get("width", 15)),
+                 number_format=obj.get("number_format"), help=str(obj.get("help", "")))
