@@ -1,0 +1,141 @@
+"""The ``kcl-xlsx`` command: a thin typed layer; library functions do the work.
+
+Exit codes: 0 done (no file with errors), 1 some file has errors, 2 usage or input error
+(one line on stderr naming the problem, never a traceback).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from workbook_templates.errors import SpecError
+
+from . import catalog_view
+from .identity import KEY_ENV, office_key
+from .issuing import MANIFEST, TemplateFactory, issue_one, issue_roster
+from .output import OutputError
+from .plan_spec import Sources
+from .roster import SAMPLE, School, load_roster
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="kcl-xlsx: phát hành, thu thập, kiểm tra và tổng hợp kế hoạch cải tiến chất lượng "
+                       "giáo dục của các trường (Excel). Issue, collect, check and summarise school "
+                       "quality-improvement plans.")
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+LEVELS_HELP = "Cấp học / school level: mam-non, tieu-hoc, thcs, thpt, nhieu-cap."
+CatalogOpt = Annotated[Optional[Path], typer.Option("--catalog", help="Tệp danh mục tiêu chí riêng (YAML) / own criteria catalog file.")]
+ChoicesOpt = Annotated[Optional[Path], typer.Option("--choices", help="Tệp danh sách lựa chọn riêng (YAML) / own choice lists file.")]
+FrameworkOpt = Annotated[Optional[str], typer.Option("--framework", help="Mã khung tiêu chí (xem `kcl-xlsx catalog`); mặc định: khung đã kiểm chứng của cấp học.")]
+
+
+class UsageError(Exception):
+    """A bad option value: printed as one line, exit 2."""
+
+
+def friendly(func: Callable) -> Callable:
+    """Turn every expected failure into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (SpecError, OutputError, UsageError) as exc:
+            err.print(f"kcl-xlsx: {exc}", markup=False)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("kcl-xlsx: đã dừng theo yêu cầu / interrupted", markup=False)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug: still one line, the traceback on request
+            if os.environ.get("KCL_XLSX_DEBUG") == "1":
+                raise
+            err.print(f"kcl-xlsx: lỗi không mong đợi / unexpected error: {type(exc).__name__}: {exc} "
+                      f"(KCL_XLSX_DEBUG=1 để xem chi tiết)", markup=False)
+            raise typer.Exit(3) from None
+
+    return wrapper
+
+
+def _date(text: Optional[str]) -> dt.date:
+    if not text:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--issue-date: '{text}' không phải ngày dạng YYYY-MM-DD / not a date") from None
+
+
+@app.command()
+@friendly
+def template(
+    year: Annotated[str, typer.Option("--year", help="Năm học, ví dụ 2025-2026 / school year.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Tệp .xlsx (một trường) hoặc thư mục (với --roster).")],
+    level: Annotated[Optional[str], typer.Option("--level", help=LEVELS_HELP)] = None,
+    roster: Annotated[Optional[str], typer.Option("--roster", help="Danh sách trường (.csv/.xlsx), hoặc 'sample' cho danh sách mẫu.")] = None,
+    school_code: Annotated[str, typer.Option("--school-code", help="Mã trường (một trường).")] = "",
+    school_name: Annotated[str, typer.Option("--school-name", help="Tên trường (một trường).")] = "",
+    unit: Annotated[str, typer.Option("--unit", help="Đơn vị quản lý / managing office.")] = "",
+    catalog: CatalogOpt = None,
+    choices: ChoicesOpt = None,
+    framework: FrameworkOpt = None,
+    key: Annotated[Optional[str], typer.Option("--key", help=f"Khóa ký định danh (HMAC); mặc định biến môi trường {KEY_ENV}.")] = None,
+    issue_date: Annotated[Optional[str], typer.Option("--issue-date", help="Ngày phát hành YYYY-MM-DD (mặc định hôm nay).")] = None,
+) -> None:
+    """Tạo mẫu kế hoạch khóa sẵn cho một trường hoặc cho cả danh sách trường.
+    Write the locked plan template for one school, or one per school of a roster."""
+    sources = Sources.load(catalog=catalog, choices=choices)
+    factory = TemplateFactory(sources, year, framework, office_key(key), _date(issue_date))
+    if roster:
+        if level or school_code or school_name:
+            raise UsageError("--roster dùng riêng, không kèm --level/--school-code/--school-name "
+                             "/ --roster excludes the single-school options")
+        schools = load_roster(roster, sources.form)
+        factory.spec(schools.schools[0].level)  # validates --year/--framework before any file
+        records = issue_roster(factory, schools, output)
+        out.print(f"Đã tạo {len(records)} mẫu và {MANIFEST} trong {output} "
+                  f"/ wrote {len(records)} templates", markup=False)
+        return
+    if not level:
+        raise UsageError("cần --level (hoặc --roster) / --level or --roster is required")
+    if output.suffix.lower() != ".xlsx":
+        raise UsageError(f"{output}: tên tệp cần đuôi .xlsx / output must end in .xlsx")
+    school = School(school_code, school_name, level, unit) if (school_code or school_name or unit) else None
+    factory.spec(level)
+    rec = issue_one(factory, level, output, school)
+    out.print(f"Đã tạo {output} (mã mẫu {rec.template_id}) / wrote {output}", markup=False)
+
+
+@app.command("catalog")
+@friendly
+def catalog_cmd(
+    level: Annotated[Optional[str], typer.Option("--level", help=LEVELS_HELP + " Không có: liệt kê các khung.")] = None,
+    year: Annotated[str, typer.Option("--year", help="Năm học (cho danh sách tháng).")] = "2025-2026",
+    catalog: CatalogOpt = None,
+    choices: ChoicesOpt = None,
+    framework: FrameworkOpt = None,
+) -> None:
+    """In danh mục tiêu chí và các danh sách lựa chọn. Print criteria catalogs and choice lists."""
+    sources = Sources.load(catalog=catalog, choices=choices)
+    if level is None and framework is None:
+        catalog_view.print_frameworks(out, sources)
+        return
+    if level is None:
+        level = next(lv.key for lv in sources.form.levels
+                     if lv.catalog in sources.catalog.get(framework).school_levels)
+    catalog_view.print_spec(out, sources.spec(level, year, framework))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

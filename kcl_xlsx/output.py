@@ -1,0 +1,59 @@
+"""Writing outputs safely: to a temporary name, then renamed into place; never over an
+existing file unless the caller asked for that explicitly."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+class OutputError(RuntimeError):
+    """An output cannot be written.  ``str()`` is one line naming the path."""
+
+
+def check_writable_dir(path: Path) -> None:
+    path = Path(path)
+    probe = path if path.exists() else path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{path}: đã có một tệp cùng tên, cần một thư mục / exists and is not a folder")
+    if not os.access(probe, os.W_OK):
+        raise OutputError(f"{path}: không có quyền ghi / not writable")
+
+
+def refuse_existing(path: Path) -> None:
+    if Path(path).exists():
+        raise OutputError(f"{path}: tệp đã tồn tại, không ghi đè (chọn tên khác hoặc xóa tệp cũ) "
+                          f"/ already exists, not overwritten")
+
+
+def write_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename, so a
+    reader never sees half a file and a failure leaves nothing behind."""
+    path = Path(path)
+    if not overwrite:
+        refuse_existing(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            # link() fails if the name appeared meanwhile: never clobber a file we did not check
+            os.link(tmp, path)
+            os.unlink(tmp)
+    except FileExistsError:
+        os.unlink(tmp)
+        raise OutputError(f"{path}: tệp đã tồn tại, không ghi đè / already exists, not overwritten") from None
+    except OSError as exc:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None

@@ -1,0 +1,223 @@
+"""What is this file really?  Decided from its bytes, never from its extension.
+
+Schools e-mail back anything: the real workbook, Excel's lock file, a PDF print, a web
+page a management system exported as ``.xls``, a CSV, an encrypted copy.  :func:`sniff`
+looks at the first few KB and, for containers, at the zip central directory or the OLE
+directory only; it never decompresses a worksheet (that is :mod:`kcl_xlsx.preflight`'s job,
+with bounds).
+
+Kinds: ``empty``, ``lock_file``, ``xlsx``, ``xlsm``, ``xlsb``, ``ods``, ``zip_other``,
+``xls``, ``encrypted``, ``ole_other``, ``html``, ``csv_text``, ``pdf``, ``unknown``, and
+``corrupt`` (a zip or OLE container whose directory cannot be read, e.g. a truncated file).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+import zipfile
+from typing import BinaryIO
+
+import olefile
+
+HEAD_BYTES = 4096
+# Opening a zip builds one ZipInfo per entry; a real workbook has a few dozen.  Above this
+# many entries sniff does not even list them (preflight rejects them as too many parts).
+SNIFF_MAX_ENTRIES = 10_000
+# Small metadata members (mimetype, [Content_Types].xml) are read at most this far.
+SMALL_MEMBER_BYTES = 256 * 1024
+
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+
+SPREADSHEET_KINDS = frozenset({"xlsx", "xlsm", "xlsb", "ods", "xls"})
+ZIP_KINDS = frozenset({"xlsx", "xlsm", "xlsb", "ods", "zip_other"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Sniff:
+    kind: str
+    detail: str = ""
+    # VBA / StarBasic code is present (xlsm, an .xls with _VBA_PROJECT_CUR, an .ods with
+    # Basic/); values can still be read, the code is never run.
+    macros: bool = False
+
+
+def is_lock_file_name(name: str) -> bool:
+    """Excel and LibreOffice write ``~$book.xlsx`` next to an open workbook."""
+    return os.path.basename(name).startswith("~$")
+
+
+def sniff(path: str | os.PathLike[str]) -> Sniff:
+    if is_lock_file_name(os.fspath(path)):
+        return Sniff("lock_file", "owner/lock file written by Excel while a workbook is open")
+    with open(path, "rb") as f:
+        return sniff_stream(f)
+
+
+def sniff_stream(f: BinaryIO) -> Sniff:
+    """Sniff an open, seekable binary stream (a file, or decrypted bytes in memory)."""
+    f.seek(0)
+    head = f.read(HEAD_BYTES)
+    if not head:
+        return Sniff("empty", "0 bytes")
+    if head.startswith(ZIP_MAGICS):
+        return _sniff_zip(f)
+    if head.startswith(OLE_MAGIC):
+        return _sniff_ole(f)
+    if b"%PDF-" in head[:1024]:  # PDF allows a little junk before the header
+        return Sniff("pdf", "PDF document")
+    return _sniff_text(head)
+
+
+# --------------------------------------------------------------------------- zip
+
+
+def zip_entry_count(f: BinaryIO) -> int | None:
+    """Entry count from the end-of-central-directory record (zip64 aware), without
+    building the whole directory.  None when there is no readable record."""
+    f.seek(0, os.SEEK_END)
+    size = f.tell()
+    tail_len = min(size, 22 + 65535)  # the record plus the longest possible comment
+    f.seek(size - tail_len)
+    tail = f.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    count = struct.unpack_from("<H", tail, at + 10)[0]
+    if count != 0xFFFF:
+        return count
+    locator = at - 20  # zip64 locator sits right before the classic record
+    if locator < 0 or tail[locator:locator + 4] != b"PK\x06\x07":
+        return count
+    eocd64_offset = struct.unpack_from("<Q", tail, locator + 8)[0]
+    f.seek(eocd64_offset)
+    record = f.read(56)
+    if len(record) < 40 or not record.startswith(b"PK\x06\x06"):
+        return None
+    return struct.unpack_from("<Q", record, 32)[0]
+
+
+def read_member_head(zf: zipfile.ZipFile, name: str, limit: int = SMALL_MEMBER_BYTES) -> bytes:
+    """Up to ``limit`` decompressed bytes of a member; b"" when it is missing or broken
+    (preflight reports broken members when it streams them)."""
+    try:
+        with zf.open(name) as member:
+            return member.read(limit)
+    except (KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError):
+        return b""
+    except Exception:  # zlib.error and friends: the member is unreadable, not the sniff
+        return b""
+
+
+def _sniff_zip(f: BinaryIO) -> Sniff:
+    count = zip_entry_count(f)
+    if count is None:
+        return Sniff("corrupt", "zip without a readable central directory (truncated?)")
+    if count > SNIFF_MAX_ENTRIES:
+        return Sniff("zip_other", f"zip with {count} entries (not listed)")
+    try:
+        zf = zipfile.ZipFile(f)
+    except Exception as exc:  # BadZipFile, struct/OSError/ValueError on hostile directories
+        return Sniff("corrupt", f"zip: {type(exc).__name__}: {exc}")
+    with zf:
+        return classify_zip(zf)
+
+
+def classify_zip(zf: zipfile.ZipFile) -> Sniff:
+    names = {n.lower(): n for n in zf.namelist()}  # OPC part names are case-insensitive
+    if "mimetype" in names:
+        mimetype = read_member_head(zf, names["mimetype"], 200).strip()
+        if mimetype == ODS_MIMETYPE:
+            has_basic = any(n.startswith(("basic/", "scripts/")) for n in names)
+            return Sniff("ods", "OpenDocument spreadsheet", macros=has_basic)
+        return Sniff("zip_other", f"zip with mimetype {mimetype[:80]!r}")
+    content_types = b""
+    if "[content_types].xml" in names:
+        content_types = read_member_head(zf, names["[content_types].xml"]).lower()
+    has_vba = any(n.endswith("vbaproject.bin") for n in names)
+    # xlsb's main content type is always "...binary.macroEnabled.main", macros or not.
+    if b"sheet.binary.macroenabled.main" in content_types or "xl/workbook.bin" in names:
+        return Sniff("xlsb", "Excel binary workbook", macros=has_vba)
+    if has_vba or b".macroenabled.main+xml" in content_types:
+        return Sniff("xlsm", "Excel macro-enabled workbook", macros=True)
+    if b"spreadsheetml." in content_types or "xl/workbook.xml" in names:
+        return Sniff("xlsx", "Excel workbook")
+    if b"wordprocessingml" in content_types or b"presentationml" in content_types:
+        return Sniff("zip_other", "Word/PowerPoint document")
+    return Sniff("zip_other", "zip archive that is not a workbook")
+
+
+# --------------------------------------------------------------------------- OLE
+
+
+def _sniff_ole(f: BinaryIO) -> Sniff:
+    try:
+        f.seek(0)
+        ole = olefile.OleFileIO(f)
+    except Exception as exc:  # olefile raises many types on hostile directories
+        return Sniff("corrupt", f"OLE: {type(exc).__name__}: {exc}")
+    try:
+        return _classify_ole(f, ole)
+    except Exception as exc:
+        return Sniff("corrupt", f"OLE: {type(exc).__name__}: {exc}")
+
+
+def _classify_ole(f: BinaryIO, ole: olefile.OleFileIO) -> Sniff:
+    if ole.exists("EncryptionInfo"):
+        return Sniff("encrypted", "password-encrypted OOXML package")
+    macros = ole.exists("_VBA_PROJECT_CUR")
+    if ole.exists("Workbook"):
+        if _xls_is_encrypted(f):
+            return Sniff("encrypted", "password-encrypted .xls (FilePass record)", macros=macros)
+        return Sniff("xls", "Excel 97-2003 workbook (BIFF8)", macros=macros)
+    if ole.exists("Book"):
+        return Sniff("xls", "Excel 5.0/95 workbook (BIFF5)", macros=macros)
+    if ole.exists("WordDocument"):
+        return Sniff("ole_other", "Word 97-2003 document")
+    if ole.exists("PowerPoint Document"):
+        return Sniff("ole_other", "PowerPoint 97-2003 presentation")
+    return Sniff("ole_other", "OLE compound file that is not a workbook")
+
+
+def _xls_is_encrypted(f: BinaryIO) -> bool:
+    from msoffcrypto.format.xls97 import Xls97File  # imported late: only .xls files need it
+
+    f.seek(0)
+    return bool(Xls97File(f).is_encrypted())
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _sniff_text(head: bytes) -> Sniff:
+    text = _decode_text(head)
+    if text is None:
+        return Sniff("unknown", "binary data of no known format")
+    start = text.lstrip().lower()
+    if start.startswith("<") or start.startswith("mime-version:"):
+        # HTML tables, single-file web pages (MHTML) and Excel 2003 XML: all markup that
+        # Excel opens with a warning and that web systems name ".xls".
+        return Sniff("html", "markup text (HTML / MHTML / XML spreadsheet)")
+    return Sniff("csv_text", "plain text (CSV / tab-separated)")
+
+
+def _decode_text(head: bytes) -> str | None:
+    """The head as text if it plausibly is text, else None."""
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            return head[len(bom):].decode(codec, "ignore")
+    if b"\x00" in head:
+        return None
+    try:
+        # The head may end inside a multi-byte character: ignore at most the last 3 bytes.
+        return head[:-3].decode("utf-8") + head[-3:].decode("utf-8", "ignore")
+    except UnicodeDecodeError:
+        pass
+    # Legacy 8-bit encodings (Vietnamese TCVN3/VNI exports): text when control characters
+    # other than tab/CR/LF/FF are rare.
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    if controls <= len(head) // 100:
+        return head.decode("latin-1")
+    return None
