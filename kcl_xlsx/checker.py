@@ -1,0 +1,268 @@
+"""Check one returned file: pre-flight, read, recognise, normalise, run every rule.
+
+The result is data (:class:`Submission`): the rows as read and normalised, and every issue
+with its position.  A bad file is a submission with a status and one issue, not an
+exception.  This function runs inside a worker process (see :mod:`sandbox`), so it must be
+importable and its inputs and outputs picklable.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from macros_free_validation.report import Issue, Severity, define_code
+from workbook_templates.errors import SpecError
+
+from . import identity as ident
+from . import layout as L
+from .freetext import fold
+from .identity_check import resolve_identity
+from .normalize import RowNormalizer
+from .plan_spec import PlanSpec, Sources
+from .preflight import Bounds, decrypt, preflight
+from .reader import RawPlan, read_plan
+
+define_code("plan.empty", "error", "Kế hoạch chưa có dòng nào", "Nhập các công việc/giải pháp vào trang Kế hoạch.")
+define_code("row.duplicate", "warning", "{where}: dòng trùng với dòng {other}", "Xóa dòng trùng hoặc sửa nội dung.")
+define_code("period.outside_window", "error", "{where}: '{value}' nằm ngoài năm học {year} và {after} năm sau",
+            "Chọn tháng trong danh sách thả xuống.")
+define_code("template.unknown", "error", "Không xác định được mẫu (cấp học, năm học) của tệp",
+            "Dùng mẫu do đơn vị quản lý phát hành, hoặc chỉ rõ --level và --year.")
+define_code("template.wrong_year", "error", "Tệp là mẫu năm học {value}, không phải năm học {year}",
+            "Dùng mẫu của năm học {year}.")
+define_code("structure.lists_changed", "warning", "Danh sách '{value}' trên trang Danh mục đã bị sửa",
+            "Dùng đúng mẫu; danh sách thả xuống có thể sai.")
+define_code("info.missing", "warning", "{where}: chưa điền {column}", "Điền {column} trên trang Thông tin.")
+define_code("file.checked_with_assumed_template", "info",
+            "Tệp không có định danh; kiểm tra theo cấp {value}, năm học {year}", "")
+
+STATUS_VALID = "valid"
+STATUS_ERRORS = "errors"
+STATUS_WRONG = "wrong_template"
+STATUS_UNREADABLE = "unreadable"
+STATUS_NOT_WORKBOOK = "not_workbook"
+STATUS_TEMPORARY = "temporary"
+_NOT_WORKBOOK = {"empty", "html", "csv_text", "pdf", "unknown", "zip_other", "ole_other"}
+_REQUIRED_INFO = ("preparer",)
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckOptions:
+    catalog: str | None = None
+    choices: str | None = None
+    key: bytes | None = None
+    year: str | None = None  # the school year expected (a file of another year is an error)
+    level: str | None = None  # used when a file has no identity
+    bounds: Bounds = Bounds()
+
+
+@dataclasses.dataclass
+class PlanRow:
+    row: int
+    values: dict[str, Any]
+    derived: dict[str, Any]
+    errors: int = 0
+
+
+@dataclasses.dataclass
+class Submission:
+    file: str
+    kind: str = ""
+    size: int = 0
+    sha256: str = ""
+    status: str = STATUS_UNREADABLE
+    identity: dict[str, str] = dataclasses.field(default_factory=dict)
+    identity_source: str = ""
+    signature: str = ""  # verified | invalid | unsigned | unknown
+    level: str = ""
+    year: str = ""
+    framework: str = ""
+    info: dict[str, str] = dataclasses.field(default_factory=dict)
+    staff: list[str] = dataclasses.field(default_factory=list)
+    rows: list[PlanRow] = dataclasses.field(default_factory=list)
+    issues: list[Issue] = dataclasses.field(default_factory=list)
+    application: str = ""
+    saved_at: str = ""
+    sheet: str = ""
+
+    @property
+    def school_code(self) -> str:
+        return self.identity.get("school_code", "") or self.info.get("school_code", "")
+
+    @property
+    def school_name(self) -> str:
+        return self.identity.get("school_name", "") or self.info.get("school_name", "")
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.severity == Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for i in self.issues if i.severity == Severity.WARNING)
+
+
+@lru_cache(maxsize=8)
+def _sources(catalog: str | None, choices: str | None) -> Sources:
+    return Sources.load(catalog=catalog, choices=choices)
+
+
+def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display: str | None = None) -> Submission:
+    """Check one file; never raises for anything the file contains."""
+    path = Path(path)
+    name = display or str(path)
+    pf = preflight(path, options.bounds, display_name=name)
+    sub = Submission(file=name, kind=pf.kind)
+    try:
+        sub.size = path.stat().st_size
+        data = b""
+        if pf.ok:
+            data = decrypt(path, pf.decrypt_password) if pf.decrypt_password else path.read_bytes()
+    except OSError:
+        data = b""
+    sub.issues.extend(pf.issues)
+    if not pf.ok:
+        sub.status = _failed_status(pf.kind)
+        if data == b"" and sub.size < options.bounds.max_file_bytes:
+            sub.sha256 = _sha(path)
+        return _stamp_file(sub)
+    sub.sha256 = _sha(path)
+    return _stamp_file(check_bytes(data, pf.kind, sub, options))
+
+
+def _sha(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _failed_status(kind: str) -> str:
+    if kind == "lock_file":
+        return STATUS_TEMPORARY
+    if kind in _NOT_WORKBOOK:
+        return STATUS_NOT_WORKBOOK
+    return STATUS_UNREADABLE
+
+
+def _stamp_file(sub: Submission) -> Submission:
+    sub.issues = [dataclasses.replace(i, file=sub.file, school_code=i.school_code or sub.school_code,
+                                      template_id=i.template_id or sub.identity.get("template_id", ""))
+                  for i in sub.issues]
+    return sub
+
+
+def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions) -> Submission:
+    sources = _sources(options.catalog, options.choices)
+    raw = read_plan(data, kind, sources.form)
+    sub.issues.extend(raw.issues)
+    sub.info, sub.staff, sub.sheet = raw.info, raw.staff, raw.sheet or ""
+    sub.application, sub.saved_at = raw.meta.application, raw.meta.modified
+    lay = L.PlanLayout(sources.form)
+    cells = {k: xl_rowcol_to_cell(lay.info_row(k), 1) for k in ("school_code", "school_name")}
+    resolved = resolve_identity(raw.identity_copies, options.key, raw.info, sources.form.info_sheet, cells)
+    sub.identity, sub.identity_source, sub.signature = resolved.values, resolved.source, resolved.signature
+    sub.issues.extend(resolved.issues)
+    spec = _spec_for(sub, sources, options)
+    if spec is None or raw.sheet is None:
+        sub.status = STATUS_WRONG
+        return sub
+    sub.level, sub.year, sub.framework = spec.level.key, spec.year.label, spec.framework.id
+    _check_lists(raw, spec, sub)
+    _check_info(raw, spec, sub)
+    _check_rows(raw, spec, sub)
+    sub.status = STATUS_ERRORS if sub.errors else STATUS_VALID
+    return sub
+
+
+def _spec_for(sub: Submission, sources: Sources, options: CheckOptions) -> PlanSpec | None:
+    idt = sub.identity
+    level, year = idt.get("level") or options.level, idt.get("year") or options.year
+    if not level or not year:
+        sub.issues.append(Issue.make("template.unknown"))
+        return None
+    if options.year and idt.get("year") and idt["year"] != options.year:
+        sub.issues.append(Issue.make("template.wrong_year", value=idt["year"], year=options.year))
+    framework = idt.get("framework")
+    if framework and framework not in {f.id for f in sources.catalog.frameworks}:
+        framework = None
+    try:
+        spec = sources.spec(level, year, framework)
+    except SpecError:
+        sub.issues.append(Issue.make("template.unknown"))
+        return None
+    if not idt.get("template_id"):
+        sub.issues.append(Issue.make("file.checked_with_assumed_template", value=level, year=year))
+    return spec
+
+
+def _check_lists(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
+    for name, values in spec.lists.items():
+        found = raw.lists.get(name)
+        if found is None or not raw.lists:
+            continue
+        if [fold(_txt(v)) for v in found] != [fold(_txt(v)) for v in values]:
+            sub.issues.append(Issue.make("structure.lists_changed", sheet=L.LISTS_SHEET, value=name))
+
+
+def _txt(v: Any) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def _check_info(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
+    if spec.form.info_sheet not in raw.sheet_names:
+        return
+    lay = L.PlanLayout(spec.form)
+    labels = {f.key: f.label for f in spec.form.info_fields}
+    for key in _REQUIRED_INFO:
+        if not raw.info.get(key):
+            cell = xl_rowcol_to_cell(lay.info_row(key), 1)
+            sub.issues.append(Issue.make("info.missing", sheet=spec.form.info_sheet, cell=cell, column=labels[key],
+                                         where=f"{spec.form.info_sheet}!{cell}"))
+
+
+def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
+    normalizer = RowNormalizer(spec, raw.staff)
+    ctx = spec.py_context(raw.staff)
+    seen: dict[tuple, int] = {}
+    sheet = raw.sheet
+
+    for raw_row in raw.rows:
+        def where(field: str, r=raw_row.row) -> dict:
+            col = raw.columns.get(field, L.PlanLayout(spec.form).columns[field])
+            cell = xl_rowcol_to_cell(r - 1, col)
+            return {"sheet": sheet, "cell": cell, "row": r, "column": spec.form.field(field).header,
+                    "where": f"{sheet}!{cell}"}
+
+        norm = normalizer.normalize(raw_row.cells, where)
+        sub.issues.extend(norm.issues)
+        errors = 0
+        for rule in spec.rules.check_row(norm.values, ctx):
+            pos = where(rule.field)
+            value = norm.values.get(rule.field)
+            issue = _rule_issue(rule, pos, value, spec, norm.derived)
+            errors += issue.severity == Severity.ERROR
+            sub.issues.append(issue)
+        sub.rows.append(PlanRow(raw_row.row, norm.values, norm.derived, errors))
+        key = tuple(fold(norm.values.get(k) or "") for k in ("criterion", "target", "actions", "lead", "start", "end"))
+        if key in seen:
+            sub.issues.append(Issue.make("row.duplicate", other=seen[key], **where("criterion")))
+        else:
+            seen[key] = raw_row.row
+    if not sub.rows:
+        sub.issues.append(Issue.make("plan.empty", sheet=sheet))
+
+
+def _rule_issue(rule, pos: dict, value: Any, spec: PlanSpec, derived: dict) -> Issue:
+    if rule.kind == "in_list" and rule.p("list") == "periods" and derived.get(f"{rule.field}_month") is not None:
+        return Issue.make("period.outside_window", value=value, year=spec.year.label,
+                          after=spec.choices.years_after, **pos)
+    shown = "" if value is None else value
+    return Issue(code=rule.code, severity=rule.severity, message=f"{pos['where']}: {rule.message}",
+                 hint=rule.hint, sheet=pos["sheet"], cell=pos["cell"], row=pos["row"], column=pos["column"],
+                 value=str(shown)[:200])

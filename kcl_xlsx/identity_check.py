@@ -1,0 +1,74 @@
+"""Recognise a returned template: pick the identity copy to trust, flag disagreements,
+verify the signature, and compare with what the school can see and edit (Thông tin).
+
+Order of trust: custom document properties, then the very-hidden sheet, then the visible
+Thông tin cells (which only hold the school name and code).  Every copy is compared with
+the chosen one; a school code on Thông tin that differs from the identity is tampering.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from macros_free_validation.report import Issue, define_code
+
+from . import identity as ident
+from .freetext import fold
+
+define_code("identity.source", "info", "Định danh của mẫu đọc từ {value}", "")
+define_code("identity.missing", "warning", "Tệp không có định danh của mẫu (không phải mẫu kcl-xlsx, hoặc đã bị chép sang tệp khác)",
+            "Dùng đúng tệp mẫu do đơn vị quản lý gửi.")
+define_code("identity.mismatch", "warning", "Các bản định danh trong tệp không khớp ở '{column}': {value}",
+            "Tệp có thể đã bị sửa hoặc ghép từ tệp khác.")
+define_code("identity.tampered", "error", "{where}: {column} '{value}' khác định danh của mẫu ('{expected}')",
+            "Không sửa tên, mã trường; dùng đúng mẫu của trường mình.")
+define_code("identity.bad_signature", "error", "Chữ ký định danh không đúng: định danh đã bị sửa hoặc tệp không do đơn vị phát hành",
+            "Dùng đúng tệp mẫu do đơn vị quản lý gửi.")
+define_code("identity.unsigned", "info", "Định danh không được ký ({value})", "")
+
+SOURCE_LABELS = {"custom": "thuộc tính tài liệu", "sheet": "trang ẩn kcl_identity", "info": "trang Thông tin",
+                 "name": "tên định nghĩa kcl_identity"}
+
+
+@dataclasses.dataclass
+class Resolved:
+    values: dict[str, str]
+    source: str
+    signature: str  # verified | invalid | unsigned | unknown
+    issues: list[Issue]
+
+
+def resolve_identity(copies: dict[str, dict[str, str]], key: bytes | None, info: dict[str, str],
+                     info_sheet: str = "Thông tin", cells: dict[str, str] | None = None) -> Resolved:
+    issues: list[Issue] = []
+    source = next((s for s in ("custom", "sheet") if copies.get(s, {}).get("template_id")), "")
+    if not source:
+        values = dict(copies.get("info", {}))
+        issues.append(Issue.make("identity.missing"))
+        return Resolved(values, "info" if values else "", "unknown", issues)
+    values = {k: v for k, v in copies[source].items() if k in {f.name for f in dataclasses.fields(ident.Identity)}}
+    issues.append(Issue.make("identity.source", value=SOURCE_LABELS[source]))
+    for other, copy in copies.items():
+        if other == source or other == "info":
+            continue
+        for k, v in copy.items():
+            if k in values and v != values[k]:
+                issues.append(Issue.make("identity.mismatch", column=k, value=f"{SOURCE_LABELS[other]}: '{v}'"))
+    for k in ("school_code", "school_name"):
+        seen, expected = info.get(k, ""), values.get(k, "")
+        if seen and expected and fold(seen) != fold(expected):
+            label = ident.LABELS[k]
+            cell = (cells or {}).get(k, "")
+            issues.append(Issue.make("identity.tampered", sheet=info_sheet, cell=cell, column=label, value=seen,
+                                     expected=expected, where=f"{info_sheet}!{cell}" if cell else info_sheet))
+    identity = ident.Identity.from_mapping(values)
+    verdict = identity.verify(key)
+    if verdict is True:
+        signature = "verified"
+    elif verdict is False:
+        signature = "invalid"
+        issues.append(Issue.make("identity.bad_signature"))
+    else:
+        signature = "unsigned" if identity.signature in ("", ident.UNSIGNED) else "unknown"
+        if signature == "unsigned":
+            issues.append(Issue.make("identity.unsigned", value="mẫu phát hành không có khóa"))
+    return Resolved(values, source, signature, issues)

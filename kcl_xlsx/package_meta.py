@@ -1,0 +1,151 @@
+"""Package metadata of a returned file, read from the zip with defusedxml (a few KB of XML,
+no workbook load): custom properties, defined names, sheet states and protection, the
+program that saved it and when.  Sizes were bounded by the pre-flight already; parts are
+still read with a cap, and any XML problem gives empty metadata, never an exception.
+"""
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import zipfile
+from io import BytesIO
+
+from defusedxml import ElementTree as ET
+
+NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "rel": "http://schemas.openxmlformats.org/package/2006/relationships",
+    "cp": "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties",
+    "ep": "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties",
+    "core": "http://schemas.openxmlformats.org/package/2006/metadata/core-properties",
+    "dcterms": "http://purl.org/dc/terms/",
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "meta": "urn:oasis:names:tc:opendocument:xmlns:meta:1.0",
+}
+_PART_CAP = 8 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class SheetInfo:
+    name: str
+    state: str  # visible | hidden | veryHidden
+    protected: bool | None  # None: not known for this format
+
+
+@dataclasses.dataclass(frozen=True)
+class PackageMeta:
+    custom: dict[str, str] = dataclasses.field(default_factory=dict)
+    defined_names: dict[str, str] = dataclasses.field(default_factory=dict)
+    sheets: tuple[SheetInfo, ...] = ()
+    application: str = ""
+    modified: str = ""  # ISO 8601 as written by the saving program
+    modified_by: str = ""
+    date1904: bool = False
+
+    def sheet(self, name: str) -> SheetInfo | None:
+        return next((s for s in self.sheets if s.name == name), None)
+
+
+def read_meta(data: bytes, kind: str) -> PackageMeta:
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as zf:
+            if kind == "ods":
+                return _ods(zf)
+            if kind in ("xlsx", "xlsm"):
+                return _xlsx(zf)
+    except (zipfile.BadZipFile, ET.ParseError, KeyError, ValueError, OSError):
+        pass
+    except Exception:  # defusedxml's refusals (entities...) are not ParseError subclasses
+        pass
+    return PackageMeta()
+
+
+def _xml(zf: zipfile.ZipFile, name: str):
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        return None
+    if info.file_size > _PART_CAP:
+        return None
+    with zf.open(info) as fh:
+        return ET.fromstring(fh.read(_PART_CAP + 1))
+
+
+def _xlsx(zf: zipfile.ZipFile) -> PackageMeta:
+    wb = _xml(zf, "xl/workbook.xml")
+    if wb is None:
+        return PackageMeta()
+    rels = _rels(zf, "xl/_rels/workbook.xml.rels", "xl")
+    sheets = []
+    for s in wb.iterfind("m:sheets/m:sheet", NS):
+        target = rels.get(s.get(f"{{{NS['r']}}}id", ""), "")
+        sheets.append(SheetInfo(s.get("name", ""), s.get("state", "visible"), _protected(zf, target)))
+    names = {d.get("name", ""): (d.text or "") for d in wb.iterfind("m:definedNames/m:definedName", NS)}
+    pr = wb.find("m:workbookPr", NS)
+    date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+    app = _xml(zf, "docProps/app.xml")
+    core = _xml(zf, "docProps/core.xml")
+    return PackageMeta(
+        custom=_custom(zf), defined_names=names, sheets=tuple(sheets),
+        application=_text(app, "ep:Application") + (" " + _text(app, "ep:AppVersion") if _text(app, "ep:AppVersion") else ""),
+        modified=_text(core, "dcterms:modified"), modified_by=_text(core, "core:lastModifiedBy"),
+        date1904=date1904,
+    )
+
+
+def _rels(zf: zipfile.ZipFile, name: str, base: str) -> dict[str, str]:
+    root = _xml(zf, name)
+    if root is None:
+        return {}
+    out = {}
+    for r in root.iterfind("rel:Relationship", NS):
+        target = r.get("Target", "")
+        out[r.get("Id", "")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+    return out
+
+
+def _protected(zf: zipfile.ZipFile, part: str) -> bool | None:
+    """Whether a sheet part has an active <sheetProtection>: scanned from the part's tail,
+    where the element sits, to avoid parsing a large sheet."""
+    try:
+        info = zf.getinfo(part)
+    except KeyError:
+        return None
+    with zf.open(info) as fh:
+        data = fh.read(_PART_CAP)
+    i = data.find(b"<sheetProtection")
+    if i < 0:
+        return False
+    tag = data[i: data.find(b">", i) + 1]
+    return b'sheet="1"' in tag or b'sheet="true"' in tag
+
+
+def _custom(zf: zipfile.ZipFile) -> dict[str, str]:
+    root = _xml(zf, "docProps/custom.xml")
+    if root is None:
+        return {}
+    out = {}
+    for p in root.iterfind("cp:property", NS):
+        value = next(iter(p), None)
+        out[p.get("name", "")] = (value.text or "") if value is not None else ""
+    return out
+
+
+def _ods(zf: zipfile.ZipFile) -> PackageMeta:
+    meta = _xml(zf, "meta.xml")
+    if meta is None:
+        return PackageMeta()
+    custom = {u.get(f"{{{NS['meta']}}}name", ""): (u.text or "")
+              for u in meta.iter(f"{{{NS['meta']}}}user-defined")}
+    gen = meta.find(".//meta:generator", NS)
+    modified = meta.find(".//dc:date", {"dc": "http://purl.org/dc/elements/1.1/"})
+    return PackageMeta(custom=custom, application=(gen.text or "") if gen is not None else "",
+                       modified=(modified.text or "") if modified is not None else "")
+
+
+def _text(root, path: str) -> str:
+    if root is None:
+        return ""
+    el = root.find(path, NS)
+    return (el.text or "").strip() if el is not None else ""

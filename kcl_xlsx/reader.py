@@ -1,0 +1,257 @@
+"""Read a returned workbook: values (python-calamine), identity copies, the plan table found
+by its header text.  No judgement here beyond what reading needs; :mod:`checker` judges.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import re
+from typing import Any
+
+from python_calamine import CalamineWorkbook
+
+from macros_free_validation.report import Issue, define_code
+from workbook_templates.form import Form
+
+from . import identity as ident
+from . import layout as L
+from .freetext import clean, fold
+from .package_meta import PackageMeta, read_meta
+
+define_code("structure.plan_sheet_renamed", "warning", "Trang '{sheet}' được dùng làm trang Kế hoạch (tên trang đã bị đổi)",
+            "Không đổi tên các trang tính của mẫu.")
+define_code("structure.plan_sheet_missing", "error", "Không tìm thấy trang Kế hoạch (bảng có tiêu đề các cột của mẫu)",
+            "Dùng đúng mẫu do đơn vị quản lý phát hành.")
+define_code("structure.sheet_missing", "warning", "Thiếu trang '{sheet}' của mẫu", "Dùng đúng mẫu, không xóa trang tính.")
+define_code("structure.column_missing", "error", "{where}: không tìm thấy cột '{column}'", "Không xóa hoặc đổi tên cột của mẫu.")
+define_code("structure.column_moved", "warning", "{where}: cột '{column}' bị chuyển chỗ (mẫu: cột {expected})",
+            "Không chèn, xóa hoặc di chuyển cột; dữ liệu vẫn được đọc theo tiêu đề.")
+define_code("structure.column_extra", "warning", "{where}: cột lạ '{value}' không có trong mẫu; bỏ qua", "Không chèn cột vào bảng.")
+define_code("structure.rows_outside", "warning", "{where}: có dữ liệu ngoài vùng nhập của mẫu (sau dòng {last})",
+            "Chỉ nhập trong vùng có sẵn; dữ liệu này vẫn được đọc.")
+define_code("cell.merged", "info", "{where}: ô gộp {value}; giá trị được điền cho mọi dòng của vùng gộp",
+            "Không gộp ô trong bảng kế hoạch.")
+
+_HEADER_SCAN_ROWS = 25
+
+
+def norm_header(text: Any) -> str:
+    """Header text compared NFC, case, spacing and diacritic-insensitively."""
+    return re.sub(r"[^a-z0-9]+", " ", fold(text)).strip()
+
+
+@dataclasses.dataclass
+class RawRow:
+    row: int  # Excel row, 1-based
+    cells: dict[str, Any]
+
+
+@dataclasses.dataclass
+class RawPlan:
+    sheet: str | None
+    header_row: int | None  # Excel row
+    columns: dict[str, int]  # field -> 0-based column
+    rows: list[RawRow]
+    identity_copies: dict[str, dict[str, str]]
+    info: dict[str, str]
+    staff: list[str]
+    lists: dict[str, list[Any]]
+    sheet_names: list[str]
+    sheet_states: dict[str, str]
+    meta: PackageMeta
+    issues: list[Issue]
+
+
+def read_plan(data: bytes, kind: str, form: Form) -> RawPlan:
+    """Everything the checker needs from the file's bytes (kind comes from sniffing)."""
+    meta = read_meta(data, kind)
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    names = list(wb.sheet_names)
+    states = {m.name: _state(m.visible) for m in wb.sheets_metadata}
+    grids = {n: wb.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in names}
+    merged = _merged(wb, form.sheet) if form.sheet in names else []
+    issues: list[Issue] = []
+    plan_sheet, header_row, columns = _find_plan(grids, form, issues)
+    rows = _rows(grids[plan_sheet], header_row, columns, form, merged, issues) if plan_sheet else []
+    for expected in (form.info_sheet, L.LISTS_SHEET, ident.SHEET):
+        if expected not in names:
+            issues.append(Issue.make("structure.sheet_missing", sheet=expected))
+    info, staff = _info(grids.get(form.info_sheet), form)
+    return RawPlan(
+        sheet=plan_sheet, header_row=header_row, columns=columns, rows=rows,
+        identity_copies=_identity_copies(meta, grids, info, form),
+        info=info, staff=staff, lists=_lists(grids.get(L.LISTS_SHEET)),
+        sheet_names=names, sheet_states=states, meta=meta, issues=issues,
+    )
+
+
+def _state(visible: Any) -> str:
+    text = str(visible).rsplit(".", 1)[-1].lower()
+    return {"veryhidden": "veryHidden", "hidden": "hidden"}.get(text, "visible")
+
+
+def _merged(wb: CalamineWorkbook, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    try:
+        return list(wb.get_sheet_by_name(sheet).merged_cell_ranges or [])
+    except Exception:  # merged ranges are not available for every format
+        return []
+
+
+def _find_plan(grids: dict[str, list[list[Any]]], form: Form, issues: list[Issue]):
+    wanted = {norm_header(f.header): f.key for f in form.fields}
+    best: tuple[int, str | None, int | None] = (0, None, None)
+    order = [form.sheet] + [n for n in grids if n != form.sheet]
+    for name in order:
+        if name not in grids:
+            continue
+        for r, row in enumerate(grids[name][:_HEADER_SCAN_ROWS]):
+            hits = sum(1 for v in row if norm_header(v) in wanted or _prefix_hit(norm_header(v), wanted))
+            if hits > best[0]:
+                best = (hits, name, r)
+        if best[1] == form.sheet and best[0] >= len(wanted) // 2:
+            break
+    hits, sheet, r = best
+    if sheet is None or hits < 3:
+        issues.append(Issue.make("structure.plan_sheet_missing", sheet=form.sheet))
+        return None, None, {}
+    if sheet != form.sheet:
+        issues.append(Issue.make("structure.plan_sheet_renamed", sheet=sheet))
+    columns = _map_columns(grids[sheet][r], r, sheet, form, issues)
+    return sheet, r + 1, columns
+
+
+def _prefix_hit(header: str, wanted: dict[str, str]) -> str | None:
+    if len(header) < 4:
+        return None
+    return next((k for w, k in wanted.items() if w.startswith(header) or header.startswith(w)), None)
+
+
+def _map_columns(header: list[Any], r: int, sheet: str, form: Form, issues: list[Issue]) -> dict[str, int]:
+    from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+    wanted = {norm_header(f.header): f.key for f in form.fields}
+    known_other = {norm_header("TT"), norm_header(form.check_header), norm_header("STT")}
+    lay = L.PlanLayout(form)
+    columns: dict[str, int] = {}
+    for c, value in enumerate(header):
+        h = norm_header(value)
+        if not h:
+            continue
+        key = wanted.get(h) or _prefix_hit(h, wanted)
+        if key and key not in columns:
+            columns[key] = c
+        elif h not in known_other:
+            issues.append(Issue.make("structure.column_extra", sheet=sheet, cell=xl_rowcol_to_cell(r, c), row=r + 1,
+                                     value=clean(value), where=f"{sheet}!{xl_rowcol_to_cell(r, c)}"))
+    for f in form.fields:
+        where = f"{sheet}!{xl_rowcol_to_cell(r, lay.columns[f.key])}"
+        if f.key not in columns:
+            issues.append(Issue.make("structure.column_missing", severity=None if f.required else "warning",
+                                     sheet=sheet, row=r + 1, column=f.header, where=where))
+        elif columns[f.key] != lay.columns[f.key]:
+            issues.append(Issue.make("structure.column_moved", sheet=sheet, row=r + 1, column=f.header, where=where,
+                                     cell=xl_rowcol_to_cell(r, columns[f.key]),
+                                     expected=xl_col_to_name(lay.columns[f.key])))
+    return columns
+
+
+def _rows(grid, header_row: int, columns: dict[str, int], form: Form, merged, issues: list[Issue]) -> list[RawRow]:
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    fill = _merge_fill(grid, merged, header_row)
+    last_template_row = L.PlanLayout(form).last_input_row + 1
+    out, outside_reported = [], False
+    for r in range(header_row, len(grid)):
+        row = grid[r]
+        cells = {k: fill.get((r, c), row[c] if c < len(row) else None) for k, c in columns.items()}
+        cells = {k: (None if v == "" else v) for k, v in cells.items()}
+        if all(v is None or (isinstance(v, str) and not clean(v)) for v in cells.values()):
+            continue
+        if r + 1 > last_template_row and not outside_reported:
+            outside_reported = True
+            first_col = min(columns.values()) if columns else 0
+            cell = xl_rowcol_to_cell(r, first_col)
+            issues.append(Issue.make("structure.rows_outside", sheet=form.sheet, cell=cell, row=r + 1,
+                                     last=last_template_row, where=f"{form.sheet}!{cell}"))
+        out.append(RawRow(r + 1, cells))
+    for (r0, c0), (r1, c1) in merged:
+        if r1 > r0 and r0 >= header_row and any(c0 <= c <= c1 for c in columns.values()):
+            cell = xl_rowcol_to_cell(r0, c0)
+            span = f"{cell}:{xl_rowcol_to_cell(r1, c1)}"
+            issues.append(Issue.make("cell.merged", sheet=form.sheet, cell=cell, row=r0 + 1, value=span,
+                                     where=f"{form.sheet}!{cell}"))
+    return out
+
+
+def _merge_fill(grid, merged, header_row: int) -> dict[tuple[int, int], Any]:
+    # calamine gives the value only at the top-left of a merged area; a person reads the
+    # merged criterion cell as belonging to every row it spans.
+    fill: dict[tuple[int, int], Any] = {}
+    for (r0, c0), (r1, c1) in merged:
+        if r0 < header_row or r0 >= len(grid) or c0 >= len(grid[r0]):
+            continue
+        top = grid[r0][c0]
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            for c in range(c0, c1 + 1):
+                fill[(r, c)] = top
+    return fill
+
+
+def _info(grid, form: Form) -> tuple[dict[str, str], list[str]]:
+    if not grid:
+        return {}, []
+    by_label = {norm_header(f.label): f.key for f in form.info_fields}
+    info: dict[str, str] = {}
+    staff: list[str] = []
+    staff_title = norm_header(form.staff_title)
+    in_staff = False
+    for row in grid:
+        label = norm_header(row[0]) if row else ""
+        value = row[1] if len(row) > 1 else None
+        if in_staff:
+            if clean(value):
+                staff.append(clean(value))
+            continue
+        if staff_title and label == staff_title:
+            in_staff = True
+        elif label in by_label:
+            info[by_label[label]] = _text_value(value)
+    return info, staff
+
+
+def _text_value(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()[:10]
+    return clean(value)
+
+
+def _lists(grid) -> dict[str, list[Any]]:
+    if not grid:
+        return {}
+    out: dict[str, list[Any]] = {}
+    for c, name in enumerate(grid[0]):
+        if isinstance(name, str) and name:
+            out[name] = [row[c] for row in grid[1:] if c < len(row) and row[c] not in ("", None)]
+    return out
+
+
+def _identity_copies(meta: PackageMeta, grids, info: dict[str, str], form: Form) -> dict[str, dict[str, str]]:
+    copies: dict[str, dict[str, str]] = {}
+    props = {k[len(ident.PROPERTY_PREFIX):]: ("" if v == "-" else v) for k, v in meta.custom.items()
+             if k.startswith(ident.PROPERTY_PREFIX)}
+    if props:
+        copies["custom"] = props
+    sheet = grids.get(ident.SHEET)
+    if sheet:
+        copies["sheet"] = {str(r[0]): _text_value(r[1]) for r in sheet[1:] if len(r) > 1 and r[0]}
+    name = meta.defined_names.get(ident.DEFINED_NAME, "").strip().strip('=').strip('"')
+    if name.count("|") == 2:
+        t, f, s = name.split("|")
+        copies["name"] = {"template_id": t, "file_id": f, "signature": s}
+    visible = {k: v for k, v in info.items() if k in ("school_code", "school_name") and v}
+    if visible:
+        copies["info"] = visible
+    return copies
