@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
@@ -17,7 +18,12 @@ from rich.console import Console
 
 from workbook_templates.errors import SpecError
 
-from . import catalog_view
+from workbook_templates.choices import parse_school_year
+
+from . import catalog_view, report_render
+from .check_run import check_many, walk
+from .checker import CheckOptions
+from .feedback_run import write_feedback_files
 from .identity import KEY_ENV, office_key
 from .issuing import MANIFEST, TemplateFactory, issue_one, issue_roster
 from .output import OutputError
@@ -51,6 +57,8 @@ def friendly(func: Callable) -> Callable:
         except (SpecError, OutputError, UsageError) as exc:
             err.print(f"kcl-xlsx: {exc}", markup=False)
             raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort):
+            raise
         except KeyboardInterrupt:
             err.print("kcl-xlsx: đã dừng theo yêu cầu / interrupted", markup=False)
             raise typer.Exit(130) from None
@@ -131,6 +139,56 @@ def catalog_cmd(
         level = next(lv.key for lv in sources.form.levels
                      if lv.catalog in sources.catalog.get(framework).school_levels)
     catalog_view.print_spec(out, sources.spec(level, year, framework))
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+@app.command()
+@friendly
+def check(
+    paths: Annotated[list[Path], typer.Argument(help="Tệp hoặc thư mục cần kiểm tra / files or folders.")],
+    fmt: Annotated[Format, typer.Option("--format", help="text (bảng), json hoặc csv (mỗi vấn đề một dòng).")] = Format.text,
+    feedback: Annotated[Optional[Path], typer.Option("--feedback", help="Thư mục ghi bản phản hồi cho từng trường (ô lỗi tô đỏ, có ghi chú).")] = None,
+    roster: Annotated[Optional[str], typer.Option("--roster", help="Danh sách trường: đối chiếu trường và cấp học.")] = None,
+    year: Annotated[Optional[str], typer.Option("--year", help="Năm học mong đợi, ví dụ 2025-2026.")] = None,
+    level: Annotated[Optional[str], typer.Option("--level", help="Cấp học dùng cho tệp không có định danh. " + LEVELS_HELP)] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help=f"Khóa kiểm tra chữ ký; mặc định {KEY_ENV}.")] = None,
+    catalog: CatalogOpt = None,
+    choices: ChoicesOpt = None,
+    show_info: Annotated[bool, typer.Option("--show-info", help="Hiện cả các thông tin tự chuẩn hóa (mức info).")] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", help="Số tiến trình song song (mặc định: số lõi).")] = None,
+) -> None:
+    """Kiểm tra tệp kế hoạch trường gửi về. Check returned plans; exit 1 if any file has errors."""
+    sources = Sources.load(catalog=catalog, choices=choices)
+    if year:
+        parse_school_year(year)
+    if level:
+        sources.form.level(level)
+    if roster:
+        load_roster(roster, sources.form)
+    files = walk(paths)
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: không có tệp hoặc thư mục này / no such file or folder")
+    options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
+                           key=office_key(key), year=year, level=level)
+    results = dict(check_many([(p, str(p)) for p in files], options, jobs))
+    subs = [results[p] for p in files]
+    if feedback:
+        written = write_feedback_files(subs, files, feedback)
+        err.print(f"Đã ghi {len(written)} tệp phản hồi vào {feedback} / wrote {len(written)} feedback files",
+                  markup=False)
+    if fmt == Format.json:
+        sys.stdout.write(report_render.to_json(subs) + "\n")
+    elif fmt == Format.csv:
+        sys.stdout.write(report_render.to_csv(subs))
+    else:
+        report_render.print_text(out, subs, show_info)
+    raise typer.Exit(1 if any(s.errors for s in subs) else 0)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -156,8 +156,11 @@ class PlanSpec:
         for spec in self.form.rules:
             params = {k: consts.get(v, v) if isinstance(v, str) and v.startswith("$") else v
                       for k, v in (spec.get("params") or {}).items()}
+            if any(v is None for k, v in params.items() if k.startswith("override_")):
+                # no separate top level (Mức 4) in this framework: the plain rule remains
+                params = {k: v for k, v in params.items() if not k.startswith("override_")}
             if any(v is None for v in params.values()):
-                continue  # e.g. no Mức 4 in this framework: the rule has nothing to say
+                continue  # e.g. no "no funding" choice: the rule has nothing to say
             rule = _rule(spec, str(spec["kind"]), str(spec["field"]), params,
                          Severity(spec.get("severity", "error")), **params)
             yield dataclasses.replace(rule, live=bool(spec.get("live", True)))

@@ -65,7 +65,8 @@ def print_text(console: Console, subs: Sequence[Submission], show_info: bool = F
         for col in ("Mức độ", "Vị trí", "Mã", "Nội dung", "Cách sửa"):
             table.add_column(col, overflow="fold")
         for i in shown:
-            table.add_row(SEVERITY_VI[i.severity], i.where(), i.code, i.message, i.hint, style=_STYLE[i.severity])
+            message = i.message.removeprefix(f"{i.where()}: ") if i.where() else i.message
+            table.add_row(SEVERITY_VI[i.severity], i.where(), i.code, message, i.hint, style=_STYLE[i.severity])
         console.print(table)
     errs = sum(1 for s in subs if s.errors)
     console.print(f"Tổng: {len(subs)} tệp, {errs} tệp có lỗi, "

@@ -12,6 +12,7 @@ Kinds: ``empty``, ``lock_file``, ``xlsx``, ``xlsm``, ``xlsb``, ``ods``, ``zip_ot
 """
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import os
 import struct
@@ -105,9 +106,7 @@ def read_member_head(zf: zipfile.ZipFile, name: str, limit: int = SMALL_MEMBER_B
     try:
         with zf.open(name) as member:
             return member.read(limit)
-    except (KeyError, zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, ValueError):
-        return b""
-    except Exception:  # zlib.error and friends: the member is unreadable, not the sniff
+    except Exception:  # KeyError, BadZipFile, zlib.error, NotImplementedError (method)...
         return b""
 
 
@@ -211,8 +210,8 @@ def _decode_text(head: bytes) -> str | None:
     if b"\x00" in head:
         return None
     try:
-        # The head may end inside a multi-byte character: ignore at most the last 3 bytes.
-        return head[:-3].decode("utf-8") + head[-3:].decode("utf-8", "ignore")
+        # The head may end inside a multi-byte character: decode it as an unfinished stream.
+        return codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         pass
     # Legacy 8-bit encodings (Vietnamese TCVN3/VNI exports): text when control characters

@@ -112,7 +112,12 @@ def _parse(data: Any, source: str, raw: bytes) -> Catalog:
     items = data.get("circulars")
     if not isinstance(items, list) or not items:
         raise SpecError(source, "thiếu danh sách 'circulars'", "missing 'circulars' list")
-    frameworks = tuple(_framework(x, source, i) for i, x in enumerate(items, 1))
+    try:
+        frameworks = tuple(_framework(x, source, i) for i, x in enumerate(items, 1))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(source, f"giá trị không hợp lệ ({exc})", f"invalid value ({exc})") from None
     ids = [f.id for f in frameworks]
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:

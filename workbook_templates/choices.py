@@ -104,6 +104,18 @@ class Choices:
 
 def load_choices(path: str | Path | None = None) -> Choices:
     data, source, _raw = read_yaml(path, BUILTIN_CHOICES)
+    try:
+        choices = _parse(data, source)
+        choices.months(SchoolYear(2025))  # the month label must format
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        if isinstance(exc, SpecError):
+            raise
+        raise SpecError(source, f"giá trị không hợp lệ ({type(exc).__name__}: {exc})",
+                        f"invalid value ({exc})") from None
+    return choices
+
+
+def _parse(data: dict, source: str) -> Choices:
     levels = need(data, "levels", source, "choices")
     if not isinstance(levels, dict):
         raise SpecError(source, "'levels' phải là bảng số mức -> nhãn", "'levels' must map numbers to labels")

@@ -1,0 +1,100 @@
+"""Benchmark: check N filled 40-row workbooks (issue target: within 2.5x of a bare
+python-calamine loop over the same files, the floor).
+
+Prints files/s of `check_path` in one process, of the worker pool (all cores), of the bare
+calamine loop, and the ratio.  Run: python benchmarks/bench_check.py [--files 2000]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from kcl_xlsx.check_run import check_many  # noqa: E402
+from kcl_xlsx.checker import CheckOptions, check_path  # noqa: E402
+from kcl_xlsx.issuing import TemplateFactory  # noqa: E402
+from kcl_xlsx.plan_spec import Sources  # noqa: E402
+from kcl_xlsx.roster import School  # noqa: E402
+from tests.support.fill import fill_plan  # noqa: E402
+from tests.support.sample_plans import plan_rows  # noqa: E402
+
+LEVELS = ("mam-non", "tieu-hoc", "thcs", "thpt", "nhieu-cap")
+
+
+def make_files(folder: Path, n: int, rows: int) -> list[Path]:
+    factory = TemplateFactory(Sources.load(), "2025-2026")
+    seeds = []
+    for i, level in enumerate(LEVELS):
+        data, _ = factory.make(level, School(f"B{i:03d}", f"Trường mẫu {i}", level, "Phòng GD&ĐT mẫu"))
+        blank = folder / f"blank-{level}.xlsx"
+        blank.write_bytes(data)
+        filled = folder / f"seed-{level}.xlsx"
+        fill_plan(blank, filled, plan_rows(factory.spec(level), rows, seed=i))
+        seeds.append(filled)
+    files = []
+    for k in range(n):
+        target = folder / "inbox" / f"f{k:05d}.xlsx"
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(seeds[k % len(seeds)], target)
+        files.append(target)
+    return files
+
+
+def bare_loop(files: list[Path]) -> float:
+    t = time.perf_counter()
+    for p in files:
+        wb = CalamineWorkbook.from_path(str(p))
+        for name in wb.sheet_names:
+            wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    return time.perf_counter() - t
+
+
+def ours_serial(files: list[Path]) -> float:
+    t = time.perf_counter()
+    opts = CheckOptions(year="2025-2026")
+    for p in files:
+        check_path(p, opts)
+    return time.perf_counter() - t
+
+
+def ours_pool(files: list[Path]) -> float:
+    t = time.perf_counter()
+    for _ in check_many([(p, str(p)) for p in files], CheckOptions(year="2025-2026")):
+        pass
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--files", type=int, default=2000)
+    ap.add_argument("--rows", type=int, default=40)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        files = make_files(Path(tmp), args.files, args.rows)
+        bare, serial, pool = [], [], []
+        for _ in range(args.runs):
+            bare.append(bare_loop(files))
+            serial.append(ours_serial(files))
+            pool.append(ours_pool(files))
+    n = len(files)
+    b, s, p = statistics.median(bare), statistics.median(serial), statistics.median(pool)
+    print(f"files: {n} x {args.rows} rows, runs: {args.runs} (medians), cores: {os.cpu_count()}")
+    print(f"bare python-calamine loop (floor, 1 process): {n / b:.0f} files/s")
+    print(f"kcl-xlsx check, 1 process:                    {n / s:.0f} files/s  (ratio to floor {s / b:.2f}x)")
+    print(f"kcl-xlsx check, worker pool ({os.cpu_count()} jobs):         {n / p:.0f} files/s  (ratio to floor {p / b:.2f}x)")
+    print(f"target: within 2.5x of the floor: {'met' if min(s, p) / b <= 2.5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Check many files in worker processes: a file that crashes or hangs its parser is
+rejected alone (see :mod:`sandbox`), and the run goes on."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from macros_free_validation.report import Issue
+
+from .checker import STATUS_UNREADABLE, CheckOptions, Submission, check_path
+from .sandbox import WorkerPool
+
+TIMEOUT_S = 60.0
+MEMORY_BYTES = 1536 * 2**20
+
+
+def walk(inputs: Iterable[Path]) -> list[Path]:
+    """Files named, and every file below the folders named (sorted, so runs are stable)."""
+    out: list[Path] = []
+    for p in inputs:
+        p = Path(p)
+        if p.is_dir():
+            out.extend(sorted(q for q in p.rglob("*") if q.is_file()))
+        else:
+            out.append(p)
+    return out
+
+
+def _check_item(item: tuple[str, CheckOptions, str]) -> Submission:
+    path, options, display = item
+    return check_path(path, options, display)
+
+
+def check_many(items: list[tuple[Path, str]], options: CheckOptions, jobs: int | None = None,
+               progress: Callable[[int], None] | None = None) -> Iterator[tuple[Path, Submission]]:
+    """Yield (path, submission) for each (path, display name), in completion order."""
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(items) or 1))
+    work = [(str(p), options, d) for p, d in items]
+    with WorkerPool(_check_item, jobs=jobs, timeout_s=TIMEOUT_S, mem_bytes=MEMORY_BYTES) as pool:
+        for item, outcome in pool.imap_unordered(work):
+            path, _opts, display = item
+            sub = outcome.value if outcome.ok else _crashed(display, outcome.error or "")
+            if progress:
+                progress(1)
+            yield Path(path), sub
+
+
+def _crashed(display: str, error: str) -> Submission:
+    code = "file.timeout" if "timeout" in error.lower() else "file.parser_crashed"
+    if error and not error.startswith(("timeout", "crash", "killed")) and "Error" in error:
+        code = "file.parser_crashed"
+    sub = Submission(file=display, status=STATUS_UNREADABLE)
+    sub.issues.append(Issue.make(code, file=display, value=error[:200]))
+    return sub

@@ -1,0 +1,511 @@
+"""Collect an inbox: find every returned file, check it (in worker processes, cached in the
+ledger), classify it, pick the newest valid plan per school and write the summary.
+
+Nothing in the inbox is ever changed: files are only read; workbooks inside .zip
+attachments are extracted (bounded) to a private temporary folder and named
+``attachment.zip!inner.xlsx``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+from .checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STATUS_UNREADABLE, STATUS_VALID,
+                      STATUS_WRONG, CheckOptions, Submission, check_path)
+from .freetext import fold
+from .ledger import Ledger, now_iso, submission_from_row
+from .roster import Roster, School
+
+# file classifications
+ACCEPTED = "accepted"
+SUPERSEDED = "superseded"
+DUPLICATE = "duplicate"
+WITH_ERRORS = "errors"  # a workbook of the right template with errors (not summarised)
+UNMATCHED = "unmatched"  # a readable plan no school of the roster claims
+WRONG_TEMPLATE = "wrong_template"
+UNREADABLE = "unreadable"
+NOT_WORKBOOK = "not_workbook"
+TEMPORARY = "temporary"
+ARCHIVE = "archive"  # a .zip attachment; its workbooks are listed on their own
+CLASS_LABELS = {
+    ACCEPTED: "Được tổng hợp", SUPERSEDED: "Bản cũ (đã có bản mới hơn)", DUPLICATE: "Trùng (cùng nội dung)",
+    WITH_ERRORS: "Có lỗi (không tổng hợp)", UNMATCHED: "Không xác định được trường",
+    WRONG_TEMPLATE: "Sai mẫu", UNREADABLE: "Không đọc được", NOT_WORKBOOK: "Không phải bảng tính",
+    TEMPORARY: "Tệp tạm (~$)", ARCHIVE: "Tệp nén (đã mở)",
+}
+_STATUS_CLASS = {STATUS_WRONG: WRONG_TEMPLATE, STATUS_UNREADABLE: UNREADABLE,
+                 STATUS_NOT_WORKBOOK: NOT_WORKBOOK, STATUS_TEMPORARY: TEMPORARY}
+
+# school statuses
+SUBMITTED_VALID = "Đã nộp hợp lệ"
+SUBMITTED_ERRORS = "Nộp có lỗi"
+MISSING = "Chưa nộp"
+LATE = "Nộp muộn"
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+BATCH = 16
+MAX_ZIP_MEMBERS = 200
+MAX_ZIP_TOTAL = 256 * 2**20
+
+
+@dataclasses.dataclass
+class InboxFile:
+    """One file of the inbox (or a member of a .zip attachment)."""
+
+    rel: str  # display name: path relative to the inbox, "a/b.zip!c.xlsx" for a member
+    path: Path  # where to read it (the inbox itself, or the private extraction folder)
+    size: int
+    mtime_ns: int
+    sha256: str = ""
+    sub: Submission | None = None
+    source: str = ""  # parsed | cached | same_hash
+    classification: str = ""
+    school: str = ""  # matched school code
+    match: str = ""  # identity | name | file_name
+    collected_at: str = ""
+    late: bool = False
+    note: str = ""
+
+    @property
+    def mtime(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.mtime_ns / 1e9, dt.timezone.utc)
+
+
+@dataclasses.dataclass
+class Change:
+    kind: str  # added | removed | changed
+    key: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclasses.dataclass
+class SchoolResult:
+    code: str
+    name: str
+    level: str = ""
+    unit: str = ""
+    status: str = MISSING
+    accepted: InboxFile | None = None
+    previous: InboxFile | None = None
+    files: list[InboxFile] = dataclasses.field(default_factory=list)
+    changes: list[Change] = dataclasses.field(default_factory=list)
+    contact: tuple[tuple[str, str], ...] = ()
+    in_roster: bool = False
+
+
+@dataclasses.dataclass
+class CollectResult:
+    inbox: Path
+    out: Path | None
+    ledger_path: Path
+    files: list[InboxFile]
+    schools: dict[str, SchoolResult]
+    roster: Roster | None
+    year: str | None
+    deadline: dt.date | None
+    parsed: int = 0  # files parsed this run
+    cached: int = 0  # unchanged files taken from the ledger
+    same_hash: int = 0  # changed size/mtime but same bytes: re-hashed, not re-parsed
+    backup: Path | None = None  # the earlier summary, renamed
+    sandboxed: bool = True
+    seconds: float = 0.0
+
+    @property
+    def accepted(self) -> list[InboxFile]:
+        return [f for f in self.files if f.classification == ACCEPTED]
+
+    @property
+    def unmatched(self) -> list[InboxFile]:
+        return [f for f in self.files if f.classification == UNMATCHED]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.files:
+            out[f.classification] = out.get(f.classification, 0) + 1
+        return out
+
+
+def options_key(options: CheckOptions) -> str:
+    """What a parse result depends on besides the bytes (cached results are per key)."""
+    d = dataclasses.asdict(options)
+    d["key"] = hashlib.sha256(options.key).hexdigest() if options.key else ""
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def default_ledger(out: Path) -> Path:
+    return Path(out).parent / "kcl-ledger.sqlite"
+
+
+# --------------------------------------------------------------------------- the entry point
+
+
+def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year: str | None = None,
+            deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
+            options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
+            write_summary: bool = True) -> CollectResult:
+    """Collect ``inbox`` and write the summary workbook ``out`` (an earlier one is renamed
+    with a timestamp, never overwritten).  ``jobs=0`` checks in this process (no sandbox).
+    ``progress(stage, done, total)`` is called as files are checked."""
+    import time
+
+    t0 = time.perf_counter()
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        raise FileNotFoundError(f"{inbox}: không phải thư mục / not a folder")
+    options = options or CheckOptions(year=year)
+    if year and not options.year:
+        options = dataclasses.replace(options, year=year)
+    if isinstance(deadline, str):
+        deadline = dt.date.fromisoformat(deadline)
+    ledger_path = Path(ledger_path) if ledger_path else default_ledger(out or inbox.parent / "tong-hop.xlsx")
+    okey = options_key(options)
+    tmp = Path(tempfile.mkdtemp(prefix="kcl-collect-"))
+    try:
+        files, archives = _walk(inbox, tmp, options)
+        with Ledger(ledger_path) as led:
+            res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline)
+            todo = _from_ledger(files, led, okey, res)
+            res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress)
+            for f in files:
+                f.collected_at = led.collected_at(f.rel, f.sub.sha256 if f.sub else "", okey) or now_iso()
+            res.files = sorted(files + archives, key=lambda f: f.rel)
+            _classify(res, files, roster, deadline)
+            led.classify((f.rel, f.sub.sha256, okey, f.classification, f.school) for f in files if f.sub)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if out is not None and write_summary:
+        from .summary_data import build_summary
+        from .summary_write import write_summary as _write
+
+        res.backup = _write(build_summary(res), Path(out))
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile], list[InboxFile]]:
+    files: list[InboxFile] = []
+    archives: list[InboxFile] = []
+    for p in sorted(q for q in inbox.rglob("*") if q.is_file() and not q.is_symlink()):
+        st = p.stat()
+        rel = p.relative_to(inbox).as_posix()
+        item = InboxFile(rel, p, st.st_size, st.st_mtime_ns)
+        if p.suffix.lower() == ".zip" and not p.name.startswith("~$") and _is_zip(p):
+            members = _extract(p, rel, tmp, options, st.st_mtime_ns)
+            if members is not None:
+                item.classification = ARCHIVE
+                item.sha256 = _sha_file(p)
+                item.note = f"{len(members)} bảng tính bên trong"
+                archives.append(item)
+                files.extend(members)
+                continue
+        files.append(item)
+    return files, archives
+
+
+def _is_zip(p: Path) -> bool:
+    try:
+        return zipfile.is_zipfile(p)
+    except OSError:
+        return False
+
+
+def _extract(p: Path, rel: str, tmp: Path, options: CheckOptions, mtime_ns: int) -> list[InboxFile] | None:
+    """Workbooks inside a .zip attachment, copied (bounded) into ``tmp``; None when the zip
+    is itself a workbook package or cannot be read (then it is checked as a file)."""
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+            if "[Content_Types].xml" in names or "mimetype" in names:
+                return None  # an OOXML/ODF package renamed .zip: let the checker judge it
+            out: list[InboxFile] = []
+            total = 0
+            for n, info in enumerate(i for i in infos if not i.is_dir()):
+                inner = info.filename
+                base = inner.rsplit("/", 1)[-1]
+                if inner.startswith("__MACOSX/") or not base:
+                    continue
+                if n >= MAX_ZIP_MEMBERS:
+                    break
+                if not base.lower().endswith(WORKBOOK_SUFFIXES) and not base.startswith("~$"):
+                    continue
+                target = tmp / f"z{len(list(tmp.iterdir()))}" / _safe(base)
+                target.parent.mkdir(parents=True)
+                limit = min(options.bounds.max_file_bytes, MAX_ZIP_TOTAL - total)
+                size = _copy_bounded(zf, info, target, limit)
+                total += max(size, 0)
+                out.append(InboxFile(f"{rel}!{inner}", target, size if size >= 0 else info.file_size, mtime_ns))
+            return out
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
+        return None
+
+
+def _copy_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limit: int) -> int:
+    """Copy a member, reading at most ``limit`` bytes (the declared size is not trusted); a
+    member over the limit is truncated, so the checker rejects it as unreadable."""
+    n = 0
+    try:
+        with zf.open(info) as src, open(target, "wb") as dst:
+            while True:
+                chunk = src.read(min(2**20, limit + 1 - n))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                n += len(chunk)
+                if n > limit:
+                    break
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
+        target.write_bytes(b"")
+        return 0
+    return n
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^\w.~$ -]+", "_", name)[:120] or "file"
+
+
+def _sha_file(p: Path) -> str:
+    h = hashlib.sha256()
+    with open(p, "rb") as fh:
+        for chunk in iter(lambda: fh.read(2**20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- parsing (cached)
+
+
+def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectResult) -> list[InboxFile]:
+    todo = []
+    for f in files:
+        row = led.known(f.rel, f.size, f.mtime_ns, okey)
+        if row is not None:
+            f.sub, f.sha256, f.source = submission_from_row(row), row["sha256"], "cached"
+            res.cached += 1
+            continue
+        try:
+            f.sha256 = _sha_file(f.path)
+        except OSError:
+            f.sha256 = ""
+        row = led.by_sha(f.sha256, okey)
+        if row is not None:
+            f.sub, f.source = submission_from_row(row, f.rel), "same_hash"
+            f.sub.size = f.size
+            res.same_hash += 1
+            continue
+        todo.append(f)
+    # files taken from the ledger under a new name/mtime are recorded at once
+    led.record_many(((f.sub, f.rel, f.size, f.mtime_ns) for f in files if f.source == "same_hash"), okey)
+    return todo
+
+
+def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: Ledger, okey: str,
+           res: CollectResult, progress) -> bool:
+    """Check ``todo``; every batch of results is recorded in one transaction as it comes."""
+    by_path = {str(f.path): f for f in todo}
+    sandboxed = jobs != 0
+    results: Any
+    if sandboxed:
+        try:
+            from .check_run import check_many
+        except ImportError:  # the sandbox module is not there: check in this process
+            sandboxed = False
+    if sandboxed:
+        results = (by_path[str(p)] for p, sub in check_many([(f.path, f.rel) for f in todo], options, jobs)
+                   if _attach(by_path[str(p)], sub))
+    else:
+        results = (f for f in todo if _attach(f, check_path(f.path, options, f.rel)))
+    batch: list[InboxFile] = []
+    done = 0
+    for f in results:
+        f.source = "parsed"
+        batch.append(f)
+        done += 1
+        if progress:
+            progress("check", done, len(todo))
+        if len(batch) >= BATCH:
+            led.record_many(((x.sub, x.rel, x.size, x.mtime_ns) for x in batch), okey)
+            batch = []
+    if batch:
+        led.record_many(((x.sub, x.rel, x.size, x.mtime_ns) for x in batch), okey)
+    res.parsed = done
+    return sandboxed
+
+
+def _attach(f: InboxFile, sub: Submission) -> bool:
+    if not sub.sha256:
+        sub.sha256 = f.sha256
+    f.sub = sub
+    return True
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None, deadline: dt.date | None) -> None:
+    plans: list[InboxFile] = []
+    first_by_sha: dict[str, InboxFile] = {}
+    for f in sorted(files, key=lambda f: (f.collected_at, f.rel)):
+        sub = f.sub
+        assert sub is not None
+        if sub.status in _STATUS_CLASS:
+            f.classification = _STATUS_CLASS[sub.status]
+            continue
+        if sub.sha256 and sub.sha256 in first_by_sha:
+            f.classification = DUPLICATE
+            f.note = f"cùng nội dung với {first_by_sha[sub.sha256].rel}"
+            continue
+        first_by_sha[sub.sha256] = f
+        plans.append(f)
+
+    matcher = _Matcher(roster)
+    schools: dict[str, SchoolResult] = {}
+    if roster:
+        for s in roster.schools:
+            schools[s.code] = SchoolResult(s.code, s.name, s.level, s.unit, contact=s.contact, in_roster=True)
+    for f in plans:
+        code, how = matcher.match(f)
+        if not code:
+            f.classification = UNMATCHED
+            continue
+        f.school, f.match = code, how
+        if code not in schools:
+            sub = f.sub
+            schools[code] = SchoolResult(code, sub.school_name, sub.level, sub.identity.get("unit", ""))
+        schools[code].files.append(f)
+    # duplicates still count as "received" for their school
+    for f in files:
+        if f.classification == DUPLICATE:
+            f.school = first_by_sha[f.sub.sha256].school
+
+    for s in schools.values():
+        ordered = sorted(s.files, key=_newest_key, reverse=True)
+        valid = [f for f in ordered if f.sub.status == STATUS_VALID]
+        for f in ordered:
+            f.classification = WITH_ERRORS if f.sub.status == STATUS_ERRORS else SUPERSEDED
+        if valid:
+            s.accepted = valid[0]
+            s.accepted.classification = ACCEPTED
+            older = [f for f in ordered if _newest_key(f) < _newest_key(s.accepted)]
+            s.previous = older[0] if older else None
+            if s.previous:
+                s.changes = diff_rows(s.previous.sub, s.accepted.sub)
+            newer_bad = [f for f in ordered if f.sub.status == STATUS_ERRORS and _newest_key(f) > _newest_key(s.accepted)]
+            for f in newer_bad:
+                f.note = "bản mới hơn có lỗi; đang tổng hợp " + s.accepted.rel
+            s.accepted.late = _late(s.accepted, deadline)
+            s.status = LATE if s.accepted.late else SUBMITTED_VALID
+        elif ordered:
+            s.status = SUBMITTED_ERRORS
+            ordered[0].late = _late(ordered[0], deadline)
+        if not s.name and ordered:
+            s.name = ordered[0].sub.school_name
+    res.schools = dict(sorted(schools.items()))
+
+
+def _newest_key(f: InboxFile) -> tuple[str, str, str]:
+    return (_norm_time(f.sub.saved_at) if f.sub else "", f.collected_at, f.rel)
+
+
+def _norm_time(s: str) -> str:
+    try:
+        t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return ""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _late(f: InboxFile, deadline: dt.date | None) -> bool:
+    """Late when the file reached the inbox (mtime) or was saved by the school after the
+    deadline day (both read as local dates)."""
+    if deadline is None:
+        return False
+    received = dt.datetime.fromtimestamp(f.mtime_ns / 1e9).date()
+    saved = _norm_time(f.sub.saved_at) if f.sub else ""
+    saved_day = dt.date.fromisoformat(saved[:10]) if saved else None
+    return received > deadline or (saved_day is not None and saved_day > deadline)
+
+
+class _Matcher:
+    """School code of a file: identity code in the roster, else the school name (folded,
+    unique in the roster), else a roster code in the file name."""
+
+    def __init__(self, roster: Roster | None):
+        self.roster = roster
+        self.codes = {s.code.casefold(): s.code for s in roster.schools} if roster else {}
+        names: dict[str, list[str]] = {}
+        for s in roster.schools if roster else ():
+            names.setdefault(fold(s.name), []).append(s.code)
+        self.names = {k: v[0] for k, v in names.items() if len(v) == 1}
+        self.by_len = sorted(self.codes, key=len, reverse=True)
+
+    def match(self, f: InboxFile) -> tuple[str, str]:
+        sub = f.sub
+        code = (sub.school_code or "").strip()
+        if self.roster is None:
+            return (code, "identity") if code else ("", "")
+        if code.casefold() in self.codes:
+            return self.codes[code.casefold()], "identity"
+        name = fold(sub.school_name)
+        if name and name in self.names:
+            return self.names[name], "name"
+        fname = fold(f.rel.rsplit("/", 1)[-1].rsplit("!", 1)[-1])
+        for c in self.by_len:
+            if re.search(rf"(?<![a-z0-9]){re.escape(fold(c))}(?![a-z0-9])", fname):
+                return self.codes[c], "file_name"
+        return "", ""
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def row_key(values: dict[str, Any], derived: dict[str, Any]) -> str:
+    crit = derived.get("criterion_code") or fold(values.get("criterion") or "")
+    return f"{crit} | {fold(values.get('actions') or '')}"
+
+
+_COMPARED = ("muc", "standard", "criterion", "target", "actions", "lead", "collaborators", "start", "end",
+             "budget", "funding", "support", "note", "status", "result")
+
+
+def diff_rows(before: Submission, after: Submission) -> list[Change]:
+    """Rows added, removed and changed, keyed by criterion + actions."""
+    def index(sub: Submission) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for r in sub.rows:
+            k = row_key(r.values, r.derived)
+            while k in out:
+                k += "+"
+            out[k] = r.values
+        return out
+
+    a, b = index(before), index(after)
+    changes: list[Change] = []
+    for k in b:
+        if k not in a:
+            changes.append(Change("added", k, None, b[k]))
+        elif any(_v(a[k].get(f)) != _v(b[k].get(f)) for f in _COMPARED):
+            changes.append(Change("changed", k, a[k], b[k]))
+    changes.extend(Change("removed", k, a[k], None) for k in a if k not in b)
+    return changes
+
+
+def _v(x: Any) -> Any:
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    return fold(x) if isinstance(x, str) else x

@@ -1,0 +1,45 @@
+"""Write the feedback copies of a check or collect run, one per file that has issues."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Sequence
+
+from macros_free_validation.report import Severity
+
+from .checker import STATUS_ERRORS, STATUS_VALID, Submission
+from .feedback import STATUS_FIX, STATUS_VALID as FB_VALID, STATUS_WRONG_TEMPLATE, write_feedback
+from .output import check_writable_dir
+
+STATUS_OF = {STATUS_VALID: FB_VALID, STATUS_ERRORS: STATUS_FIX}
+
+
+def feedback_name(sub: Submission, source: Path) -> str:
+    prefix = sub.school_code or "khong-ro-truong"
+    return f"phan-hoi_{prefix}_{source.stem}.xlsx"
+
+
+def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], out_dir: Path) -> list[Path]:
+    """Feedback for every submission with errors or warnings; temporary/lock files skipped.
+    Existing feedback files are never overwritten: a new name is chosen."""
+    check_writable_dir(out_dir)
+    written = []
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    for sub, src in zip(subs, sources):
+        if sub.status == "temporary":
+            continue
+        if not any(i.severity in (Severity.ERROR, Severity.WARNING) for i in sub.issues):
+            continue
+        target = _free_name(out_dir / feedback_name(sub, src))
+        status = STATUS_OF.get(sub.status, STATUS_WRONG_TEMPLATE)
+        info = {"school_code": sub.school_code, "school_name": sub.school_name, "checked_at": stamp}
+        written.append(write_feedback(src, sub.issues, status, target, title_info=info))
+    return written
+
+
+def _free_name(path: Path) -> Path:
+    n, candidate = 2, path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate

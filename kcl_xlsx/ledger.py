@@ -1,0 +1,222 @@
+"""The collection ledger: every file ever seen in an inbox, in one SQLite database.
+
+One row per (path relative to the inbox, sha256, options key): size, mtime, the school and
+template it claims, when the school saved it and when we first collected it, its status,
+classification, issues and rows (JSON), enough to rebuild the :class:`Submission` without
+parsing the file again.  Writes go in one transaction per batch (WAL journal), so a run
+killed half-way leaves a consistent ledger; the next run parses only what is missing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable
+
+from macros_free_validation.report import Issue, Severity
+
+from .checker import PlanRow, Submission
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    options_key TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    school_code TEXT NOT NULL DEFAULT '',
+    template_id TEXT NOT NULL DEFAULT '',
+    file_id TEXT NOT NULL DEFAULT '',
+    form_version TEXT NOT NULL DEFAULT '',
+    level TEXT NOT NULL DEFAULT '',
+    year TEXT NOT NULL DEFAULT '',
+    saved_at TEXT NOT NULL DEFAULT '',
+    collected_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    classification TEXT NOT NULL DEFAULT '',
+    matched_school TEXT NOT NULL DEFAULT '',
+    issues_json TEXT NOT NULL DEFAULT '[]',
+    rows_json TEXT NOT NULL DEFAULT '[]',
+    submission_json TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (path, sha256, options_key)
+);
+CREATE INDEX IF NOT EXISTS files_sha ON files(sha256, options_key);
+CREATE INDEX IF NOT EXISTS files_stat ON files(path, size, mtime_ns, options_key);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --------------------------------------------------------------------------- (de)serialising
+
+
+def issue_to_dict(i: Issue) -> dict[str, Any]:
+    d = dataclasses.asdict(i)
+    d["severity"] = i.severity.value if isinstance(i.severity, Severity) else str(i.severity)
+    return d
+
+
+def issue_from_dict(d: dict[str, Any]) -> Issue:
+    d = dict(d)
+    d["severity"] = Severity(d["severity"])
+    known = {f.name for f in dataclasses.fields(Issue)}
+    return Issue(**{k: v for k, v in d.items() if k in known})
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return list(v)
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return v
+
+
+def rows_to_json(rows: list[PlanRow]) -> str:
+    return json.dumps([{"row": r.row, "values": {k: _jsonable(v) for k, v in r.values.items()},
+                        "derived": {k: _jsonable(v) for k, v in r.derived.items()}, "errors": r.errors}
+                       for r in rows], ensure_ascii=False, default=str)
+
+
+def rows_from_json(text: str) -> list[PlanRow]:
+    return [PlanRow(d["row"], d["values"], d["derived"], d.get("errors", 0)) for d in json.loads(text or "[]")]
+
+
+_SUB_META = ("kind", "size", "sha256", "status", "identity", "identity_source", "signature", "level", "year",
+             "framework", "info", "staff", "application", "saved_at", "sheet")
+
+
+def submission_from_row(row: sqlite3.Row, display: str | None = None) -> Submission:
+    """The Submission a ledger row stands for; ``display`` renames the file (a copy of the
+    same bytes under another name)."""
+    meta = json.loads(row["submission_json"] or "{}")
+    sub = Submission(file=display or row["path"], **{k: meta[k] for k in _SUB_META if k in meta})
+    sub.rows = rows_from_json(row["rows_json"])
+    sub.issues = [issue_from_dict(d) for d in json.loads(row["issues_json"] or "[]")]
+    if display and display != row["path"]:
+        sub.issues = [dataclasses.replace(i, file=display) if i.file == row["path"] else i for i in sub.issues]
+    return sub
+
+
+# --------------------------------------------------------------------------- the ledger
+
+
+class Ledger:
+    """``with Ledger(path) as led: ...``; also usable without ``with`` (call close())."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        self.conn.row_factory = sqlite3.Row
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        with self.transaction():
+            for stmt in _SCHEMA.strip().split(";"):
+                if stmt.strip():
+                    self.conn.execute(stmt)
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def transaction(self):
+        return _Tx(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def known(self, path: str, size: int, mtime_ns: int, options_key: str = "") -> sqlite3.Row | None:
+        """The row of an unchanged file (same path, size and mtime), else None."""
+        return self.conn.execute(
+            "SELECT * FROM files WHERE path=? AND size=? AND mtime_ns=? AND options_key=? "
+            "ORDER BY last_seen_at DESC LIMIT 1", (path, size, mtime_ns, options_key)).fetchone()
+
+    def by_sha(self, sha256: str, options_key: str = "") -> sqlite3.Row | None:
+        """Any row of the same bytes (a renamed, touched or copied file needs no re-parse)."""
+        if not sha256:
+            return None
+        return self.conn.execute("SELECT * FROM files WHERE sha256=? AND options_key=? LIMIT 1",
+                                 (sha256, options_key)).fetchone()
+
+    def all(self) -> list[sqlite3.Row]:
+        return self.conn.execute("SELECT * FROM files ORDER BY path, collected_at").fetchall()
+
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def record(self, sub: Submission, path: str, size: int, mtime_ns: int, options_key: str = "",
+               *, classification: str = "", matched_school: str = "", seen_at: str | None = None) -> None:
+        """Insert or refresh one file (call inside ``transaction()`` to batch)."""
+        seen_at = seen_at or now_iso()
+        idt = sub.identity or {}
+        meta = {k: getattr(sub, k) for k in _SUB_META}
+        self.conn.execute(
+            """INSERT INTO files (path, sha256, options_key, size, mtime_ns, school_code, template_id, file_id,
+                                  form_version, level, year, saved_at, collected_at, last_seen_at, status,
+                                  classification, matched_school, issues_json, rows_json, submission_json)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(path, sha256, options_key) DO UPDATE SET
+                   size=excluded.size, mtime_ns=excluded.mtime_ns, last_seen_at=excluded.last_seen_at,
+                   status=excluded.status, school_code=excluded.school_code,
+                   issues_json=excluded.issues_json, rows_json=excluded.rows_json,
+                   submission_json=excluded.submission_json,
+                   classification=CASE WHEN excluded.classification='' THEN files.classification
+                                       ELSE excluded.classification END,
+                   matched_school=CASE WHEN excluded.matched_school='' THEN files.matched_school
+                                       ELSE excluded.matched_school END""",
+            (path, sub.sha256, options_key, size, mtime_ns, sub.school_code, idt.get("template_id", ""),
+             idt.get("file_id", ""), idt.get("form_version", ""), sub.level or idt.get("level", ""),
+             sub.year or idt.get("year", ""), sub.saved_at or "", seen_at, seen_at, sub.status, classification,
+             matched_school, json.dumps([issue_to_dict(i) for i in sub.issues], ensure_ascii=False),
+             rows_to_json(sub.rows), json.dumps(meta, ensure_ascii=False, default=str)))
+
+    def record_many(self, items: Iterable[tuple[Submission, str, int, int]], options_key: str = "") -> int:
+        """One transaction for the batch: all of it is in the ledger, or none."""
+        n = 0
+        with self.transaction():
+            for sub, path, size, mtime_ns in items:
+                self.record(sub, path, size, mtime_ns, options_key)
+                n += 1
+        return n
+
+    def classify(self, items: Iterable[tuple[str, str, str, str, str]]) -> None:
+        """(path, sha256, options_key, classification, matched school) for this run, in one
+        transaction."""
+        with self.transaction():
+            self.conn.executemany("UPDATE files SET classification=?, matched_school=?, last_seen_at=? "
+                                  "WHERE path=? AND sha256=? AND options_key=?",
+                                  [(c, m, now_iso(), p, s, k) for p, s, k, c, m in items])
+
+    def collected_at(self, path: str, sha256: str, options_key: str = "") -> str:
+        row = self.conn.execute("SELECT collected_at FROM files WHERE path=? AND sha256=? AND options_key=?",
+                                (path, sha256, options_key)).fetchone()
+        return row[0] if row else ""
+
+
+class _Tx:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self):
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, *_):
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,793 @@
+"""Pre-flight: decide whether a submitted file may be handed to a parser at all.
+
+Everything here is bounded and pure Python, so nothing a school sends can crash or hang it:
+
+* the kind comes from the bytes (:mod:`kcl_xlsx.sniff`), never from the extension;
+* zip packages: member count, declared sizes and compression ratios from the central
+  directory, then the REAL decompressed size of every part a reader would decompress,
+  streamed in chunks with a hard stop at the bound (declared sizes can lie);
+* every XML part is scanned for DOCTYPE/ENTITY declarations (billion laughs, XXE);
+* worksheets (and ODS ``content.xml``) are scanned for content beyond ``Bounds.max_row`` /
+  ``max_col``: python-calamine aborts the whole process (a Rust allocation failure, not an
+  exception) on a single value at XFD1048576, and openpyxl expands merges and dimensions;
+* text nodes in worksheets/shared strings longer than Excel's own 32,767-character cell
+  limit, measured without ever joining the text;
+* password-encrypted files are tried with Excel's built-in password first.
+
+Scans use regular expressions over a stream, not an XML parser: they only need to find a
+few tags and must stay fast (a normal template takes a few ms).  The small XML documents
+that are really parsed (workbook relationships) go through defusedxml.
+
+The first error stops the scan (the file is rejected anyway); warnings accumulate.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import functools
+import io
+import os
+import posixpath
+import re
+import zipfile
+from typing import BinaryIO, Callable, Iterator, NoReturn
+
+import defusedxml.ElementTree as SafeET
+import msoffcrypto
+import olefile
+from defusedxml import DefusedXmlException
+
+from kcl_xlsx.sniff import (
+    SPREADSHEET_KINDS,
+    ZIP_KINDS,
+    Sniff,
+    is_lock_file_name,
+    read_member_head,
+    sniff_stream,
+    zip_entry_count,
+)
+from macros_free_validation.report import Issue, Severity, define_code
+
+# --------------------------------------------------------------------------- issue codes
+
+EMPTY = "file.empty"
+TOO_LARGE = "file.too_large"
+LOCK_FILE = "file.lock_file"
+NOT_SPREADSHEET = "file.not_spreadsheet"
+HTML_AS_XLS = "file.html_as_xls"
+CSV_AS_XLS = "file.csv_as_xls"
+CORRUPT = "file.corrupt"
+ENCRYPTED = "file.encrypted"
+DEFAULT_PASSWORD = "file.default_password"
+MACRO_ENABLED = "file.macro_enabled"
+EXTERNAL_LINKS = "file.external_links"
+TOO_MANY_PARTS = "file.too_many_parts"
+ZIP_BOMB = "file.zip_bomb"
+XML_ENTITIES = "file.xml_entities"
+OUT_OF_BOUNDS = "file.out_of_bounds"
+CELL_TOO_LONG = "file.cell_too_long"
+
+_RESEND_AS_XLSX = "Mở tệp bằng Excel, chọn Tệp > Lưu thành > Sổ làm việc Excel (*.xlsx) rồi gửi lại."
+
+define_code(EMPTY, "error", "Tệp {file} rỗng (0 byte), không có dữ liệu nào.",
+            "Kiểm tra lại tệp đính kèm và gửi lại tệp kế hoạch đã điền.")
+define_code(TOO_LARGE, "error", "Tệp {file} quá lớn ({size_mb} MB, giới hạn {limit_mb} MB).",
+            "Xoá ảnh, trang tính và dòng thừa, lưu lại rồi gửi lại.")
+define_code(LOCK_FILE, "warning",
+            "Tệp {file} là tệp tạm của Excel (tên bắt đầu bằng ~$), không phải bài nộp; đã bỏ qua.",
+            "Nếu trường chỉ gửi tệp này, đề nghị trường gửi lại đúng tệp Excel (tên không có ~$ ở đầu).")
+define_code(NOT_SPREADSHEET, "error", "Tệp {file} không phải tệp Excel mà là {what}.",
+            "Gửi lại đúng tệp kế hoạch (.xlsx) đã được cấp, đã điền đầy đủ.")
+define_code(HTML_AS_XLS, "error",
+            "Tệp {file} là trang web (HTML/XML) được đặt đuôi Excel, không phải sổ làm việc Excel thật.",
+            _RESEND_AS_XLSX)
+define_code(CSV_AS_XLS, "error",
+            "Tệp {file} là tệp văn bản (CSV/TXT) được đặt đuôi Excel, không phải sổ làm việc Excel.",
+            "Điền vào đúng tệp mẫu kế hoạch (.xlsx) đã được cấp rồi gửi lại; không xuất ra CSV.")
+define_code(CORRUPT, "error", "Tệp {file} bị hỏng hoặc không trọn vẹn nên không đọc được.",
+            "Mở thử tệp trên máy của trường; nếu mở được thì lưu lại thành .xlsx và đính kèm lại, "
+            "nếu không thì điền lại vào tệp mẫu gốc.")
+define_code(ENCRYPTED, "error", "Tệp {file} được đặt mật khẩu mở tệp nên không đọc được.",
+            "Gỡ mật khẩu (Tệp > Thông tin > Bảo vệ sổ làm việc) rồi gửi lại.")
+define_code(DEFAULT_PASSWORD, "info",
+            "Tệp {file} được mã hoá bằng mật khẩu mặc định của Excel (không phải mật khẩu riêng); đã tự giải mã để đọc.",
+            "Không cần làm gì thêm.")
+define_code(MACRO_ENABLED, "warning",
+            "Tệp {file} có chứa macro; chỉ đọc giá trị trong ô, macro không bao giờ được chạy.",
+            "Lần sau hãy lưu thành Sổ làm việc Excel (*.xlsx), không có macro.")
+define_code(EXTERNAL_LINKS, "warning",
+            "Tệp {file} có liên kết tới sổ làm việc khác; giá trị lấy qua liên kết có thể đã cũ.",
+            "Trong Excel chọn Dữ liệu > Sửa liên kết > Ngắt liên kết, lưu lại rồi gửi lại.")
+define_code(TOO_MANY_PARTS, "error",
+            "Tệp {file} có quá nhiều thành phần bên trong ({count}, giới hạn {limit}), không giống tệp mẫu kế hoạch.",
+            "Dùng đúng tệp mẫu đã cấp, xoá ảnh và trang tính thừa rồi gửi lại.")
+define_code(ZIP_BOMB, "error",
+            "Tệp {file} khi giải nén phình to bất thường (phần {part}) nên bị từ chối để bảo vệ máy.",
+            "Xoá dữ liệu và định dạng thừa (dòng, cột trống kéo dài tới cuối trang), lưu lại rồi gửi lại.")
+define_code(XML_ENTITIES, "error",
+            "Tệp {file} chứa khai báo DOCTYPE/ENTITY trong phần {part}; Excel không tạo nội dung này nên tệp bị từ chối vì lý do an toàn.",
+            "Điền lại dữ liệu vào tệp mẫu gốc bằng Excel rồi gửi lại.")
+define_code(OUT_OF_BOUNDS, "error",
+            "Tệp {file} có dữ liệu hoặc vùng ô tới {cell} (phần {part}), vượt quá vùng cho phép (tối đa dòng {max_row}, cột {max_col}).",
+            "Xoá hẳn các dòng/cột thừa ở cuối trang tính (chọn rồi Xoá, không chỉ xoá nội dung), lưu lại rồi gửi lại.")
+define_code(CELL_TOO_LONG, "error",
+            "Tệp {file} có một ô chứa văn bản dài hơn {limit} ký tự, vượt giới hạn của Excel (phần {part}).",
+            "Rút gọn nội dung ô đó rồi gửi lại.")
+
+# What a rejected kind is, for the NOT_SPREADSHEET message ("... mà là {what}").
+_KIND_VI = {
+    "pdf": "tệp PDF",
+    "zip_other": "tệp nén hoặc tài liệu Word/PowerPoint",
+    "ole_other": "tài liệu Office đời cũ không phải Excel (ví dụ .doc)",
+    "unknown": "dữ liệu không rõ định dạng",
+}
+_REJECTED_KINDS = {
+    "empty": EMPTY,
+    "corrupt": CORRUPT,
+    "html": HTML_AS_XLS,
+    "csv_text": CSV_AS_XLS,
+    **{kind: NOT_SPREADSHEET for kind in _KIND_VI},
+}
+
+BUILTIN_PASSWORD = "VelvetSweatshop"  # Excel encrypts "protected structure" .xls with it
+MAX_SPIN_COUNT = 1_000_000  # Excel writes 100,000; a hostile EncryptionInfo could ask 2**31
+MAX_ENCRYPTION_INFO_BYTES = 64 * 1024
+CHUNK_BYTES = 64 * 1024
+# A tag longer than this cannot be a cell/row tag; carrying it between chunks would turn a
+# hostile part into quadratic copying.
+MAX_TAG_BYTES = 64 * 1024
+# Parts a reader never decompresses: checked on their declared size only.
+_MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf",
+                   ".wdp", ".jfif", ".svg", ".ico", ".odttf", ".ttf")
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    max_file_bytes: int = 20 * 2**20
+    max_parts: int = 400
+    max_part_uncompressed: int = 64 * 2**20
+    max_total_uncompressed: int = 128 * 2**20
+    max_ratio: float = 120
+    # Small parts compress extremely well (a run of empty styled rows); the ratio only
+    # means "bomb" once a part is big enough to hurt.
+    ratio_floor_bytes: int = 2**20
+    max_row: int = 5000
+    max_col: int = 64
+    max_text_run: int = 32767
+
+
+@dataclasses.dataclass(frozen=True)
+class Preflight:
+    kind: str
+    issues: tuple[Issue, ...]
+    ok: bool  # the file may be handed to a parser
+    # Set when the file is encrypted with Excel's built-in password: the reader must read
+    # ``decrypt(path, decrypt_password)`` instead of the file itself.
+    decrypt_password: str | None = None
+
+
+def preflight(path: str | os.PathLike[str], bounds: Bounds = Bounds(),
+              display_name: str | None = None) -> Preflight:
+    """Check one file; never raises (an unexpected failure is reported as a corrupt file)."""
+    run = _Run(display_name or os.path.basename(os.fspath(path)), bounds)
+    error = None
+    try:
+        run.check_file(os.fspath(path))
+    except _Reject as rejection:
+        error = run.issue(rejection.code, **rejection.ctx)
+    except Exception as exc:  # a scanner bug or an exotic OS error must not stop the run
+        error = run.issue(CORRUPT, value=f"{type(exc).__name__}: {exc}")
+    issues = tuple(run.warnings) + ((error,) if error else ())
+    ok = run.kind in SPREADSHEET_KINDS and not any(i.severity == Severity.ERROR for i in issues)
+    return Preflight(run.kind, issues, ok, run.password)
+
+
+def decrypt(path: str | os.PathLike[str], password: str = BUILTIN_PASSWORD) -> bytes:
+    """The decrypted package of an encrypted file (see ``Preflight.decrypt_password``)."""
+    with open(path, "rb") as f:
+        return _decrypt_stream(f, password).getvalue()
+
+
+class _Reject(Exception):
+    """Stops the scan at the first error; ``ctx`` fills the issue message."""
+
+    def __init__(self, code: str, **ctx: object) -> None:
+        super().__init__(code)
+        self.code, self.ctx = code, ctx
+
+
+def _reject(code: str, **ctx: object) -> NoReturn:
+    raise _Reject(code, **ctx)
+
+
+class _Run:
+    """State of one preflight: the file's name, the bounds, what was found so far."""
+
+    def __init__(self, name: str, bounds: Bounds) -> None:
+        self.name, self.bounds = name, bounds
+        self.kind = "unknown"
+        self.warnings: list[Issue] = []
+        self.password: str | None = None
+        self.real_left = bounds.max_total_uncompressed  # real bytes the package may still expand to
+
+    def issue(self, code: str, **ctx: object) -> Issue:
+        return Issue.make(code, file=self.name, **ctx)
+
+    def warn(self, code: str, **ctx: object) -> None:
+        self.warnings.append(self.issue(code, **ctx))
+
+    # ------------------------------------------------------------------ dispatch
+
+    def check_file(self, path: str) -> None:
+        if is_lock_file_name(path):
+            self.kind = "lock_file"
+            self.warn(LOCK_FILE)
+            return
+        size = os.path.getsize(path)
+        if size > self.bounds.max_file_bytes:
+            _reject(TOO_LARGE, size_mb=_mb(size), limit_mb=_mb(self.bounds.max_file_bytes))
+        with open(path, "rb") as f:
+            self.check_stream(f)
+
+    def check_stream(self, f: BinaryIO) -> None:
+        found = self.sniff(sniff_stream(f))
+        if found.kind == "encrypted":
+            f = self.decrypt_with_builtin_password(f)
+            found = self.sniff(sniff_stream(f))
+            if found.kind == "encrypted":  # encrypted twice: nothing Excel would write
+                _reject(ENCRYPTED)
+        if found.macros:
+            self.warn(MACRO_ENABLED)
+        if found.kind in ZIP_KINDS:
+            self.check_package(f, found.kind)
+
+    def sniff(self, found: Sniff) -> Sniff:
+        self.kind = found.kind
+        code = _REJECTED_KINDS.get(found.kind)
+        if code:
+            _reject(code, what=_KIND_VI.get(found.kind, ""), value=found.detail)
+        return found
+
+    # ------------------------------------------------------------------ encryption
+
+    def decrypt_with_builtin_password(self, f: BinaryIO) -> BinaryIO:
+        _check_encryption_info(f)
+        try:
+            plain = _decrypt_stream(f, BUILTIN_PASSWORD)
+        except Exception:  # wrong password, unsupported scheme, damaged container
+            _reject(ENCRYPTED)
+        self.password = BUILTIN_PASSWORD
+        self.warn(DEFAULT_PASSWORD)
+        return plain
+
+    # ------------------------------------------------------------------ zip packages
+
+    def check_package(self, f: BinaryIO, kind: str) -> None:
+        count = zip_entry_count(f)
+        if count is None:
+            _reject(CORRUPT, value="zip central directory unreadable")
+        if count > self.bounds.max_parts:
+            _reject(TOO_MANY_PARTS, count=count, limit=self.bounds.max_parts)
+        try:
+            zf = zipfile.ZipFile(f)
+        except Exception as exc:
+            _reject(CORRUPT, value=f"zip: {type(exc).__name__}: {exc}")
+        with zf:
+            infos = zf.infolist()
+            self.check_declared_sizes(infos)
+            if kind == "ods":
+                _check_ods_not_encrypted(zf)
+            elif any(i.filename.lower().startswith("xl/externallinks/") for i in infos):
+                self.warn(EXTERNAL_LINKS)
+            scanners_for = _scan_plan(zf, kind, self.bounds)
+            for info in infos:
+                if _is_decompressed_by_readers(info):
+                    self.scan_part(zf, info, scanners_for(info.filename))
+
+    def check_declared_sizes(self, infos: list[zipfile.ZipInfo]) -> None:
+        total = 0
+        for info in infos:
+            total += info.file_size
+            self.check_size(info, info.file_size, "declared")
+        if total > self.bounds.max_total_uncompressed:
+            _reject(ZIP_BOMB, part="*", value=f"declared total {total} bytes")
+
+    def check_size(self, info: zipfile.ZipInfo, size: int, which: str) -> None:
+        bounds = self.bounds
+        if size > bounds.max_part_uncompressed:
+            _reject(ZIP_BOMB, part=info.filename, value=f"{which} size over {bounds.max_part_uncompressed} bytes")
+        if size > bounds.ratio_floor_bytes and size > bounds.max_ratio * max(info.compress_size, 1):
+            _reject(ZIP_BOMB, part=info.filename,
+                    value=f"{which} compression ratio over {bounds.max_ratio:g} ({size}/{info.compress_size})")
+
+    def scan_part(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, scanners: list["_Scanner"]) -> None:
+        try:
+            for chunk in self.stream_part(zf, info):
+                for scanner in scanners:
+                    scanner.feed(chunk)
+            for scanner in scanners:
+                scanner.finish()
+        except _Reject as rejection:
+            rejection.ctx.setdefault("part", info.filename)
+            raise
+
+    def stream_part(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        """The part's real decompressed bytes, in chunks, stopping just past the bounds."""
+        # zipfile silently stops at the DECLARED size (and then fails the CRC); declaring
+        # our bound instead makes it decompress until the real end or just past the bound.
+        probe = copy.copy(info)
+        probe.file_size = min(self.bounds.max_part_uncompressed, self.real_left) + 1
+        real = 0
+        try:
+            with zf.open(probe) as member:
+                while chunk := member.read(CHUNK_BYTES):
+                    real += len(chunk)
+                    self.real_left -= len(chunk)
+                    self.check_size(info, real, "real")
+                    if self.real_left < 0:
+                        _reject(ZIP_BOMB, value=f"real total over {self.bounds.max_total_uncompressed} bytes")
+                    yield chunk
+        except _Reject:
+            raise
+        except Exception as exc:  # BadZipFile (CRC), zlib.error, encrypted or exotic method
+            _reject(CORRUPT, value=f"{info.filename}: {type(exc).__name__}: {exc}")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:.1f}".replace(".", ",")  # Vietnamese decimal comma
+
+
+def _is_decompressed_by_readers(info: zipfile.ZipInfo) -> bool:
+    return not info.is_dir() and not info.filename.lower().endswith(_MEDIA_SUFFIXES)
+
+
+def _decrypt_stream(f: BinaryIO, password: str) -> io.BytesIO:
+    f.seek(0)
+    office = msoffcrypto.OfficeFile(f)
+    if getattr(office, "type", "") == "agile" and office.info.get("spinValue", 0) > MAX_SPIN_COUNT:
+        raise ValueError("spin count too high")  # would hash for hours
+    if office.format == "ooxml":
+        office.load_key(password=password, verify_password=True)
+    else:
+        office.load_key(password=password)
+    plain = io.BytesIO()
+    office.decrypt(plain)
+    plain.seek(0)
+    return plain
+
+
+def _check_encryption_info(f: BinaryIO) -> None:
+    """msoffcrypto parses the EncryptionInfo XML with minidom: check it first."""
+    f.seek(0)
+    ole = olefile.OleFileIO(f)
+    if not ole.exists("EncryptionInfo"):
+        return  # an encrypted .xls: binary FilePass record, no XML
+    if ole.get_size("EncryptionInfo") > MAX_ENCRYPTION_INFO_BYTES:
+        _reject(CORRUPT, value="EncryptionInfo stream too large")
+    if _DTD.search(ole.openstream("EncryptionInfo").read()):
+        _reject(XML_ENTITIES, part="EncryptionInfo")
+
+
+def _check_ods_not_encrypted(zf: zipfile.ZipFile) -> None:
+    # A password-protected .ods keeps its zip readable but encrypts content.xml.
+    if b"encryption-data" in read_member_head(zf, "META-INF/manifest.xml"):
+        _reject(ENCRYPTED)
+
+
+def _col_letters(col: int) -> str:
+    letters = ""
+    while col > 0:
+        col, rest = divmod(col - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _col_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ch - 64
+    return number
+
+
+# --------------------------------------------------------------------------- scan plan
+
+_WORKSHEET_REL_TYPES = ("/worksheet", "/macrosheet", "/dialogsheet")
+
+
+def _scan_plan(zf: zipfile.ZipFile, kind: str, bounds: Bounds) -> Callable[[str], list["_Scanner"]]:
+    """Which scanners read which part: every XML part is checked for DTDs; worksheets and
+    shared strings (ODS: content.xml) also for bounds and text length."""
+    sheets: set[str] = set()
+    strings: set[str] = set()
+    if kind in ("xlsx", "xlsm"):
+        sheets, strings = _xlsx_sheet_and_string_parts(zf)
+    elif kind == "ods":
+        sheets = strings = {"content.xml"}
+    bounds_scanner = _OdsBoundsScanner if kind == "ods" else _SheetBoundsScanner
+
+    def scanners_for(name: str) -> list[_Scanner]:
+        lowered = name.lower()
+        found: list[_Scanner] = [] if lowered.endswith(".bin") else [_DtdScanner()]
+        if lowered in sheets:
+            found.append(bounds_scanner(bounds))
+        if lowered in sheets or lowered in strings:
+            found += [_Utf8Guard(), _TextRunScanner(bounds.max_text_run)]
+        return found
+
+    return scanners_for
+
+
+def _xlsx_sheet_and_string_parts(zf: zipfile.ZipFile) -> tuple[set[str], set[str]]:
+    """Worksheet and shared-string part names (lower case).  Readers find sheets through
+    ``xl/_rels/workbook.xml.rels``, not by folder, so a sheet hidden elsewhere is found too."""
+    names = {n.lower(): n for n in zf.namelist()}
+    sheets = {n for n in names if n.startswith("xl/worksheets/") and not n.endswith("/")}
+    strings = {"xl/sharedstrings.xml"}
+    rels_name = names.get("xl/_rels/workbook.xml.rels")
+    if rels_name is None:
+        return sheets, strings
+    for rel_type, target in _relationships(read_member_head(zf, rels_name), rels_name):
+        part = _resolve_target(target)
+        if rel_type.endswith(_WORKSHEET_REL_TYPES):
+            sheets.add(part)
+        elif rel_type.endswith("/sharedStrings"):
+            strings.add(part)
+    return sheets, strings
+
+
+def _relationships(xml: bytes, part: str) -> Iterator[tuple[str, str]]:
+    if not xml:
+        return  # missing or unreadable: streaming the part reports it
+    try:
+        root = SafeET.fromstring(xml, forbid_dtd=True)
+    except DefusedXmlException:
+        _reject(XML_ENTITIES, part=part)
+    except SafeET.ParseError as exc:
+        _reject(CORRUPT, part=part, value=f"{part}: {exc}")
+    for rel in root.iter():
+        if rel.tag.endswith("Relationship") and rel.get("TargetMode") != "External":
+            yield rel.get("Type", ""), rel.get("Target", "")
+
+
+def _resolve_target(target: str) -> str:
+    path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
+    return posixpath.normpath(path).lower()
+
+
+# --------------------------------------------------------------------------- scanners
+#
+# A scanner sees a part as a sequence of byte chunks and raises _Reject on a finding.
+# Anything it looks for may be split between two chunks; each one says how it copes.
+
+
+class _Scanner:
+    def feed(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        pass
+
+
+_DTD = re.compile(  # UTF-8 and UTF-16 (either byte order): optional NUL between letters
+    rb"<\x00?!\x00?(?:D\x00?O\x00?C\x00?T\x00?Y\x00?P\x00?E|E\x00?N\x00?T\x00?I\x00?T\x00?Y)", re.I)
+
+
+class _DtdScanner(_Scanner):
+    """Any DOCTYPE or ENTITY declaration: Excel and LibreOffice never write one."""
+
+    OVERLAP = 32  # longer than the longest match, so a split declaration is seen whole
+
+    def __init__(self) -> None:
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        window = self.tail + chunk
+        if b"!" in window and _DTD.search(window):
+            _reject(XML_ENTITIES)
+        self.tail = window[-self.OVERLAP:]
+
+
+class _Utf8Guard(_Scanner):
+    """The content scanners read bytes as UTF-8/ASCII; a UTF-16 part would slip past them."""
+
+    def __init__(self) -> None:
+        self.first = True
+
+    def feed(self, chunk: bytes) -> None:
+        if self.first and (chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:8]):
+            _reject(CORRUPT, value="UTF-16 XML part")
+        self.first = False
+
+
+class _TagScanner(_Scanner):
+    """Base for scanners that look at whole start tags: a tag cut by the chunk end is
+    carried over and completed by the next chunk."""
+
+    def __init__(self) -> None:
+        self.carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        window = self.carry + chunk
+        cut = window.rfind(b"<")
+        if cut >= 0 and window.find(b">", cut) < 0:
+            window, self.carry = window[:cut], window[cut:]
+            if len(self.carry) > MAX_TAG_BYTES:
+                _reject(CORRUPT, value="XML tag longer than 64 KB")
+        else:
+            self.carry = b""
+        self.scan(window)
+
+    def scan(self, window: bytes) -> None:
+        """Look at the complete tags of ``window``."""
+        raise NotImplementedError
+
+
+class _BoundsCheck:
+    def __init__(self, bounds: Bounds) -> None:
+        self.max_row, self.max_col = bounds.max_row, bounds.max_col
+
+    def check(self, col: int, row: int) -> None:
+        if row > self.max_row or col > self.max_col:
+            self.out_of_bounds(col, row)
+
+    def out_of_bounds(self, col: int, row: int) -> NoReturn:
+        _reject(OUT_OF_BOUNDS, cell=f"{_col_letters(col)}{row}",
+                max_row=self.max_row, max_col=_col_letters(self.max_col))
+
+
+_DIGITS = b"0123456789"
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _at_most(limit: str, alphabet: str, first: str) -> str:
+    """A regex for the strings over ``alphabet`` (first character from ``first``) that
+    are <= ``limit`` in (length, then lexicographic) order: the order of row numbers and,
+    since columns are bijective base 26, of column letters too."""
+    alts = [f"[{first}][{alphabet}]{{0,{len(limit) - 2}}}"] if len(limit) > 1 else []
+    for i, ch in enumerate(limit):
+        smaller = "".join(c for c in (first if i == 0 else alphabet) if c < ch)
+        if smaller:
+            alts.append(f"{re.escape(limit[:i])}[{smaller}][{alphabet}]{{{len(limit) - i - 1}}}")
+    alts.append(re.escape(limit))
+    return "(?:" + "|".join(alts) + ")"
+
+
+@functools.lru_cache(maxsize=8)
+def _unusual_cell_pattern(max_row: int, max_col: int) -> re.Pattern[bytes]:
+    """Matches a cell tag that is NOT ``<c r="REF"`` with REF inside the bounds."""
+    in_bounds = _at_most(_col_letters(max_col), _LETTERS, _LETTERS) + _at_most(str(max_row), "0123456789", "123456789")
+    return re.compile(rb'<c(?:(?=[\s/>])(?! r=")| r="(?!' + in_bounds.encode() + rb'"))')
+
+
+_UNUSUAL_ROW = re.compile(rb'<row(?=[\s/>])(?! r=")')
+_PREFIXED_CELL_OR_ROW = re.compile(rb":(?:c|row)[\s/>]")
+_RANGE_REF = re.compile(rb"<(?:[\w.-]+:)?(?:dimension|mergeCell)(?=[\s/>])[^<>]*?\sref\s*=\s*[\"']([^\"']*)[\"']")
+
+
+class _SheetBoundsScanner(_TagScanner, _BoundsCheck):
+    """OOXML worksheet: cells with content, ``<dimension>`` and ``<mergeCell>`` must stay
+    inside the bounds.  Cells and rows without an ``r`` attribute take the next position,
+    as readers place them.  Empty self-closing cells (``<c r="Z9" s="3"/>``, written by
+    Excel for formatting only) do not count: no reader allocates anything for them.
+
+    Speed matters (a real template sheet has thousands of cells and long formulas), so a
+    window where every cell tag is ``<c r="REF"`` with REF inside the bounds and every row
+    tag is ``<row r=`` is recognised by three regex searches in C; only other windows
+    are walked tag by tag (:meth:`scan_precisely`).  Both give the same answer."""
+
+    TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension|mergeCell)(?=[\s/>])"
+                     rb"""(?:[^<>]*?\s(?:ref|r)\s*=\s*["']([^"']*)["'])?[^<>]*?(/?)>""")
+
+    def __init__(self, bounds: Bounds) -> None:
+        _TagScanner.__init__(self)
+        _BoundsCheck.__init__(self, bounds)
+        self.row = 0  # position of the last row/cell tag seen, for tags without r
+        self.col = 0
+        self.columns: dict[bytes, int] = {}  # "BC" -> 55, memoised: a sheet has few columns
+        self.unusual_cell = _unusual_cell_pattern(bounds.max_row, bounds.max_col)
+
+    def scan(self, window: bytes) -> None:
+        if self.is_usual(window) and self.follow(window):
+            for ref in _RANGE_REF.findall(window) if b"dimension" in window or b"mergeCell" in window else ():
+                self.check_range(ref)
+        else:
+            self.scan_precisely(window)
+
+    def is_usual(self, window: bytes) -> bool:
+        prefixed = (b":c" in window or b":row" in window) and _PREFIXED_CELL_OR_ROW.search(window)
+        return not (prefixed or self.unusual_cell.search(window) or _UNUSUAL_ROW.search(window))
+
+    def follow(self, window: bytes) -> bool:
+        """Move the position to the last row/cell of a usual window (False: cannot)."""
+        row_at, cell_at = window.rfind(b'<row r="'), window.rfind(b'<c r="')
+        row, col = self.row, self.col
+        if row_at >= 0:
+            number = window[row_at + 8:window.find(b'"', row_at + 8)]
+            if not number.isdigit():
+                return False
+            row, col = int(number), 0
+        if cell_at > row_at:
+            col = self.parse_ref(window[cell_at + 6:window.find(b'"', cell_at + 6)])[0]
+        self.row, self.col = row, col
+        return True
+
+    def scan_precisely(self, window: bytes) -> None:
+        max_row, max_col = self.max_row, self.max_col
+        for name, ref, empty in self.TAG.findall(window):
+            if name == b"c":
+                if ref:
+                    col, row = self.parse_ref(ref)
+                else:
+                    col, row = self.col + 1, self.row
+                self.col = col
+                if not empty and (row > max_row or col > max_col):
+                    self.out_of_bounds(col, row)
+            elif name == b"row":
+                self.row = int(ref) if ref.isdigit() else self.row + 1
+                self.col = 0
+            else:
+                self.check_range(ref)
+
+    def check_range(self, ref: bytes) -> None:
+        """``<dimension ref="A1:Q205">``, ``<mergeCell ref="A1:C1">``: a range claim."""
+        for corner in ref.split(b":"):
+            if corner:
+                self.check(*self.parse_ref(corner))
+
+    def parse_ref(self, ref: bytes) -> tuple[int, int]:
+        letters = ref.rstrip(_DIGITS)
+        digits = ref[len(letters):]
+        col = self.columns.get(letters)
+        if col is None:
+            col = self.column_number(letters)
+        if not digits or len(digits) > 10:
+            _reject(CORRUPT, value=f"invalid cell reference {ref[:40]!r}")
+        return col, int(digits)
+
+    def column_number(self, letters: bytes) -> int:
+        plain = letters.replace(b"$", b"")
+        if not plain.isalpha() or len(plain) > 10:
+            _reject(CORRUPT, value=f"invalid cell reference {letters[:40]!r}")
+        col = _col_number(plain)
+        if len(self.columns) < 4096:
+            self.columns[letters] = col
+        return col
+
+
+def _attr(name: bytes) -> re.Pattern[bytes]:
+    """An attribute by local name, any namespace prefix, either quote."""
+    return re.compile(rb"(?:^|\s)(?:[\w.-]+:)?" + name + rb"""\s*=\s*["']([^"']*)["']""")
+
+
+_ROWS_REPEATED, _COLS_REPEATED = _attr(b"number-rows-repeated"), _attr(b"number-columns-repeated")
+_ROWS_SPANNED, _COLS_SPANNED = _attr(b"number-rows-spanned"), _attr(b"number-columns-spanned")
+
+
+def _count(pattern: re.Pattern[bytes], attrs: bytes, hint: bytes) -> int:
+    """A repeat/span count; ``hint`` is a plain substring tested first (most tags have none)."""
+    if hint not in attrs:
+        return 1
+    found = pattern.search(attrs)
+    return int(found.group(1)) if found and found.group(1).isdigit() else 1
+
+
+class _OdsBoundsScanner(_TagScanner, _BoundsCheck):
+    """ODS content.xml: rows and cells carry repeat counts.  LibreOffice itself writes a
+    row "repeated 1,048,570 times" for the empty rest of every sheet, so a repeat only
+    counts when the repeated row/cell has content."""
+
+    TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^<>]*)>")
+
+    def __init__(self, bounds: Bounds) -> None:
+        _TagScanner.__init__(self)
+        _BoundsCheck.__init__(self, bounds)
+        self.row = 0  # rows of the current table before the current row
+        self.repeat = 1  # how many times the current row repeats
+        self.col = 0
+        self.content_cols = 0  # rightmost column with content in the current row
+        self.content_rows = 1  # tallest vertical merge of a content cell in the current row
+
+    def scan(self, window: bytes) -> None:
+        for closing, name, attrs in self.TAG.findall(window):
+            if name == b"table-cell" or name == b"covered-table-cell":
+                if not closing:
+                    self.on_cell(attrs)
+            elif name == b"table-row":
+                if closing:
+                    self.end_row()
+                else:
+                    self.start_row(attrs)
+            elif not closing:  # a new table (sheet)
+                self.row = 0
+
+    def start_row(self, attrs: bytes) -> None:
+        self.repeat = _count(_ROWS_REPEATED, attrs, b"repeated")
+        self.col, self.content_cols, self.content_rows = 0, 0, 1
+        if attrs.endswith(b"/"):  # <table:table-row .../>: no cells at all
+            self.row += self.repeat
+
+    def on_cell(self, attrs: bytes) -> None:
+        repeat = _count(_COLS_REPEATED, attrs, b"repeated")
+        empty = attrs.endswith(b"/") and b"value-type" not in attrs and b"formula" not in attrs
+        if not empty:
+            spanned = _count(_COLS_SPANNED, attrs, b"spanned")
+            self.content_cols = max(self.content_cols, self.col + max(repeat, spanned))
+            self.content_rows = max(self.content_rows, _count(_ROWS_SPANNED, attrs, b"spanned"))
+            self.check(self.content_cols, self.row + 1)  # early stop on a wide row
+        self.col += repeat
+
+    def end_row(self) -> None:
+        if self.content_cols:
+            self.check(self.content_cols, self.row + self.repeat + self.content_rows - 1)
+        self.row += self.repeat
+
+
+_ENTITY = re.compile(rb"&#?\w{1,10};")
+
+
+def _char_count(text: bytes) -> int:
+    """Characters in a piece of XML text: UTF-8 sequences and entities count as one.
+    A character split across chunks is counted in neither piece; good enough for a bound."""
+    count = len(text.decode("utf-8", "ignore"))
+    if b"&" in text:
+        count -= sum(len(entity) - 1 for entity in _ENTITY.findall(text))
+    return count
+
+
+class _TextRunScanner(_Scanner):
+    """The longest text node (characters between a tag's '>' and the next '<'), measured
+    across chunks without ever joining it: a 10 MB cell is never one string here.
+
+    Fast path: splitting a chunk at '<' gives pieces "tag>text"; a text node is shorter
+    than its piece, so unless some piece is longer than the limit only the two pieces at
+    the chunk's edges (text nodes that continue in the neighbouring chunks) are measured.
+    (A regex such as ``>[^<]{N,}`` would be quadratic on text full of '>'.)
+    Whitespace-only runs are not cell text (a bomb of blanks is the size checks' job)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_tag = False  # the previous chunk ended inside a tag
+        self.run_chars = 0  # characters of the text node still open
+        self.run_has_text = False  # ... and whether it has more than whitespace
+
+    def feed(self, chunk: bytes) -> None:
+        pieces = chunk.split(b"<")
+        self.continue_run(pieces[0])
+        if len(pieces) > 1:
+            self.check_run()  # the '<' closed the open text node
+            if max(map(len, pieces)) > self.limit:
+                for piece in pieces[1:-1]:
+                    if len(piece) > self.limit:
+                        self.start_run(piece)
+                        self.check_run()
+            self.start_run(pieces[-1])
+        self.check_run()  # also stops early inside a huge text node
+
+    def start_run(self, piece: bytes) -> None:
+        """``piece`` follows a '<': a tag, then maybe the start of a text node."""
+        self.run_chars, self.run_has_text = 0, False
+        end_of_tag = piece.find(b">")
+        self.in_tag = end_of_tag < 0
+        if not self.in_tag:
+            self.add_text(piece[end_of_tag + 1:])
+
+    def continue_run(self, piece: bytes) -> None:
+        if self.in_tag:
+            end_of_tag = piece.find(b">")
+            if end_of_tag < 0:
+                return
+            self.in_tag = False
+            piece = piece[end_of_tag + 1:]
+        self.add_text(piece)
+
+    def add_text(self, text: bytes) -> None:
+        if text:
+            self.run_chars += _char_count(text)
+            self.run_has_text = self.run_has_text or bool(text.strip())
+
+    def check_run(self) -> None:
+        if self.run_has_text and self.run_chars > self.limit:
+            _reject(CELL_TOO_LONG, limit=f"{self.limit:,}".replace(",", "."))

@@ -1,0 +1,303 @@
+"""Run a parsing function over many files in worker processes, so that one bad file
+cannot take the whole run down.
+
+python-calamine aborts the interpreter on some files (a Rust allocation failure is not an
+exception: nothing in the process can catch it), a hostile file can make a parser hang,
+and a memory bomb can exhaust the machine.  Each :class:`WorkerPool` worker is a long-lived
+process with an address-space limit (``RLIMIT_AS``); the parent gives one task at a time
+to each idle worker over a pipe and watches a per-task deadline.  A worker that dies or
+overruns is killed and replaced, and only ITS task fails (``file.parser_crashed`` /
+``file.timeout``); the other tasks go on.
+
+Workers are started with the "forkserver" method on Linux (else "spawn"): they do not
+inherit the parent's threads, locks or open pipes (a forked child holding a sibling's pipe
+would hide that sibling's death), so ``func`` must be a picklable module-level function.
+"""
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import time
+from typing import Any, Callable, Iterable, Iterator
+
+from macros_free_validation.report import Issue, define_code
+
+# --------------------------------------------------------------------------- issue codes
+
+PARSER_CRASHED = "file.parser_crashed"
+TIMEOUT = "file.timeout"
+
+define_code(PARSER_CRASHED, "error",
+            "Trình đọc bị dừng đột ngột khi mở tệp {file} (tệp có thể bị hỏng hoặc được tạo bất thường).",
+            "Mở tệp bằng Excel, chọn Tệp > Lưu thành > Sổ làm việc Excel (*.xlsx) rồi gửi lại; "
+            "nếu vẫn lỗi, điền lại vào tệp mẫu gốc.")
+define_code(TIMEOUT, "error", "Đọc tệp {file} mất quá {seconds} giây nên đã dừng.",
+            "Xoá dữ liệu và định dạng thừa (dòng, cột trống kéo dài), lưu lại rồi gửi lại.")
+
+DEFAULT_MEM_BYTES = 3 * 2**29  # 1.5 GiB of address space per worker
+# A task travels as a 1-tuple ``(item,)``, so that any item (None included) is a task and
+# a bare None can mean "stop".
+_STOP = None
+_NO_MORE = object()  # end of the caller's items
+_JOIN_SECONDS = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    value: Any = None
+    error: str | None = None  # "ExcType: message", or what happened to the worker
+    # PARSER_CRASHED when the worker died (or ran out of memory), TIMEOUT when it overran;
+    # None for success and for an ordinary exception raised by ``func``.
+    code: str | None = None
+    seconds: float | None = None  # how long a crashed or overrunning task had run
+
+    def issue(self, file: str) -> Issue | None:
+        """The issue for a worker failure; None for success or a plain exception (the
+        caller knows best how to word its own exceptions)."""
+        if not self.code:
+            return None
+        seconds = f"{self.seconds or 0:.1f}".replace(".", ",")
+        return Issue.make(self.code, file=file, seconds=seconds, value=self.error)
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def _worker_main(conn: multiprocessing.connection.Connection, func: Callable[[Any], Any],
+                 mem_bytes: int | None) -> None:
+    """Module level, so every start method can import it.  Runs tasks until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _limit_resources(mem_bytes)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
+        if task is _STOP:
+            return
+        reply = _call(func, task[0])
+        try:
+            conn.send(reply)
+        except Exception as exc:  # the value could not be pickled: say so instead
+            conn.send((False, None, f"result not sendable: {type(exc).__name__}: {exc}", None))
+        if reply[3] == PARSER_CRASHED:
+            return  # after a MemoryError the heap may be in a poor state: start afresh
+
+
+def _limit_resources(mem_bytes: int | None) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # an abort must not write a core file
+    if mem_bytes:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = mem_bytes if hard == resource.RLIM_INFINITY else min(mem_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _call(func: Callable[[Any], Any], item: Any) -> tuple[bool, Any, str | None, str | None]:
+    try:
+        return True, func(item), None, None
+    except MemoryError as exc:
+        return False, None, f"MemoryError: {exc}", PARSER_CRASHED
+    except BaseException as exc:  # SystemExit included: a task cannot end its worker
+        return False, None, f"{type(exc).__name__}: {exc}", None
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+@dataclasses.dataclass(eq=False)  # compared and hashed by identity
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: multiprocessing.connection.Connection
+    item: Any = None
+    started: float = 0.0  # monotonic time the current task was handed over
+
+    def deadline(self, timeout_s: float) -> float:
+        return self.started + timeout_s
+
+
+def _default_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+class WorkerPool:
+    """``with WorkerPool(read_file, jobs=2) as pool: for path, outcome in pool.imap_unordered(paths)``
+
+    ``func`` is a picklable module-level function of one item; what it returns must be
+    picklable too.  An exception it raises comes back as ``Outcome(ok=False, error=...)``
+    and the worker stays; a crash, an overrun or a MemoryError costs only that task."""
+
+    def __init__(self, func: Callable[[Any], Any], jobs: int | None = None, timeout_s: float = 30.0,
+                 mem_bytes: int | None = DEFAULT_MEM_BYTES,
+                 context: multiprocessing.context.BaseContext | None = None) -> None:
+        self.func = func
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+        self.timeout_s = timeout_s
+        self.mem_bytes = mem_bytes
+        self.context = context or _default_context()
+        self.workers: list[_Worker] = []
+        self.running = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    def __enter__(self) -> "WorkerPool":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        while len(self.workers) < self.jobs:
+            self.workers.append(self.spawn())
+
+    def close(self) -> None:
+        """Stop every worker: politely, then by force.  Safe to call twice."""
+        for worker in self.workers:
+            try:
+                worker.conn.send(_STOP)
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + _JOIN_SECONDS
+        for worker in self.workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            self.discard(worker)
+        self.workers = []
+
+    @property
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self.workers if w.process.pid is not None]
+
+    def spawn(self) -> _Worker:
+        parent_end, child_end = self.context.Pipe(duplex=True)
+        process = self.context.Process(target=_worker_main, args=(child_end, self.func, self.mem_bytes),
+                                       daemon=True, name="kcl-xlsx-worker")
+        process.start()
+        child_end.close()  # only the child holds its end now: its death reads as EOF here
+        return _Worker(process, parent_end)
+
+    @staticmethod
+    def discard(worker: _Worker) -> None:
+        """Kill (if still alive) and reap a worker, so no zombie is left behind."""
+        if worker.process.is_alive():
+            worker.process.kill()
+        worker.process.join(_JOIN_SECONDS)
+        worker.conn.close()
+        if worker.process.exitcode is not None:
+            worker.process.close()
+
+    def replace(self, worker: _Worker) -> _Worker:
+        self.discard(worker)
+        fresh = self.spawn()
+        self.workers[self.workers.index(worker)] = fresh
+        return fresh
+
+    def retire(self, worker: _Worker) -> None:
+        """Drop a worker without a replacement (the next run starts one)."""
+        self.discard(worker)
+        self.workers.remove(worker)
+
+    # ------------------------------------------------------------------ running tasks
+
+    def imap_unordered(self, items: Iterable[Any]) -> Iterator[tuple[Any, Outcome]]:
+        """Yield ``(item, Outcome)`` for every item, in completion order."""
+        if self.running:
+            raise RuntimeError("WorkerPool.imap_unordered is already running")
+        self.start()
+        self.running = True
+        pending = iter(items)
+        idle = list(self.workers)
+        busy: dict[_Worker, None] = {}  # an ordered set
+        try:
+            while True:
+                while idle and (item := next(pending, _NO_MORE)) is not _NO_MORE:
+                    worker, refused = self.hand_over(idle.pop(), item)
+                    if refused:
+                        idle.append(worker)
+                        yield item, refused
+                    else:
+                        busy[worker] = None
+                if not busy:
+                    return
+                for item, worker, outcome in self.collect(busy):
+                    idle.append(worker)
+                    yield item, outcome
+        finally:
+            self.running = False
+            for worker in busy:  # abandoned mid-task (the consumer stopped, Ctrl-C)
+                self.retire(worker)
+
+    def hand_over(self, worker: _Worker, item: Any) -> tuple[_Worker, Outcome | None]:
+        """Send ``item`` to an idle worker; one that died while idle is replaced once.
+        Returns the worker now in charge, and an Outcome if the item cannot be sent."""
+        for _ in range(2):
+            try:
+                worker.conn.send((item,))
+            except (OSError, EOFError):  # the pipe is broken: the worker died while idle
+                worker = self.replace(worker)
+                continue
+            except Exception as exc:  # pickling failed before anything was written
+                return worker, Outcome(False, error=f"item not sendable: {type(exc).__name__}: {exc}")
+            worker.item, worker.started = item, time.monotonic()
+            return worker, None
+        return worker, Outcome(False, error="no worker could take the task", code=PARSER_CRASHED, seconds=0.0)
+
+    def collect(self, busy: dict[_Worker, None]) -> list[tuple[Any, _Worker, Outcome]]:
+        """Wait until some busy worker replies, dies or overruns; returns (item, worker now
+        free for the next task, outcome) for each, and removes them from ``busy``."""
+        first_deadline = min(w.deadline(self.timeout_s) for w in busy)
+        by_handle = {}
+        for worker in busy:
+            by_handle[worker.conn] = by_handle[worker.process.sentinel] = worker
+        timeout = max(0.0, first_deadline - time.monotonic())
+        ready = {by_handle[h] for h in multiprocessing.connection.wait(list(by_handle), timeout)}
+        now = time.monotonic()
+        ready.update(w for w in busy if w.deadline(self.timeout_s) <= now)
+        finished = []
+        for worker in ready:
+            del busy[worker]
+            item, outcome = worker.item, self.outcome_of(worker, now)
+            if outcome.code:  # dead, overran or out of memory: a fresh process takes over
+                worker = self.replace(worker)
+            worker.item = None
+            finished.append((item, worker, outcome))
+        return finished
+
+    def outcome_of(self, worker: _Worker, now: float) -> Outcome:
+        ran = now - worker.started
+        if worker.conn.poll():  # a reply, or EOF if the worker died
+            try:
+                ok, value, error, code = worker.conn.recv()
+            except (EOFError, OSError):
+                return Outcome(False, error=self.death_of(worker), code=PARSER_CRASHED, seconds=ran)
+            except Exception as exc:  # the reply could not be unpickled here
+                return Outcome(False, error=f"result not readable: {type(exc).__name__}: {exc}")
+            return Outcome(ok, value, error, code, seconds=ran if code else None)
+        if not worker.process.is_alive():
+            return Outcome(False, error=self.death_of(worker), code=PARSER_CRASHED, seconds=ran)
+        return Outcome(False, error=f"no result after {self.timeout_s:g} s", code=TIMEOUT, seconds=ran)
+
+    @staticmethod
+    def death_of(worker: _Worker) -> str:
+        worker.process.join(_JOIN_SECONDS)
+        code = worker.process.exitcode
+        if code is not None and code < 0:
+            try:
+                return f"worker killed by {signal.Signals(-code).name}"
+            except ValueError:
+                pass
+        return f"worker exited with code {code}"
+
+
+def run_one(func: Callable[[Any], Any], item: Any, timeout_s: float = 30.0,
+            mem_bytes: int | None = DEFAULT_MEM_BYTES) -> Outcome:
+    """One task in a fresh worker process (same rules as :class:`WorkerPool`)."""
+    with WorkerPool(func, jobs=1, timeout_s=timeout_s, mem_bytes=mem_bytes) as pool:
+        [(_, outcome)] = list(pool.imap_unordered([item]))
+    return outcome

@@ -1,0 +1,213 @@
+"""Write the summary workbook with XlsxWriter: pivot-style sheets computed in pandas, native
+charts, an Excel table of every action.  Every text from a submission is written with
+``write_string``; totals are formulas carrying the computed value as their cached result.
+The file is written to a temporary name and renamed; an earlier summary is kept under a
+timestamped name."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from .output import OutputError
+from .summary_data import SummaryData
+
+MAX_ROWS = 1_048_576
+S_OVERVIEW, S_SCHOOL, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD, S_DETAIL, S_ISSUES, S_MISSING, S_FILES, S_CHANGES = (
+    "Tổng quan", "Theo trường", "Theo tiêu chí", "Theo tiêu chuẩn", "Nguồn kinh phí", "Thời gian", "Chủ trì",
+    "Chi tiết", "Lỗi", "Chưa nộp", "Tệp", "Thay đổi")
+
+HEADERS = {
+    "school_code": "Mã trường", "school_name": "Tên trường", "unit": "Đơn vị quản lý", "level": "Cấp học",
+    "framework": "Khung tiêu chí", "year": "Năm học", "section": "Phần", "standard": "Tiêu chuẩn",
+    "criterion": "Mã tiêu chí", "criterion_name": "Tiêu chí", "target": "Kết quả cần đạt",
+    "actions": "Công việc/giải pháp", "lead": "Chủ trì", "collaborators": "Phối hợp", "start": "Bắt đầu",
+    "end": "Kết thúc", "budget_min_mvnd": "Kinh phí tối thiểu (tr.đ)", "budget_max_mvnd": "Kinh phí tối đa (tr.đ)",
+    "funding_source": "Nguồn kinh phí", "status": "Tình trạng", "source_file": "Tệp nguồn",
+    "source_sheet": "Trang nguồn", "source_row": "Dòng nguồn", "actions_n": "Số công việc", "criteria": "Số tiêu chí",
+    "schools": "Số trường", "school_list": "Các trường", "month": "Tháng bắt đầu", "file": "Tệp",
+    "classification": "Phân loại", "match": "Nhận diện theo", "errors": "Số lỗi", "warnings": "Số lưu ý",
+    "size": "Dung lượng (byte)", "sha256": "SHA-256", "saved_at": "Trường lưu lúc", "received": "Nhận lúc",
+    "collected_at": "Tổng hợp lần đầu", "template_id": "Mã mẫu", "late": "Muộn", "note": "Ghi chú",
+    "severity": "Mức độ", "code": "Mã", "where": "Vị trí", "column": "Cột", "value": "Giá trị",
+    "message": "Nội dung", "hint": "Cách sửa", "previous": "Bản trước", "change": "Thay đổi", "key": "Dòng (tiêu chí | công việc)",
+}
+NUMERIC_SUMMED = ("actions", "schools", "criteria", "budget_min_mvnd", "budget_max_mvnd")
+
+
+def _h(col: str) -> str:
+    if col == "actions":
+        return "Số công việc"
+    return HEADERS.get(col, col)
+
+
+def write_summary(data: SummaryData, out: Path) -> Path | None:
+    """Write ``out``; return the backup name of an earlier summary (None if there was none)."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".xlsx", dir=out.parent)
+    os.close(fd)
+    try:
+        _write(data, Path(tmp))
+        backup = None
+        if out.exists():
+            stamp = dt.datetime.fromtimestamp(out.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+            backup = out.with_name(f"{out.stem}.{stamp}{out.suffix}")
+            n = 2
+            while backup.exists():
+                backup = out.with_name(f"{out.stem}.{stamp}-{n}{out.suffix}")
+                n += 1
+            os.link(out, backup)  # the earlier summary stays reachable before it is replaced
+        os.replace(tmp, out)
+        return backup
+    except OSError as exc:
+        raise OutputError(f"{out}: không ghi được ({exc.strerror}) / cannot write") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class _W:
+    def __init__(self, wb: xlsxwriter.Workbook):
+        self.wb = wb
+        self.head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"})
+        self.title = wb.add_format({"bold": True, "font_size": 14})
+        self.num = wb.add_format({"num_format": "#,##0.0##"})
+        self.int = wb.add_format({"num_format": "#,##0"})
+        self.tot = wb.add_format({"bold": True, "top": 1, "num_format": "#,##0.0##"})
+        self.totl = wb.add_format({"bold": True, "top": 1})
+        self.text = wb.add_format({"text_wrap": False})
+
+    def cell(self, ws, r: int, c: int, v: Any, col: str = "") -> None:
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            ws.write_blank(r, c, None)
+        elif isinstance(v, bool):
+            ws.write_string(r, c, "có" if v else "")
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            ws.write_number(r, c, float(v), self.int if col in ("actions", "schools", "criteria", "size", "errors",
+                                                                  "warnings", "source_row") else self.num)
+        else:
+            ws.write_string(r, c, str(v))
+
+    def table(self, ws, df: pd.DataFrame, r0: int = 0, totals: bool = True, title: str = "",
+              widths: dict[str, int] | None = None) -> tuple[int, int]:
+        """Header row, data rows, a total row of SUM formulas (cached values); returns
+        (first data row, last data row)."""
+        if title:
+            ws.write_string(r0, 0, title, self.title)
+            r0 += 2
+        cols = list(df.columns)
+        for c, col in enumerate(cols):
+            ws.write_string(r0, c, _h(col), self.head)
+            ws.set_column(c, c, (widths or {}).get(col, 14 if col not in ("school_name", "standard", "criterion_name",
+                                                                           "message", "file", "school_list") else 40))
+        first = r0 + 1
+        for i, row in enumerate(df.itertuples(index=False)):
+            for c, v in enumerate(row):
+                self.cell(ws, first + i, c, v, cols[c])
+        last = first + len(df) - 1
+        if totals:
+            tr = last + 1
+            ws.write_string(tr, 0, "Tổng", self.totl)
+            for c, col in enumerate(cols):
+                if c and (col in NUMERIC_SUMMED or col not in HEADERS) and pd.api.types.is_numeric_dtype(df[col]):
+                    value = float(df[col].sum())
+                    if len(df):
+                        rng = f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(last, c)}"
+                        ws.write_formula(tr, c, f"=SUM({rng})", self.tot, value)
+                    else:
+                        ws.write_number(tr, c, 0, self.tot)
+        ws.freeze_panes(r0 + 1, 0)
+        return first, last
+
+
+def _write(d: SummaryData, path: Path) -> None:
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                         "strings_to_numbers": False, "nan_inf_to_errors": True})
+    w = _W(wb)
+    ov = wb.add_worksheet(S_OVERVIEW)
+    sheets = {n: wb.add_worksheet(n) for n in (S_SCHOOL, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD)}
+
+    # Tổng quan
+    ov.write_string(0, 0, "TỔNG HỢP KẾ HOẠCH CẢI TIẾN CHẤT LƯỢNG", w.title)
+    ov.set_column(0, 0, 42)
+    ov.set_column(1, 3, 18)
+    r = 2
+    for label, value in d.overview:
+        ov.write_string(r, 0, label)
+        w.cell(ov, r, 1, value, "actions" if isinstance(value, int) else "")
+        r += 1
+    r += 1
+    ov.write_string(r, 0, "Kinh phí theo nguồn (triệu đồng)", w.title)
+    fund_first, fund_last = w.table(ov, d.funding_totals, r + 1)
+    r = fund_last + 3
+    ov.write_string(r, 0, "Tình trạng nộp của các trường", w.title)
+    st_first, st_last = w.table(ov, d.status_counts, r + 1)
+    ov.freeze_panes(0, 0)
+
+    # pivot sheets
+    sch = d.by_school
+    w.table(sheets[S_SCHOOL], sch)
+    crit_first, crit_last = w.table(sheets[S_CRIT], d.by_criterion)
+    std_first, std_last = w.table(sheets[S_STD], d.by_standard)
+    w.table(sheets[S_FUND], d.standard_funding.assign(**{"Tổng": d.standard_funding.iloc[:, 1:].sum(axis=1)})
+            if len(d.standard_funding.columns) > 1 else d.standard_funding)
+    w.table(sheets[S_TIME], d.by_month.drop(columns=["start_month"]))
+    w.table(sheets[S_LEAD], d.by_lead)
+
+    # charts on Tổng quan
+    anchor = 3
+    if len(d.by_standard):
+        ch = wb.add_chart({"type": "bar"})
+        ch.add_series({"name": "Kinh phí tối đa (tr.đ)", "categories": [S_STD, std_first, 0, std_last, 0],
+                       "values": [S_STD, std_first, 4, std_last, 4]})
+        ch.set_title({"name": "Kinh phí theo tiêu chuẩn"})
+        ch.set_legend({"none": True})
+        ov.insert_chart(anchor, 4, ch, {"x_scale": 1.4, "y_scale": 1.2})
+        anchor += 20
+    if len(d.by_criterion):
+        ch = wb.add_chart({"type": "column"})
+        ch.add_series({"name": "Số trường", "categories": [S_CRIT, crit_first, 1, crit_last, 1],
+                       "values": [S_CRIT, crit_first, 3, crit_last, 3]})
+        ch.set_title({"name": "Số trường theo tiêu chí"})
+        ch.set_legend({"none": True})
+        ov.insert_chart(anchor, 4, ch, {"x_scale": 1.4, "y_scale": 1.2})
+        anchor += 20
+    ch = wb.add_chart({"type": "pie"})
+    ch.add_series({"name": "Tình trạng nộp", "categories": [S_OVERVIEW, st_first, 0, st_last, 0],
+                   "values": [S_OVERVIEW, st_first, 1, st_last, 1], "data_labels": {"value": True}})
+    ch.set_title({"name": "Tình trạng nộp"})
+    ov.insert_chart(anchor, 4, ch)
+
+    # Chi tiết: an Excel table, continued on further sheets past the row limit
+    det = d.detail.drop(columns=["start_month"])
+    per = MAX_ROWS - 1
+    chunks = [det.iloc[i:i + per] for i in range(0, len(det), per)] or [det]
+    for n, chunk in enumerate(chunks):
+        name = S_DETAIL if n == 0 else f"{S_DETAIL} ({n + 1})"
+        ws = wb.add_worksheet(name)
+        cols = list(chunk.columns)
+        for i, row in enumerate(chunk.itertuples(index=False)):
+            for c, v in enumerate(row):
+                w.cell(ws, i + 1, c, v, cols[c])
+        last = max(len(chunk), 1)
+        ws.add_table(0, 0, last, len(cols) - 1, {
+            "name": f"ChiTiet{n + 1}", "style": "Table Style Light 9", "autofilter": True,
+            "columns": [{"header": _h(c)} for c in cols]})
+        for c, col in enumerate(cols):
+            ws.set_column(c, c, 40 if col in ("school_name", "standard", "criterion_name", "target", "actions") else 14)
+        ws.freeze_panes(1, 0)
+
+    for name, df in ((S_ISSUES, d.issues), (S_MISSING, d.missing), (S_FILES, d.files), (S_CHANGES, d.changes)):
+        ws = wb.add_worksheet(name)
+        w.table(ws, df, totals=False)
+        ws.autofilter(0, 0, max(len(df), 1), max(len(df.columns) - 1, 0))
+    ov.activate()
+    wb.close()

@@ -1,0 +1,503 @@
+"""Hostile and broken files a school's e-mail can bring, built in code (no binary fixtures).
+
+Each builder takes a directory and returns the path it wrote.  ``CORPUS`` maps a name to
+``(builder, expected issue code or None)``: the one issue :func:`kcl_xlsx.preflight.preflight`
+must report for that file (None: the file is good and must pass without any issue).
+
+Never open ``cell_at_xfd1048576`` with python-calamine in a test process: it aborts the
+interpreter (a 512 GiB allocation).  Use :mod:`kcl_xlsx.sandbox`.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import random
+import shutil
+import struct
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import xlsxwriter
+from msoffcrypto.format.ooxml import OOXMLFile
+
+Builder = Callable[[Path], Path]
+
+SHEET = "xl/worksheets/sheet1.xml"
+SHARED_STRINGS = "xl/sharedStrings.xml"
+PLACEHOLDER = "THAY-THẾ-Ở-ĐÂY"  # a shared string the builders swap for hostile content
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _plan_workbook(path: Path, rows: int = 8, criteria: int = 12) -> Path:
+    """A small plan in the shape of the real template: info sheet, plan sheet with a
+    header, validations, a hidden list sheet."""
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    bold = wb.add_format({"bold": True, "border": 1, "text_wrap": True})
+    info = wb.add_worksheet("Thông tin")
+    info.write_string(0, 0, "Trường", bold)
+    info.write_string(0, 1, "Trường THCS Nguyễn Trãi")
+    info.write_string(1, 0, "Mã trường", bold)
+    info.write_string(1, 1, "79000123")
+    info.write_string(2, 0, "Ghi chú")
+    info.write_string(2, 1, PLACEHOLDER)
+    plan = wb.add_worksheet("Kế hoạch")
+    headers = ["STT", "Tiêu chuẩn", "Tiêu chí", "Nội dung cải tiến", "Người phụ trách",
+               "Nguồn kinh phí", "Thời gian", "Kinh phí (đồng)"]
+    for col, text in enumerate(headers):
+        plan.write_string(0, col, text, bold)
+    for row in range(1, rows + 1):
+        plan.write_number(row, 0, row)
+        plan.write_string(row, 1, f"Tiêu chuẩn {1 + row % 5}")
+        plan.write_string(row, 2, f"Tiêu chí {1 + row % 5}.{1 + row % 3}")
+        plan.write_string(row, 3, f"Tổ chức bồi dưỡng chuyên môn đợt {row} cho giáo viên tổ Toán – Tin")
+        plan.write_string(row, 4, "Hiệu trưởng" if row % 2 else "Tổ trưởng chuyên môn")
+        plan.write_string(row, 5, "Ngân sách nhà nước")
+        plan.write_string(row, 6, "Học kỳ I, năm học 2025-2026")
+        plan.write_number(row, 7, 1_500_000 * row)
+    plan.data_validation(1, 4, rows + 20, 4, {"validate": "list", "source": "=DanhSach!$A$1:$A$3"})
+    plan.data_validation(1, 7, rows + 20, 7, {"validate": "decimal", "criteria": ">=", "value": 0})
+    lists = wb.add_worksheet("DanhSach")
+    for i, owner in enumerate(["Hiệu trưởng", "Phó hiệu trưởng", "Tổ trưởng chuyên môn"]):
+        lists.write_string(i, 0, owner)
+    for i in range(criteria):
+        lists.write_string(i, 1, f"Tiêu chí {1 + i // 4}.{1 + i % 4}: Nhà trường thực hiện đầy đủ yêu cầu số {i}")
+    lists.hide()
+    wb.set_custom_property("kcl_template_id", "KCL-2025-THCS")
+    wb.close()
+    return path
+
+
+def _rewrite_zip(src: Path, dst: Path, replace: dict[str, Callable[[bytes], bytes]] | None = None,
+                 add: dict[str, bytes] | None = None) -> Path:
+    """Copy a package, transforming some members and appending others."""
+    replace, add = replace or {}, add or {}
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename in replace:
+                data = replace[info.filename](data)
+            zout.writestr(info.filename, data)
+        for name, data in add.items():
+            zout.writestr(name, data)
+    return dst
+
+
+def _with_base(name: str, directory: Path, **rewrite) -> Path:
+    base = _plan_workbook(directory / f".base-{name}.xlsx")
+    try:
+        return _rewrite_zip(base, directory / name, **rewrite)
+    finally:
+        base.unlink()
+
+
+def _sub(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
+    def transform(data: bytes) -> bytes:
+        assert old in data, f"{old!r} not found"
+        return data.replace(old, new, 1)
+    return transform
+
+
+def _placeholder(new: bytes) -> Callable[[bytes], bytes]:
+    return _sub(PLACEHOLDER.encode(), new)
+
+
+# --------------------------------------------------------------------------- LibreOffice
+
+
+def soffice_path() -> str | None:
+    return shutil.which("soffice")
+
+
+def _needs_libreoffice(builder: Builder) -> Builder:
+    builder.needs_libreoffice = True  # type: ignore[attr-defined]
+    return builder
+
+
+def convert_with_libreoffice(src: Path, target: str, outdir: Path) -> Path:
+    """``soffice --convert-to`` with a private profile, so that it neither clashes with
+    another LibreOffice running on the machine nor depends on the user's settings."""
+    soffice = soffice_path()
+    if soffice is None:
+        raise RuntimeError("LibreOffice (soffice) is not installed")
+    profile = outdir / ".lo-profile"
+    outdir.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
+         "--convert-to", target, "--outdir", str(outdir), str(src)],
+        check=True, capture_output=True, timeout=180,
+    )
+    produced = outdir / f"{src.stem}.{target.split(':')[0]}"
+    if not produced.exists():
+        raise RuntimeError(f"LibreOffice did not write {produced}")
+    return produced
+
+
+# --------------------------------------------------------------------------- good files
+
+
+def good_xlsx(directory: Path) -> Path:
+    return _plan_workbook(directory / "good.xlsx")
+
+
+def template_40_rows(directory: Path) -> Path:
+    """About the size of a real issued template (used for the preflight timing)."""
+    return _plan_workbook(directory / "template-40-rows.xlsx", rows=40, criteria=400)
+
+
+@_needs_libreoffice
+def good_ods_libreoffice(directory: Path) -> Path:
+    """A real .ods: LibreOffice writes a row "repeated 1,048,5xx times" for the empty rest
+    of each sheet, which must not count as content."""
+    src = _plan_workbook(directory / "ods-source.xlsx")
+    return convert_with_libreoffice(src, "ods", directory / "lo-ods")
+
+
+@_needs_libreoffice
+def real_xls_libreoffice(directory: Path) -> Path:
+    src = _plan_workbook(directory / "xls-source.xlsx")
+    return convert_with_libreoffice(src, "xls", directory / "lo-xls")
+
+
+# --------------------------------------------------------------------------- not workbooks
+
+
+def empty_file(directory: Path) -> Path:
+    return _write(directory / "empty.xlsx", b"")
+
+
+def lock_file(directory: Path) -> Path:
+    """Excel's owner file: user name as a counted ANSI string, then UTF-16, 165 bytes."""
+    user = "Truong THCS"
+    data = bytes([len(user)]) + user.encode("ascii").ljust(53) + bytes([len(user), 0]) + user.encode("utf-16-le")
+    return _write(directory / "~$plan.xlsx", data.ljust(165, b"\x20"))
+
+
+def pdf_named_xlsx(directory: Path) -> Path:
+    return _write(directory / "ke-hoach.xlsx",
+                  b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< >>\n%%EOF\n")
+
+
+def html_as_xls(directory: Path) -> Path:
+    """What many web management systems export as "Excel"."""
+    html = (
+        '<html xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel" xmlns="http://www.w3.org/TR/REC-html40">\n'
+        '<head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
+        "<!--[if gte mso 9]><xml><x:ExcelWorkbook><x:ExcelWorksheets><x:ExcelWorksheet>"
+        "<x:Name>Kế hoạch</x:Name></x:ExcelWorksheet></x:ExcelWorksheets></x:ExcelWorkbook></xml><![endif]-->"
+        "</head>\n<body><table border=\"1\"><tr><th>STT</th><th>Tiêu chí</th><th>Nội dung</th></tr>\n"
+        "<tr><td>1</td><td>Tiêu chí 1.1</td><td>Bồi dưỡng giáo viên</td></tr></table></body></html>\n"
+    )
+    return _write(directory / "xuat-tu-phan-mem.xls", html.encode("utf-8"))
+
+
+def csv_as_xls(directory: Path) -> Path:
+    text = "STT,Tiêu chí,Nội dung cải tiến,Kinh phí\r\n1,Tiêu chí 1.1,Bồi dưỡng giáo viên,1500000\r\n"
+    return _write(directory / "ke-hoach.xls", text.encode("utf-8-sig"))
+
+
+def random_bytes_xlsx(directory: Path) -> Path:
+    return _write(directory / "random.xlsx", random.Random(20250901).randbytes(8192))
+
+
+def docx_like_zip(directory: Path) -> Path:
+    path = directory / "bao-cao.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml",
+                    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+                    'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
+                    '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+                    'officedocument.wordprocessingml.document.main+xml"/></Types>')
+        zf.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
+                    'openxmlformats.org/package/2006/relationships"/>')
+        zf.writestr("word/document.xml", "<w:document xmlns:w=\"http://schemas.openxmlformats.org/"
+                    "wordprocessingml/2006/main\"><w:body><w:p/></w:body></w:document>")
+    return path
+
+
+def too_large_file(directory: Path) -> Path:
+    """21 MiB (sparse on disk): rejected on its size before anything is read."""
+    path = _plan_workbook(directory / "qua-lon.xlsx")
+    with open(path, "r+b") as f:
+        f.truncate(21 * 2**20)
+    return path
+
+
+# --------------------------------------------------------------------------- broken packages
+
+
+def truncated_xlsx(directory: Path) -> Path:
+    data = _plan_workbook(directory / ".whole.xlsx").read_bytes()
+    (directory / ".whole.xlsx").unlink()
+    return _write(directory / "bi-cat.xlsx", data[: len(data) // 2])
+
+
+def damaged_member_xlsx(directory: Path) -> Path:
+    """A flipped byte inside a compressed part (bad CRC or bad deflate data)."""
+    path = _plan_workbook(directory / "hong-mot-phan.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("xl/styles.xml")
+    data = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack_from("<HH", data, info.header_offset + 26)
+    start = info.header_offset + 30 + name_len + extra_len
+    data[start + info.compress_size // 2] ^= 0xFF
+    return _write(path, bytes(data))
+
+
+def too_many_parts_xlsx(directory: Path) -> Path:
+    add = {f"customXml/item{i}.xml": b"<x/>" for i in range(450)}
+    return _with_base("nhieu-phan.xlsx", directory, add=add)
+
+
+# --------------------------------------------------------------------------- encryption
+
+
+def _encrypt(src: Path, dst: Path, password: str) -> Path:
+    out = io.BytesIO()
+    with open(src, "rb") as f:
+        OOXMLFile(f).encrypt(password, out)
+    src.unlink()
+    return _write(dst, out.getvalue())
+
+
+def encrypted_xlsx(directory: Path) -> Path:
+    return _encrypt(_plan_workbook(directory / ".plain.xlsx"), directory / "co-mat-khau.xlsx", "matkhau@2025")
+
+
+def default_password_xlsx(directory: Path) -> Path:
+    """Encrypted with Excel's built-in "VelvetSweatshop": readable without asking anyone."""
+    return _encrypt(_plan_workbook(directory / ".plain-velvet.xlsx"), directory / "mat-khau-mac-dinh.xlsx",
+                    "VelvetSweatshop")
+
+
+# --------------------------------------------------------------------------- active content
+
+
+def xlsm_with_vba(directory: Path) -> Path:
+    path = directory / "co-macro.xlsm"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("Kế hoạch").write_string(0, 0, "STT")
+    # A stand-in project: preflight looks at the part, never inside it.
+    wb.add_vba_project(io.BytesIO(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4088)), is_stream=True)
+    wb.close()
+    return path
+
+
+def external_links_xlsx(directory: Path) -> Path:
+    rel = (b'<Relationship Id="rIdExt1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+           b'relationships/externalLink" Target="externalLinks/externalLink1.xml"/></Relationships>')
+    link = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<externalLink xmlns="http://schemas.'
+            b'openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships"><externalBook r:id="rId1"><sheetNames><sheetName val="Sheet1"/>'
+            b'</sheetNames><sheetDataSet><sheetData sheetId="0"><row r="1"><cell r="A1"><v>5</v></cell></row>'
+            b'</sheetData></sheetDataSet></externalBook></externalLink>')
+    link_rels = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://'
+                 b'schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+                 b'schemas.openxmlformats.org/officeDocument/2006/relationships/externalLinkPath" '
+                 b'Target="file:///C:/Users/KeToan/tong-hop.xlsx" TargetMode="External"/></Relationships>')
+    override = (b'<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="application/vnd.'
+                b'openxmlformats-officedocument.spreadsheetml.externalLink+xml"/></Types>')
+    return _with_base("lien-ket-ngoai.xlsx", directory, replace={
+        "xl/_rels/workbook.xml.rels": _sub(b"</Relationships>", rel),
+        "[Content_Types].xml": _sub(b"</Types>", override),
+        "xl/workbook.xml": _sub(b"</sheets>", b'</sheets><externalReferences><externalReference r:id="rIdExt1"/>'
+                                               b"</externalReferences>"),
+    }, add={"xl/externalLinks/externalLink1.xml": link,
+            "xl/externalLinks/_rels/externalLink1.xml.rels": link_rels})
+
+
+# --------------------------------------------------------------------------- bombs
+
+
+def zip_bomb_xlsx(directory: Path, megabytes: int = 300) -> Path:
+    """~300 KB on disk, a worksheet of 300 MB of blanks; written streaming, never in memory."""
+    base = _plan_workbook(directory / ".base-bomb.xlsx")
+    path = directory / "bom-nen.xlsx"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zout:
+        for info in zin.infolist():
+            if info.filename != SHEET:
+                zout.writestr(info.filename, zin.read(info))
+                continue
+            head, _, tail = zin.read(info).partition(b"<sheetData>")
+            with zout.open(SHEET, "w") as member:
+                member.write(head + b"<sheetData>")
+                blanks = b" " * 2**20
+                for _ in range(megabytes):
+                    member.write(blanks)
+                member.write(tail)
+    base.unlink()
+    return path
+
+
+def _patch_declared_size(data: bytearray, name: str, size: int) -> None:
+    """Overwrite a member's uncompressed size in its local header and its directory entry."""
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo(name)
+    struct.pack_into("<I", data, info.header_offset + 22, size)
+    entry = struct.unpack_from("<I", data, data.rfind(b"PK\x05\x06") + 16)[0]  # directory start
+    while data[entry:entry + 4] == b"PK\x01\x02":
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, entry + 28)
+        if data[entry + 46:entry + 46 + name_len] == name.encode():
+            struct.pack_into("<I", data, entry + 24, size)
+            return
+        entry += 46 + name_len + extra_len + comment_len
+    raise AssertionError(f"{name} not in the central directory")
+
+
+def zip_bomb_lying_sizes(directory: Path) -> Path:
+    """The directory says the sheet is 1 KB; it really inflates to 8 MiB of blanks."""
+    blanks = b" " * (8 * 2**20)
+    path = _with_base("bom-noi-doi.xlsx", directory, replace={SHEET: _sub(b"<sheetData>", b"<sheetData>" + blanks)})
+    data = bytearray(path.read_bytes())
+    _patch_declared_size(data, SHEET, 1000)
+    return _write(path, bytes(data))
+
+
+def billion_laughs(directory: Path) -> Path:
+    entities = ['<!ENTITY lol "lol">'] + [
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)]
+    doctype = "<!DOCTYPE sst [" + "".join(entities) + "]>"
+
+    def inject(data: bytes) -> bytes:
+        head, sep, rest = data.partition(b"?>")
+        return (head + sep + doctype.encode()).rstrip() + rest.replace(PLACEHOLDER.encode(), b"&lol9;", 1)
+
+    return _with_base("billion-laughs.xlsx", directory, replace={SHARED_STRINGS: inject})
+
+
+def xxe_entity(directory: Path) -> Path:
+    doctype = b'<!DOCTYPE sst [<!ENTITY xxe SYSTEM "file:///etc/hostname">]>'
+
+    def inject(data: bytes) -> bytes:
+        head, sep, rest = data.partition(b"?>")
+        return head + sep + doctype + rest.replace(PLACEHOLDER.encode(), b"&xxe;", 1)
+
+    return _with_base("xxe.xlsx", directory, replace={SHARED_STRINGS: inject})
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def cell_at_xfd1048576(directory: Path) -> Path:
+    """One value in the last cell of the sheet: python-calamine 0.9.1 aborts the process."""
+    path = directory / "o-cuoi-cung.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Kế hoạch")
+    ws.write_string(0, 0, "STT")
+    ws.write_number(1048575, 16383, 1)
+    wb.close()
+    return path
+
+
+def dimension_claim(directory: Path) -> Path:
+    def claim(data: bytes) -> bytes:
+        start = data.index(b"<dimension ref=")
+        end = data.index(b"/>", start)
+        return data[:start] + b'<dimension ref="A1:XFD1048576"' + data[end:]
+
+    return _with_base("vung-khai-bao.xlsx", directory, replace={"xl/worksheets/sheet2.xml": claim})
+
+
+def merge_claim(directory: Path) -> Path:
+    merge = b'</sheetData><mergeCells count="1"><mergeCell ref="A30:Z200000"/></mergeCells>'
+    return _with_base("gop-o.xlsx", directory, replace={"xl/worksheets/sheet2.xml": _sub(b"</sheetData>", merge)})
+
+
+def ods_repeated_content_rows(directory: Path) -> Path:
+    """A hand-written .ods whose one content row is "repeated" 100,000 times."""
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="Kế hoạch">'
+        '<table:table-column table:number-columns-repeated="1024"/>'
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>STT</text:p></table:table-cell>'
+        '<table:table-cell table:number-columns-repeated="1023"/></table:table-row>'
+        '<table:table-row table:number-rows-repeated="100000"><table:table-cell office:value-type="float" '
+        'office:value="1"><text:p>1</text:p></table:table-cell></table:table-row>'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+        'opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+        'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    path = directory / "lap-dong.ods"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")  # first, stored
+        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        zf.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return path
+
+
+def text_cell_xlsx(directory: Path, chars: int, char: str = "ệ", name: str | None = None) -> Path:
+    """A shared string of exactly ``chars`` characters (multi-byte by default, so that a
+    byte count would be wrong)."""
+    text = (char * chars).encode("utf-8")
+    return _with_base(name or f"o-dai-{chars}.xlsx", directory, replace={SHARED_STRINGS: _placeholder(text)})
+
+
+def cell_10mb(directory: Path) -> Path:
+    """10 MB of text in one cell (base64 noise: it does not compress, so it is not a bomb)."""
+    noise = base64.b64encode(random.Random(7).randbytes(7_500_000))
+    return _with_base("o-10mb.xlsx", directory, replace={SHARED_STRINGS: _placeholder(noise)})
+
+
+# --------------------------------------------------------------------------- the corpus
+
+CORPUS: dict[str, tuple[Builder, str | None]] = {
+    "good_xlsx": (good_xlsx, None),
+    "template_40_rows": (template_40_rows, None),
+    "good_ods_libreoffice": (good_ods_libreoffice, None),
+    "real_xls_libreoffice": (real_xls_libreoffice, None),
+    "empty_file": (empty_file, "file.empty"),
+    "lock_file": (lock_file, "file.lock_file"),
+    "pdf_named_xlsx": (pdf_named_xlsx, "file.not_spreadsheet"),
+    "html_as_xls": (html_as_xls, "file.html_as_xls"),
+    "csv_as_xls": (csv_as_xls, "file.csv_as_xls"),
+    "random_bytes_xlsx": (random_bytes_xlsx, "file.not_spreadsheet"),
+    "docx_like_zip": (docx_like_zip, "file.not_spreadsheet"),
+    "too_large_file": (too_large_file, "file.too_large"),
+    "truncated_xlsx": (truncated_xlsx, "file.corrupt"),
+    "damaged_member_xlsx": (damaged_member_xlsx, "file.corrupt"),
+    "too_many_parts_xlsx": (too_many_parts_xlsx, "file.too_many_parts"),
+    "encrypted_xlsx": (encrypted_xlsx, "file.encrypted"),
+    "default_password_xlsx": (default_password_xlsx, "file.default_password"),
+    "xlsm_with_vba": (xlsm_with_vba, "file.macro_enabled"),
+    "external_links_xlsx": (external_links_xlsx, "file.external_links"),
+    "zip_bomb_xlsx": (zip_bomb_xlsx, "file.zip_bomb"),
+    "zip_bomb_lying_sizes": (zip_bomb_lying_sizes, "file.zip_bomb"),
+    "billion_laughs": (billion_laughs, "file.xml_entities"),
+    "xxe_entity": (xxe_entity, "file.xml_entities"),
+    "cell_at_xfd1048576": (cell_at_xfd1048576, "file.out_of_bounds"),
+    "dimension_claim": (dimension_claim, "file.out_of_bounds"),
+    "merge_claim": (merge_claim, "file.out_of_bounds"),
+    "ods_repeated_content_rows": (ods_repeated_content_rows, "file.out_of_bounds"),
+    "cell_10mb": (cell_10mb, "file.cell_too_long"),
+}
+
+
+def build(name: str, directory: Path) -> Path:
+    """Build one corpus file in its own sub-directory (builders may leave helpers behind)."""
+    target = directory / name
+    target.mkdir(parents=True, exist_ok=True)
+    return CORPUS[name][0](target)
+
+
+if __name__ == "__main__":  # python tests/malformed_corpus.py OUTDIR: write them all to look at
+    import sys
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "malformed-corpus")
+    for corpus_name in CORPUS:
+        print(corpus_name, build(corpus_name, out))

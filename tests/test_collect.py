@@ -1,0 +1,287 @@
+"""End-to-end: templates of the sample roster filled by script, collected, summarised.
+
+Totals are recomputed here from the fill data (not from the code under test) and compared
+with the summary workbook read back by python-calamine.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from kcl_xlsx.checker import CheckOptions
+from kcl_xlsx.collect import (ACCEPTED, ARCHIVE, DUPLICATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
+                              SUBMITTED_VALID, SUPERSEDED, TEMPORARY, UNMATCHED, WITH_ERRORS, collect, diff_rows)
+from kcl_xlsx.issuing import TemplateFactory
+from kcl_xlsx.ledger import Ledger
+from kcl_xlsx.roster import load_roster
+from tests.support.fill import fill_plan
+from tests.support.libreoffice import resave
+from tests.support.sample_plans import plan_rows
+
+YEAR = "2025-2026"
+JOBS = 0  # in-process; see test_sandboxed_run for the worker pool
+
+
+def set_saved(path: Path, when: str) -> None:
+    """Rewrite dcterms:modified (what the checker reports as saved_at)."""
+    src = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + when.encode() + rb"\g<2>", data)
+            dst.writestr(info, data)
+    path.write_bytes(buf.getvalue())
+
+
+def tree_hashes(root: Path) -> dict[str, tuple[str, int]]:
+    return {p.relative_to(root).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def scenario(sources, tmp_path_factory):
+    """An inbox and the totals expected of it."""
+    roster = load_roster("sample", sources.form)
+    fac = TemplateFactory(sources, YEAR)
+    work = tmp_path_factory.mktemp("work")
+    inbox = tmp_path_factory.mktemp("inbox")
+    (inbox / "thu-den").mkdir()
+    by = {s.code: s for s in roster.schools}
+    expected_rows: dict[str, list[dict]] = {}
+
+    def make(code: str, n: int, seed: int, dst: Path, saved: str | None = None, errors: bool = False) -> list[dict]:
+        s = by[code]
+        data, _ = fac.make(s.level, s)
+        tpl = work / f"{code}-{seed}.xlsx"
+        tpl.write_bytes(data)
+        rows = plan_rows(fac.spec(s.level), n, seed)
+        if errors:
+            rows[0] = {**rows[0], "target": None, "start": "không rõ"}
+        fill_plan(tpl, dst, rows, info={"preparer": "Nguyễn Văn A"})
+        if saved:
+            set_saved(dst, saved)
+        return rows
+
+    expected_rows["MN001"] = make("MN001", 6, 1, inbox / "MN001_hoa-sen.xlsx", "2025-10-01T08:00:00Z")
+    # TH001 twice: an older and a newer version (newest by saved time wins)
+    old = make("TH001", 5, 2, inbox / "thu-den" / "TH001_ban-dau.xlsx", "2025-10-01T08:00:00Z")
+    expected_rows["TH001"] = make("TH001", 7, 3, inbox / "TH001_sua-lai.xlsx", "2025-10-05T08:00:00Z")
+    # TH003 converted to .xls by LibreOffice
+    expected_rows["TH003"] = make("TH003", 4, 4, work / "TH003_vo-thi-sau.xlsx")
+    xls = resave(work / "TH003_vo-thi-sau.xlsx", work / "xls", fmt="xls")[0]
+    shutil.copy(xls, inbox / "TH003_vo-thi-sau.xls")
+    # CS001 inside a zip attachment
+    expected_rows["CS001"] = make("CS001", 5, 5, work / "CS001.xlsx", "2025-10-02T08:00:00Z")
+    with zipfile.ZipFile(inbox / "thu-den" / "dinh-kem.zip", "w") as zf:
+        zf.write(work / "CS001.xlsx", "ke-hoach/CS001.xlsx")
+        zf.writestr("ghi-chu.txt", "xin gửi")
+    # CS002 only with errors
+    make("CS002", 4, 6, inbox / "CS002_nguyen-du.xlsx", errors=True)
+    # PT001 valid, plus an exact copy (duplicate)
+    expected_rows["PT001"] = make("PT001", 3, 7, inbox / "PT001.xlsx", "2025-10-03T08:00:00Z")
+    shutil.copy(inbox / "PT001.xlsx", inbox / "thu-den" / "PT001 (1).xlsx")
+    # junk: a lock file, a PDF, a plain text file
+    (inbox / "~$MN001_hoa-sen.xlsx").write_bytes(b"\x00" * 165)
+    (inbox / "cong-van.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    (inbox / "ghi-chu.txt").write_text("Kính gửi Phòng", encoding="utf-8")
+    # MN002, TH002, NC001 missing
+    return roster, inbox, work, expected_rows, old
+
+
+@pytest.fixture(scope="module")
+def runs(scenario, tmp_path_factory):
+    roster, inbox, work, expected, old = scenario
+    before = tree_hashes(inbox)
+    out = tmp_path_factory.mktemp("out") / "tong-hop.xlsx"
+    first = collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
+    first_copy = out.with_name("first.xlsx")
+    shutil.copy(out, first_copy)
+    second = collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
+    after = tree_hashes(inbox)
+    return first, second, out, first_copy, before, after
+
+
+def sheet(path: Path, name: str) -> list[list]:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name).to_python()
+
+
+def overview(path: Path) -> dict[str, object]:
+    return {r[0]: r[1] for r in sheet(path, "Tổng quan") if r and isinstance(r[0], str) and len(r) > 1}
+
+
+def test_classification(runs):
+    first = runs[0]
+    cls = {f.rel: f.classification for f in first.files}
+    assert cls["MN001_hoa-sen.xlsx"] == ACCEPTED
+    assert cls["TH001_sua-lai.xlsx"] == ACCEPTED
+    assert cls["thu-den/TH001_ban-dau.xlsx"] == SUPERSEDED
+    assert cls["TH003_vo-thi-sau.xls"] == ACCEPTED
+    assert cls["thu-den/dinh-kem.zip"] == ARCHIVE
+    assert cls["thu-den/dinh-kem.zip!ke-hoach/CS001.xlsx"] == ACCEPTED
+    assert cls["CS002_nguyen-du.xlsx"] == WITH_ERRORS
+    assert sorted([cls["PT001.xlsx"], cls["thu-den/PT001 (1).xlsx"]]) == sorted([ACCEPTED, DUPLICATE])
+    assert cls["~$MN001_hoa-sen.xlsx"] == TEMPORARY
+    assert cls["cong-van.pdf"] == NOT_WORKBOOK
+    assert cls["ghi-chu.txt"] == NOT_WORKBOOK
+    st = {c: s.status for c, s in first.schools.items()}
+    assert st == {"MN001": SUBMITTED_VALID, "MN002": MISSING, "TH001": SUBMITTED_VALID, "TH002": MISSING,
+                  "TH003": SUBMITTED_VALID, "CS001": SUBMITTED_VALID, "CS002": SUBMITTED_ERRORS,
+                  "PT001": SUBMITTED_VALID, "NC001": MISSING}
+
+
+def test_changes_against_previous_version(runs, scenario):
+    th = runs[0].schools["TH001"]
+    assert th.previous is not None and th.previous.rel == "thu-den/TH001_ban-dau.xlsx"
+    kinds = {c.kind for c in th.changes}
+    assert kinds <= {"added", "removed", "changed"} and th.changes
+    # every action text ends with "(i)": rows 6, 7 of the new version are new
+    assert sum(c.kind == "added" for c in th.changes) >= 2
+
+
+def test_summary_figures_equal_independent_totals(runs, scenario):
+    _roster, _inbox, _work, expected, _old = scenario
+    out = runs[2]
+    rows = [r for code in expected for r in expected[code]]
+    total = sum(r["budget"] or 0 for r in rows)
+    ov = overview(out)
+    assert ov["Số công việc/giải pháp"] == len(rows)
+    assert ov["Tổng kinh phí tối đa (triệu đồng)"] == pytest.approx(total)
+    assert ov["Số trường phải nộp"] == 9
+    assert ov["Số trường nộp hợp lệ (được tổng hợp)"] == 5
+    assert ov["Số trường chưa nộp"] == 3
+    by_fund: dict[str, float] = {}
+    for r in rows:
+        if r["budget"]:
+            by_fund[r["funding"]] = by_fund.get(r["funding"], 0) + r["budget"]
+    # Nguồn kinh phí pivot: total column per standard, and grand total
+    fund_sheet = sheet(out, "Nguồn kinh phí")
+    header = fund_sheet[0]
+    for src, amount in by_fund.items():
+        col = header.index(src)
+        assert fund_sheet[-1][col] == pytest.approx(amount)  # the SUM formula's cached value
+    assert fund_sheet[-1][header.index("Tổng")] == pytest.approx(total)
+    # per school
+    school = {r[0]: r for r in sheet(out, "Theo trường")[1:]}
+    for code, rs in expected.items():
+        assert school[code][4] == len(rs)
+        assert school[code][7] == pytest.approx(sum(r["budget"] or 0 for r in rs))
+    detail = sheet(out, "Chi tiết")
+    assert len(detail) - 1 == len(rows)
+    # missing list with roster contacts
+    missing = sheet(out, "Chưa nộp")
+    assert missing[0][-3:] == ["principal", "phone", "email"]
+    assert {r[0] for r in missing[1:]} == {"MN002", "TH002", "NC001", "CS002"}
+
+
+def test_second_run_parses_nothing_and_gives_same_figures(runs):
+    first, second, out, first_copy, *_ = runs
+    assert first.parsed > 0
+    assert second.parsed == 0 and second.cached == len([f for f in second.files if f.classification != ARCHIVE])
+    assert overview(out) == overview(first_copy)
+    assert sheet(out, "Theo trường") == sheet(first_copy, "Theo trường")
+    assert second.backup is not None and second.backup.exists()  # the first summary was kept
+
+
+def test_inbox_unchanged(runs):
+    assert runs[4] == runs[5]
+
+
+def test_ledger_records_every_file(runs):
+    first = runs[0]
+    with Ledger(first.ledger_path) as led:
+        rows = led.all()
+    paths = {r["path"] for r in rows}
+    assert {f.rel for f in first.files if f.classification != ARCHIVE} <= paths
+    row = next(r for r in rows if r["path"] == "TH001_sua-lai.xlsx")
+    assert row["school_code"] == "TH001" and row["classification"] == ACCEPTED and row["template_id"]
+    assert row["saved_at"].startswith("2025-10-05")
+
+
+def test_touched_file_is_rehashed_not_reparsed(scenario, tmp_path):
+    roster, inbox, *_ = scenario
+    copy = tmp_path / "inbox"
+    shutil.copytree(inbox, copy)
+    out = tmp_path / "o" / "t.xlsx"
+    collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+    (copy / "PT001.xlsx").rename(copy / "PT001-renamed.xlsx")
+    res = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+    assert res.parsed == 0 and res.same_hash == 1
+
+
+def test_interrupted_run_resumes(scenario, tmp_path, monkeypatch):
+    roster, inbox, *_ = scenario
+    import kcl_xlsx.collect as C
+
+    calls = {"n": 0}
+    real = C.check_path
+
+    def dying(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > C.BATCH:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(C, "BATCH", 4)
+    monkeypatch.setattr(C, "check_path", dying)
+    out = tmp_path / "o" / "t.xlsx"
+    with pytest.raises(KeyboardInterrupt):
+        collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
+    assert not out.exists()
+    with Ledger(C.default_ledger(out)) as led:
+        assert led.count() == 4  # one whole batch, nothing half-written
+    monkeypatch.setattr(C, "check_path", real)
+    res = collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
+    assert res.cached == 4 and res.parsed > 0 and out.exists()
+
+
+def test_match_by_name_and_file_name(sources, tmp_path):
+    roster = load_roster("sample", sources.form)
+    fac = TemplateFactory(sources, YEAR)
+    inbox = tmp_path / "inbox"
+    s = roster.by_code()["CS002"]
+    data, _ = fac.make(s.level)  # a blank template: no school in its identity
+    (tmp_path / "t.xlsx").write_bytes(data)
+    rows = plan_rows(fac.spec(s.level), 2, 9)
+    fill_plan(tmp_path / "t.xlsx", inbox / "ke-hoach-cs002.xlsx", rows, info={"preparer": "A"})
+    fill_plan(tmp_path / "t.xlsx", inbox / "ke-hoach.xlsx", rows[:1], info={"preparer": "B"})
+    res = collect(inbox, tmp_path / "o.xlsx", roster=roster, year=YEAR, jobs=JOBS)
+    got = {f.rel: (f.classification, f.school, f.match) for f in res.files}
+    assert got["ke-hoach-cs002.xlsx"] == (ACCEPTED, "CS002", "file_name")
+    assert got["ke-hoach.xlsx"][0] == UNMATCHED
+
+
+def test_diff_rows_keys_on_criterion_and_actions():
+    from kcl_xlsx.checker import PlanRow, Submission
+
+    a = Submission("a", rows=[PlanRow(6, {"criterion": "1.1 - X", "actions": "Làm A", "budget": 1}, {"criterion_code": "1.1"}),
+                              PlanRow(7, {"criterion": "1.2 - Y", "actions": "Làm B"}, {"criterion_code": "1.2"})])
+    b = Submission("b", rows=[PlanRow(6, {"criterion": "1.1 - X", "actions": "lam a", "budget": 2}, {"criterion_code": "1.1"}),
+                              PlanRow(7, {"criterion": "2.1 - Z", "actions": "Làm C"}, {"criterion_code": "2.1"})])
+    kinds = sorted(c.kind for c in diff_rows(a, b))
+    assert kinds == ["added", "changed", "removed"]
+
+
+def test_summary_valid_ooxml_and_opens_in_libreoffice(runs, ooxml_validate, tmp_path):
+    out = runs[2]
+    ooxml_validate(out)
+    back = resave(out, tmp_path / "lo", fmt="xlsx", recalc=True)[0]
+    assert overview(back)["Số công việc/giải pháp"] == overview(out)["Số công việc/giải pháp"]
+
+
+def test_sandboxed_run(scenario, tmp_path):
+    """The same inbox through the worker pool (kcl_xlsx.sandbox) gives the same result."""
+    pytest.importorskip("kcl_xlsx.sandbox", reason="kcl_xlsx/sandbox.py not there yet")
+    roster, inbox, *_ = scenario
+    res = collect(inbox, tmp_path / "t.xlsx", roster=roster, year=YEAR, jobs=2)
+    assert res.sandboxed
+    assert {c: s.status for c, s in res.schools.items()}["TH001"] == SUBMITTED_VALID

@@ -1,0 +1,96 @@
+"""The summary workbook: sheets, tables, formulas with cached values, text never a formula,
+OOXML schema validity, LibreOffice opens it, an earlier summary is kept."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from kcl_xlsx.checker import PlanRow, Submission, STATUS_VALID
+from kcl_xlsx.collect import ACCEPTED, CollectResult, InboxFile, SchoolResult, SUBMITTED_VALID
+from kcl_xlsx.summary_data import build_summary
+from kcl_xlsx.summary_write import write_summary
+from tests.support.libreoffice import resave
+
+SHEETS = ["Tổng quan", "Theo trường", "Theo tiêu chí", "Theo tiêu chuẩn", "Nguồn kinh phí", "Thời gian", "Chủ trì",
+          "Chi tiết", "Lỗi", "Chưa nộp", "Tệp", "Thay đổi"]
+EVIL = '=HYPERLINK("http://evil.example","x")'
+
+
+def result(tmp_path: Path) -> CollectResult:
+    rows = [PlanRow(6 + i, {"standard": "Tiêu chuẩn 1 - A", "criterion": "1.1 - X", "actions": EVIL if i == 0 else f"Làm {i}",
+                            "lead": "Hiệu trưởng", "start": "Tháng 9/2025", "end": "Tháng 10/2025", "budget": 10.0 * i,
+                            "funding": "Chi thường xuyên" if i % 2 else "Xã hội hóa", "target": "http://x.example"},
+                    {"criterion_code": "1.1", "standard_code": "1", "section": "muc1_3", "budget_min": 10.0 * i,
+                     "budget_max": 10.0 * i, "start_month": 2025 * 12 + 8, "end_month": 2025 * 12 + 9})
+            for i in range(3)]
+    sub = Submission("a.xlsx", kind="xlsx", status=STATUS_VALID, sha256="ab", identity={"school_code": "S1",
+                     "school_name": "+Trường @A"}, level="thcs", year="2025-2026", framework="tt18", rows=rows,
+                     sheet="Kế hoạch")
+    f = InboxFile("a.xlsx", tmp_path / "a.xlsx", 10, 0, "ab", sub, "parsed", ACCEPTED, "S1", "identity", "2025-01-01")
+    s = SchoolResult("S1", "+Trường @A", "thcs", "-Phòng", SUBMITTED_VALID, f, files=[f])
+    return CollectResult(tmp_path, None, tmp_path / "l.sqlite", [f], {"S1": s}, None, "2025-2026", None)
+
+
+@pytest.fixture(scope="module")
+def summary(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("sum")
+    out = tmp / "tong-hop.xlsx"
+    assert write_summary(build_summary(result(tmp)), out) is None
+    return out
+
+
+def test_sheets_in_order(summary):
+    assert CalamineWorkbook.from_path(str(summary)).sheet_names == SHEETS
+
+
+def test_texts_are_strings_never_formulas(summary):
+    with zipfile.ZipFile(summary) as zf:
+        xml = "".join(zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet"))
+        strings = zf.read("xl/sharedStrings.xml").decode()
+    assert "HYPERLINK" not in xml and "HYPERLINK" in strings
+    assert "<f>" in xml and "SUM(" in xml  # totals are formulas
+    assert "hyperlink" not in xml.lower()
+
+
+def test_totals_have_cached_values(summary):
+    rows = CalamineWorkbook.from_path(str(summary)).get_sheet_by_name("Theo trường").to_python()
+    assert rows[-1][0] == "Tổng" and rows[-1][7] == pytest.approx(30.0)
+
+
+def test_detail_is_a_table_with_frozen_header(summary):
+    with zipfile.ZipFile(summary) as zf:
+        assert any(n.startswith("xl/tables/table") for n in zf.namelist())
+        assert sum(n.startswith("xl/charts/chart") for n in zf.namelist()) == 3
+
+
+def test_earlier_summary_is_kept(tmp_path):
+    out = tmp_path / "t.xlsx"
+    out.write_bytes(b"old")
+    backup = write_summary(build_summary(result(tmp_path)), out)
+    assert backup is not None and backup.read_bytes() == b"old" and out.read_bytes()[:2] == b"PK"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".kcl-")]
+
+
+def test_ooxml_valid(summary, ooxml_validate):
+    ooxml_validate(summary)
+
+
+def test_libreoffice_opens_it(summary, tmp_path):
+    out = resave(summary, tmp_path / "lo", fmt="xlsx", recalc=True)[0]
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Theo trường").to_python()
+    assert rows[-1][7] == pytest.approx(30.0)
+
+
+def test_end_to_end_summary_valid_and_opens(tmp_path, sources, ooxml_validate):
+    """A collected summary (with an empty inbox: every sheet still well formed)."""
+    from kcl_xlsx.collect import collect
+    from kcl_xlsx.roster import load_roster
+
+    (tmp_path / "inbox").mkdir()
+    res = collect(tmp_path / "inbox", tmp_path / "o.xlsx", roster=load_roster("sample", sources.form), jobs=0)
+    assert res.parsed == 0
+    ooxml_validate(tmp_path / "o.xlsx")
+    resave(tmp_path / "o.xlsx", tmp_path / "lo")
