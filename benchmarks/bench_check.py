@@ -26,7 +26,7 @@ from kcl_xlsx.issuing import TemplateFactory  # noqa: E402
 from kcl_xlsx.plan_spec import Sources  # noqa: E402
 from kcl_xlsx.roster import School  # noqa: E402
 from tests.support.fill import fill_plan  # noqa: E402
-from tests.support.sample_plans import plan_rows  # noqa: E402
+from kcl_xlsx.sample_plans import plan_rows  # noqa: E402
 
 LEVELS = ("mam-non", "tieu-hoc", "thcs", "thpt", "nhieu-cap")
 

@@ -18,7 +18,6 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from macros_free_validation.report import Issue, Severity, define_code
 from workbook_templates.errors import SpecError
 
-from . import identity as ident
 from . import layout as L
 from .freetext import fold
 from .identity_check import resolve_identity
@@ -243,6 +242,8 @@ def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
         sub.issues.extend(norm.issues)
         errors = 0
         for rule in spec.rules.check_row(norm.values, ctx):
+            if rule.field not in raw.columns:
+                continue  # structure.column_missing already speaks for the whole column
             pos = where(rule.field)
             value = norm.values.get(rule.field)
             issue = _rule_issue(rule, pos, value, spec, norm.derived)

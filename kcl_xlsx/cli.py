@@ -28,7 +28,7 @@ from .identity import KEY_ENV, office_key
 from .issuing import MANIFEST, TemplateFactory, issue_one, issue_roster
 from .output import OutputError
 from .plan_spec import Sources
-from .roster import SAMPLE, School, load_roster
+from .roster import School, load_roster
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="kcl-xlsx: phát hành, thu thập, kiểm tra và tổng hợp kế hoạch cải tiến chất lượng "
@@ -78,7 +78,7 @@ def _date(text: Optional[str]) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--issue-date: '{text}' không phải ngày dạng YYYY-MM-DD / not a date") from None
+        raise UsageError(f"'{text}' không phải ngày dạng YYYY-MM-DD / not a date (YYYY-MM-DD)") from None
 
 
 @app.command()
@@ -106,7 +106,8 @@ def template(
             raise UsageError("--roster dùng riêng, không kèm --level/--school-code/--school-name "
                              "/ --roster excludes the single-school options")
         schools = load_roster(roster, sources.form)
-        factory.spec(schools.schools[0].level)  # validates --year/--framework before any file
+        for lvl in sorted({s.level for s in schools.schools}):
+            factory.spec(lvl)  # validates --year/--framework for every level before any file
         records = issue_roster(factory, schools, output)
         out.print(f"Đã tạo {len(records)} mẫu và {MANIFEST} trong {output} "
                   f"/ wrote {len(records)} templates", markup=False)
@@ -189,6 +190,61 @@ def check(
     else:
         report_render.print_text(out, subs, show_info)
     raise typer.Exit(1 if any(s.errors for s in subs) else 0)
+
+
+@app.command()
+@friendly
+def collect(
+    inbox: Annotated[Path, typer.Argument(help="Thư mục các tệp trường gửi về (đọc cả thư mục con và tệp .zip); không bao giờ bị sửa.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Tệp tổng hợp .xlsx; bản cũ được giữ lại với tên có thời điểm.")] = Path("tong-hop.xlsx"),
+    roster: Annotated[Optional[str], typer.Option("--roster", help="Danh sách trường (.csv/.xlsx) hoặc 'sample': ai đã nộp, ai chưa.")] = None,
+    year: Annotated[Optional[str], typer.Option("--year", help="Năm học, ví dụ 2025-2026: tệp của năm khác là lỗi.")] = None,
+    deadline: Annotated[Optional[str], typer.Option("--deadline", help="Hạn nộp YYYY-MM-DD: nộp sau hạn là 'Nộp muộn'.")] = None,
+    feedback: Annotated[Optional[Path], typer.Option("--feedback", help="Thư mục ghi tệp phản hồi cho mỗi tệp có lỗi.")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", help="Thư mục xuất CSV (UTF-8 BOM) và Parquet.")] = None,
+    ledger: Annotated[Optional[Path], typer.Option("--ledger", help="Sổ theo dõi SQLite (mặc định: kcl-ledger.sqlite cạnh tệp tổng hợp).")] = None,
+    key: Annotated[Optional[str], typer.Option("--key", help=f"Khóa kiểm tra chữ ký; mặc định {KEY_ENV}.")] = None,
+    catalog: CatalogOpt = None,
+    choices: ChoicesOpt = None,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", help="Số tiến trình song song (mặc định: số lõi).")] = None,
+) -> None:
+    """Thu thập cả hộp thư thành bảng tổng hợp. Collect an inbox into the summary workbook."""
+    from .collect import collect as run_collect
+    from .collect_view import print_result, progress_bar
+
+    if not inbox.is_dir():
+        raise UsageError(f"{inbox}: không phải thư mục / not a folder")
+    if output.suffix.lower() != ".xlsx":
+        raise UsageError(f"{output}: tệp tổng hợp cần đuôi .xlsx / output must end in .xlsx")
+    sources = Sources.load(catalog=catalog, choices=choices)
+    if year:
+        parse_school_year(year)
+    due = _date(deadline) if deadline else None
+    schools = load_roster(roster, sources.form) if roster else None
+    options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
+                           key=office_key(key), year=year)
+    with progress_bar(err) as progress:
+        res = run_collect(inbox, output, roster=schools, year=year, deadline=due, ledger_path=ledger, jobs=jobs,
+                          options=options, progress=progress, feedback=feedback, export=export)
+    print_result(out, res)
+
+
+@app.command()
+@friendly
+def demo(
+    folder: Annotated[Path, typer.Argument(help="Thư mục trống để ghi ví dụ / an empty folder.")],
+    jobs: Annotated[Optional[int], typer.Option("--jobs", help="Số tiến trình song song.")] = None,
+) -> None:
+    """Chạy thử toàn bộ quy trình trên dữ liệu mẫu. Run the whole flow on the built-in sample:
+    templates, filled plans, collect, summary, feedback, exports."""
+    from .collect_view import print_result
+    from .demo import run_demo
+
+    res = run_demo(folder, jobs)
+    print_result(out, res)
+    out.print(f"Xem: {folder}/1-mau-gui-truong (mẫu), {folder}/2-hop-thu (tệp trường gửi), "
+              f"{folder}/tong-hop.xlsx (tổng hợp), {folder}/3-phan-hoi (phản hồi), "
+              f"{folder}/4-xuat-du-lieu (CSV/Parquet)", markup=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

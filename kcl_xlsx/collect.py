@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -23,7 +22,7 @@ from .checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STAT
                       STATUS_WRONG, CheckOptions, Submission, check_path)
 from .freetext import fold
 from .ledger import Ledger, now_iso, submission_from_row
-from .roster import Roster, School
+from .roster import Roster
 
 # file classifications
 ACCEPTED = "accepted"
@@ -119,6 +118,8 @@ class CollectResult:
     backup: Path | None = None  # the earlier summary, renamed
     sandboxed: bool = True
     seconds: float = 0.0
+    feedback: list[Path] = dataclasses.field(default_factory=list)
+    exported: list[Path] = dataclasses.field(default_factory=list)
 
     @property
     def accepted(self) -> list[InboxFile]:
@@ -152,7 +153,7 @@ def default_ledger(out: Path) -> Path:
 def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year: str | None = None,
             deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
             options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
-            write_summary: bool = True) -> CollectResult:
+            write_summary: bool = True, feedback: Path | None = None, export: Path | None = None) -> CollectResult:
     """Collect ``inbox`` and write the summary workbook ``out`` (an earlier one is renamed
     with a timestamp, never overwritten).  ``jobs=0`` checks in this process (no sandbox).
     ``progress(stage, done, total)`` is called as files are checked."""
@@ -181,13 +182,25 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
             res.files = sorted(files + archives, key=lambda f: f.rel)
             _classify(res, files, roster, deadline)
             led.classify((f.rel, f.sub.sha256, okey, f.classification, f.school) for f in files if f.sub)
+        if feedback is not None:  # inside: zip members are readable only until the clean-up
+            from .feedback_run import write_feedback_files
+
+            with_sub = [f for f in files if f.sub]
+            res.feedback = write_feedback_files([f.sub for f in with_sub], [f.path for f in with_sub], Path(feedback))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if out is not None and write_summary:
+    if (out is not None and write_summary) or export is not None:
         from .summary_data import build_summary
-        from .summary_write import write_summary as _write
 
-        res.backup = _write(build_summary(res), Path(out))
+        data = build_summary(res)
+        if out is not None and write_summary:
+            from .summary_write import write_summary as _write
+
+            res.backup = _write(data, Path(out))
+        if export is not None:
+            from .export import export as _export
+
+            res.exported = _export(data, Path(export))
     res.seconds = time.perf_counter() - t0
     return res
 

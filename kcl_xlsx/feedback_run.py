@@ -15,13 +15,14 @@ STATUS_OF = {STATUS_VALID: FB_VALID, STATUS_ERRORS: STATUS_FIX}
 
 
 def feedback_name(sub: Submission, source: Path) -> str:
+    """One name per school and file content: a re-run finds its earlier feedback."""
     prefix = sub.school_code or "khong-ro-truong"
-    return f"phan-hoi_{prefix}_{source.stem}.xlsx"
+    return f"phan-hoi_{prefix}_{source.stem}_{sub.sha256[:8]}.xlsx"
 
 
 def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], out_dir: Path) -> list[Path]:
     """Feedback for every submission with errors or warnings; temporary/lock files skipped.
-    Existing feedback files are never overwritten: a new name is chosen."""
+    A feedback file that exists already (same school, same file content) is kept as it is."""
     check_writable_dir(out_dir)
     written = []
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -30,16 +31,10 @@ def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], ou
             continue
         if not any(i.severity in (Severity.ERROR, Severity.WARNING) for i in sub.issues):
             continue
-        target = _free_name(out_dir / feedback_name(sub, src))
+        target = out_dir / feedback_name(sub, src)
+        if target.exists():
+            continue
         status = STATUS_OF.get(sub.status, STATUS_WRONG_TEMPLATE)
         info = {"school_code": sub.school_code, "school_name": sub.school_name, "checked_at": stamp}
         written.append(write_feedback(src, sub.issues, status, target, title_info=info))
     return written
-
-
-def _free_name(path: Path) -> Path:
-    n, candidate = 2, path
-    while candidate.exists():
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        n += 1
-    return candidate

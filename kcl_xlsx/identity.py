@@ -64,8 +64,11 @@ class Identity:
 
     @classmethod
     def from_mapping(cls, values: dict[str, str]) -> "Identity":
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: ("" if v is None else str(v)) for k, v in values.items() if k in known})
+        known = [f.name for f in dataclasses.fields(cls)]
+        filled = {k: "" for k in known}
+        filled.update({k: ("" if v is None else str(v)) for k, v in values.items() if k in known})
+        filled["signature"] = filled["signature"] or UNSIGNED
+        return cls(**filled)
 
 
 def sign(payload: bytes, key: bytes) -> str:

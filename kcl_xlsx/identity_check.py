@@ -67,6 +67,11 @@ def resolve_identity(copies: dict[str, dict[str, str]], key: bytes | None, info:
     elif verdict is False:
         signature = "invalid"
         issues.append(Issue.make("identity.bad_signature"))
+    elif key:
+        # The office signs what it issues: with its key, an unsigned identity is a forgery
+        # (anyone can write "unsigned" next to another school's code).
+        signature = "invalid"
+        issues.append(Issue.make("identity.bad_signature"))
     else:
         signature = "unsigned" if identity.signature in ("", ident.UNSIGNED) else "unknown"
         if signature == "unsigned":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import identity as ident
 from .freetext import fold
-from .output import OutputError, check_writable_dir, refuse_existing, write_atomic
+from .output import check_writable_dir, refuse_existing, write_atomic
 from .plan_spec import PlanSpec, Sources
 from .roster import Roster, School
 from .template_build import build_base
@@ -96,7 +96,7 @@ def issue_roster(factory: TemplateFactory, roster: Roster, out_dir: Path) -> lis
             written.append(path)
             records.append(_record(identity, path.name, data))
         write_atomic(out_dir / MANIFEST, manifest_bytes(records))
-    except (OutputError, OSError):
+    except BaseException:  # anything, even Ctrl-C: leave no partial set of files behind
         for path in written:
             path.unlink(missing_ok=True)
         raise

@@ -65,7 +65,7 @@ class PlanLayout:
 
     def row_empty(self, excel_row: int) -> str:
         a, b = self.input_span
-        return f"SUMPRODUCT(LEN(TRIM(${a}{excel_row}:${b}{excel_row})))=0"
+        return f'SUMPRODUCT(LEN(TRIM(SUBSTITUTE(${a}{excel_row}:${b}{excel_row},CHAR(160)," "))))=0'
 
     @property
     def check_range(self) -> str:

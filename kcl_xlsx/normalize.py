@@ -112,7 +112,8 @@ class RowNormalizer:
             return
         hit = resolve(value if isinstance(value, str) else _num_text(value))
         if hit and hit != value:
-            out.issues.append(Issue.make("value.interpreted", value=value, result=hit, **where(field)))
+            shown = value if isinstance(value, str) else _num_text(value)
+            out.issues.append(Issue.make("value.interpreted", value=shown, result=hit, **where(field)))
             v[field] = hit
 
     def _muc(self, text: str) -> str | None:

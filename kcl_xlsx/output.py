@@ -2,6 +2,7 @@
 existing file unless the caller asked for that explicitly."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from pathlib import Path
@@ -57,3 +58,40 @@ def write_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+
+
+def backup_name(path: Path) -> Path:
+    """``name.YYYYmmdd-HHMMSS.ext`` (from the earlier file's time), unique in its folder."""
+    path = Path(path)
+    stamp = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+    candidate, n = path.with_name(f"{path.stem}.{stamp}{path.suffix}"), 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.{stamp}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
+def replace_keeping_backup(tmp: Path, out: Path) -> Path | None:
+    """Move the finished ``tmp`` to ``out``; an earlier ``out`` is kept under a timestamped
+    name (returned), never silently overwritten."""
+    backup = None
+    if out.exists():
+        backup = backup_name(out)
+        os.link(out, backup)  # the earlier file stays reachable before it is replaced
+    os.replace(tmp, out)
+    return backup
+
+
+def write_keeping_backup(path: Path, data: bytes) -> Path | None:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        return replace_keeping_backup(Path(tmp), path)
+    except OSError as exc:
+        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+    finally:
+        if "tmp" in locals() and os.path.exists(tmp):
+            os.unlink(tmp)

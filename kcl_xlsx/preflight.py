@@ -223,14 +223,16 @@ class _Run:
             self.kind = "lock_file"
             self.warn(LOCK_FILE)
             return
-        size = os.path.getsize(path)
-        if size > self.bounds.max_file_bytes:
-            _reject(TOO_LARGE, size_mb=_mb(size), limit_mb=_mb(self.bounds.max_file_bytes))
         with open(path, "rb") as f:
-            self.check_stream(f)
+            found = sniff_stream(f)  # bounded: the head and the container's directory only
+            self.kind = found.kind
+            size = os.fstat(f.fileno()).st_size
+            if size > self.bounds.max_file_bytes:
+                _reject(TOO_LARGE, size_mb=_mb(size), limit_mb=_mb(self.bounds.max_file_bytes))
+            self.check_stream(f, found)
 
-    def check_stream(self, f: BinaryIO) -> None:
-        found = self.sniff(sniff_stream(f))
+    def check_stream(self, f: BinaryIO, found: Sniff) -> None:
+        found = self.sniff(found)
         if found.kind == "encrypted":
             f = self.decrypt_with_builtin_password(f)
             found = self.sniff(sniff_stream(f))

@@ -42,6 +42,8 @@ DEFAULT_MEM_BYTES = 3 * 2**29  # 1.5 GiB of address space per worker
 # a bare None can mean "stop".
 _STOP = None
 _NO_MORE = object()  # end of the caller's items
+_READY = "ready"  # a new worker's first message: it could import ``func`` and set its limits
+_START_SECONDS = 60.0  # a cold start imports the parser; a slow machine may take a while
 _JOIN_SECONDS = 2.0
 
 
@@ -72,6 +74,7 @@ def _worker_main(conn: multiprocessing.connection.Connection, func: Callable[[An
     """Module level, so every start method can import it.  Runs tasks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _limit_resources(mem_bytes)
+    conn.send(_READY)
     while True:
         try:
             task = conn.recv()
@@ -154,8 +157,11 @@ class WorkerPool:
         self.close()
 
     def start(self) -> None:
-        while len(self.workers) < self.jobs:
-            self.workers.append(self.spawn())
+        """Start the missing workers (in parallel) and wait until each is ready."""
+        launched = [self.launch() for _ in range(self.jobs - len(self.workers))]
+        self.workers += launched
+        for worker in launched:
+            self.await_ready(worker)
 
     def close(self) -> None:
         """Stop every worker: politely, then by force.  Safe to call twice."""
@@ -175,12 +181,32 @@ class WorkerPool:
         return [w.process.pid for w in self.workers if w.process.pid is not None]
 
     def spawn(self) -> _Worker:
+        worker = self.launch()
+        self.await_ready(worker)
+        return worker
+
+    def launch(self) -> _Worker:
         parent_end, child_end = self.context.Pipe(duplex=True)
         process = self.context.Process(target=_worker_main, args=(child_end, self.func, self.mem_bytes),
                                        daemon=True, name="kcl-xlsx-worker")
         process.start()
         child_end.close()  # only the child holds its end now: its death reads as EOF here
         return _Worker(process, parent_end)
+
+    def await_ready(self, worker: _Worker) -> None:
+        """A worker that cannot even start (``func`` not importable in a fresh process, a
+        broken environment) is a set-up error, not a bad file: raise instead of failing
+        every file one by one."""
+        try:
+            if worker.conn.poll(_START_SECONDS) and worker.conn.recv() == _READY:
+                return
+            problem = "did not start in time"
+        except (EOFError, OSError):
+            problem = self.death_of(worker)
+        self.close()
+        raise RuntimeError(f"kcl-xlsx worker process could not start ({problem}); "
+                           f"is {getattr(self.func, '__module__', '?')}.{getattr(self.func, '__qualname__', '?')} "
+                           "importable from a fresh interpreter?")
 
     @staticmethod
     def discard(worker: _Worker) -> None:
@@ -281,7 +307,7 @@ class WorkerPool:
             return Outcome(ok, value, error, code, seconds=ran if code else None)
         if not worker.process.is_alive():
             return Outcome(False, error=self.death_of(worker), code=PARSER_CRASHED, seconds=ran)
-        return Outcome(False, error=f"no result after {self.timeout_s:g} s", code=TIMEOUT, seconds=ran)
+        return Outcome(False, error=f"timeout: no result after {self.timeout_s:g} s", code=TIMEOUT, seconds=ran)
 
     @staticmethod
     def death_of(worker: _Worker) -> str:

@@ -5,7 +5,6 @@ The file is written to a temporary name and renamed; an earlier summary is kept 
 timestamped name."""
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
 import tempfile
@@ -16,7 +15,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .output import OutputError
+from .output import OutputError, replace_keeping_backup
 from .summary_data import SummaryData
 
 MAX_ROWS = 1_048_576
@@ -56,16 +55,7 @@ def write_summary(data: SummaryData, out: Path) -> Path | None:
     os.close(fd)
     try:
         _write(data, Path(tmp))
-        backup = None
-        if out.exists():
-            stamp = dt.datetime.fromtimestamp(out.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
-            backup = out.with_name(f"{out.stem}.{stamp}{out.suffix}")
-            n = 2
-            while backup.exists():
-                backup = out.with_name(f"{out.stem}.{stamp}-{n}{out.suffix}")
-                n += 1
-            os.link(out, backup)  # the earlier summary stays reachable before it is replaced
-        os.replace(tmp, out)
+        backup = replace_keeping_backup(Path(tmp), out)
         return backup
     except OSError as exc:
         raise OutputError(f"{out}: không ghi được ({exc.strerror}) / cannot write") from None

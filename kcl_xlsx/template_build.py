@@ -15,7 +15,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from macros_free_validation.report import Severity
-from macros_free_validation.rules import ExcelContext
+from macros_free_validation.rules import ExcelContext, xl_text
 
 from . import identity as ident
 from . import layout as L
@@ -260,7 +260,8 @@ class _Builder:
             key = f"${lay.letter('standard')}{xr}"
             top = self.spec.top_label
             if top:
-                key = f'IF(${lay.letter("muc")}{xr}="{top}","{top}",{key})'
+                q = xl_text(top)
+                key = f'IF(TRIM(${lay.letter("muc")}{xr})={q},{q},{key})'
             keys, vals = L.list_name("criteria_keys"), L.list_name("criteria_values")
             return (f"=OFFSET(INDEX({vals},1),MATCH({key},{keys},0)-1,0,"
                     f"COUNTIF({keys},{key}),1)")

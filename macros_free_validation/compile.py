@@ -5,7 +5,7 @@ import dataclasses
 from typing import Any, Iterable, Mapping
 
 from .report import Severity
-from .rules import KINDS, ExcelContext, PyContext, Rule, _xl_text
+from .rules import KINDS, ExcelContext, PyContext, Rule, xl_text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,10 +36,10 @@ class RuleSet:
 
     def check_formula(self, ctx: ExcelContext, empty_expr: str, ok: str, warn_prefix: str) -> str:
         """The Kiểm tra cell: blank for an empty row, else the first problem, else ``ok``."""
-        text = _xl_text(ok)
+        text = xl_text(ok)
         for rule in reversed(self.ordered(self.live)):
             shown = rule.message if rule.severity == Severity.ERROR else warn_prefix + rule.message
-            text = f"IF({rule.excel(ctx)},{_xl_text(shown)},{text})"
+            text = f"IF({rule.excel(ctx)},{xl_text(shown)},{text})"
         return f"=IF({empty_expr},\"\",{text})"
 
     def highlight(self, ctx: ExcelContext, severity: Severity) -> dict[str, str]:

@@ -19,10 +19,13 @@ side compares casefolded text too.
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 from typing import Any, Callable, Mapping, Sequence
 
 from .report import Severity
+
+_SPACES = re.compile(" {2,}")
 
 # -- the row as the Python side sees it ------------------------------------------------
 
@@ -59,7 +62,8 @@ class ExcelContext:
 
 
 def is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "")
+    # the sheet's blank test: spaces and no-break spaces only
+    return value is None or (isinstance(value, str) and value.replace("\u00a0", " ").strip(" ") == "")
 
 
 def is_number(value: Any) -> bool:
@@ -67,11 +71,26 @@ def is_number(value: Any) -> bool:
 
 
 def _fold(value: Any) -> str:
-    return unicodedata.normalize("NFC", str(value)).strip().casefold()
+    # Like the sheet's TRIM (ends trimmed, inner runs of spaces collapsed) and Excel's
+    # case-insensitive comparison; NFC on top (see _xl_val).
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", str(value)).strip(" ")).casefold()
 
 
-def _xl_text(text: str) -> str:
+def xl_text(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
+
+
+def _xl_val(cell: str) -> str:
+    """A cell's text as the Python side sees it after cleaning (ends trimmed, inner runs of
+    spaces collapsed).  Unicode normalisation has no sheet function: NFD text stays an
+    error in the sheet (the safe direction) while ingest fixes it and says so."""
+    return f"TRIM({cell})"
+
+
+def _xl_blank(cell: str) -> str:
+    # CHAR(160) is the no-break space in Excel's Windows code pages and in LibreOffice;
+    # UNICHAR would be exact but is missing from Excel 2010, which schools still use.
+    return f'TRIM(SUBSTITUTE({cell},CHAR(160)," "))=""'
 
 
 # -- rule kinds ---------------------------------------------------------------------------
@@ -114,7 +133,7 @@ def _unless_py(rule: Rule, row: Mapping[str, Any]) -> bool:
 
 def _unless_xl(rule: Rule, ctx: ExcelContext) -> str:
     other = rule.p("unless_field")
-    return f"{ctx.ref(other)}={_xl_text(rule.p('unless_value', ''))}" if other else "FALSE"
+    return f"{_xl_val(ctx.ref(other))}={xl_text(rule.p('unless_value', ''))}" if other else "FALSE"
 
 
 def _required_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
@@ -124,8 +143,8 @@ def _required_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
 def _required_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell = ctx.ref(rule.field)
     if not rule.p("unless_field"):
-        return f"TRIM({cell})=\"\""
-    return f"AND(TRIM({cell})=\"\",NOT({_unless_xl(rule, ctx)}))"
+        return _xl_blank(cell)
+    return f"AND({_xl_blank(cell)},NOT({_unless_xl(rule, ctx)}))"
 
 
 def _in_list_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
@@ -135,7 +154,7 @@ def _in_list_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
 
 def _in_list_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell = ctx.ref(rule.field)
-    return f"AND({cell}<>\"\",SUMPRODUCT(--({ctx.name(rule.p('list'))}={cell}))=0)"
+    return f"AND(NOT({_xl_blank(cell)}),SUMPRODUCT(--({ctx.name(rule.p('list'))}={_xl_val(cell)}))=0)"
 
 
 def _pair_key_py(rule: Rule, row: Mapping[str, Any]) -> Any:
@@ -148,8 +167,8 @@ def _pair_key_xl(rule: Rule, ctx: ExcelContext) -> str:
     key = ctx.ref(rule.p("key_field"))
     if not rule.p("override_field"):
         return key
-    return (f"IF({ctx.ref(rule.p('override_field'))}={_xl_text(rule.p('override_value'))},"
-            f"{_xl_text(rule.p('override_key'))},{key})")
+    return (f"IF({_xl_val(ctx.ref(rule.p('override_field')))}={xl_text(rule.p('override_value'))},"
+            f"{xl_text(rule.p('override_key'))},{key})")
 
 
 def _pair_in_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
@@ -162,8 +181,8 @@ def _pair_in_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
 def _pair_in_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell, key = ctx.ref(rule.field), _pair_key_xl(rule, ctx)
     keys, values = ctx.name(rule.p("keys")), ctx.name(rule.p("values"))
-    return (f"AND({cell}<>\"\",{key}<>\"\","
-            f"SUMPRODUCT(({keys}={key})*({values}={cell}))=0)")
+    return (f"AND(NOT({_xl_blank(cell)}),NOT({_xl_blank(key)}),"
+            f"SUMPRODUCT(({keys}={_xl_val(key)})*({values}={_xl_val(cell)}))=0)")
 
 
 def _number_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
@@ -226,7 +245,7 @@ def _forbid_when_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
 
 def _forbid_when_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell, other = ctx.ref(rule.field), ctx.ref(rule.p("when_field"))
-    return f"AND(ISNUMBER({cell}),N({cell})>0,{other}={_xl_text(rule.p('when_value'))})"
+    return f"AND(ISNUMBER({cell}),N({cell})>0,{_xl_val(other)}={xl_text(rule.p('when_value'))})"
 
 
 def _require_when_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
@@ -235,7 +254,7 @@ def _require_when_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool
 
 def _require_when_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell, other = ctx.ref(rule.field), ctx.ref(rule.p("when_positive"))
-    return f"AND(TRIM({cell})=\"\",ISNUMBER({other}),N({other})>0)"
+    return f"AND({_xl_blank(cell)},ISNUMBER({other}),N({other})>0)"
 
 
 KINDS: Mapping[str, Kind] = {

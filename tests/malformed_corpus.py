@@ -15,6 +15,7 @@ import random
 import shutil
 import struct
 import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Callable
@@ -123,18 +124,21 @@ def _needs_libreoffice(builder: Builder) -> Builder:
 
 
 def convert_with_libreoffice(src: Path, target: str, outdir: Path) -> Path:
-    """``soffice --convert-to`` with a private profile, so that it neither clashes with
-    another LibreOffice running on the machine nor depends on the user's settings."""
+    """``soffice --convert-to`` with a private, throw-away profile, so that it neither
+    clashes with another LibreOffice running on the machine nor depends on its settings."""
     soffice = soffice_path()
     if soffice is None:
         raise RuntimeError("LibreOffice (soffice) is not installed")
-    profile = outdir / ".lo-profile"
     outdir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
-         "--convert-to", target, "--outdir", str(outdir), str(src)],
-        check=True, capture_output=True, timeout=180,
-    )
+    profile = Path(tempfile.mkdtemp(prefix="kcl-corpus-lo-"))
+    try:
+        subprocess.run(
+            [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+             "--convert-to", target, "--outdir", str(outdir), str(src)],
+            check=True, capture_output=True, timeout=180,
+        )
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
     produced = outdir / f"{src.stem}.{target.split(':')[0]}"
     if not produced.exists():
         raise RuntimeError(f"LibreOffice did not write {produced}")
@@ -225,10 +229,10 @@ def docx_like_zip(directory: Path) -> Path:
 
 
 def too_large_file(directory: Path) -> Path:
-    """21 MiB (sparse on disk): rejected on its size before anything is read."""
+    """A real workbook of 21 MiB: a big photo pasted in (stored, it does not compress)."""
     path = _plan_workbook(directory / "qua-lon.xlsx")
-    with open(path, "r+b") as f:
-        f.truncate(21 * 2**20)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("xl/media/image1.png", random.Random(21).randbytes(21 * 2**20), zipfile.ZIP_STORED)
     return path
 
 

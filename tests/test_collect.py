@@ -23,7 +23,7 @@ from kcl_xlsx.ledger import Ledger
 from kcl_xlsx.roster import load_roster
 from tests.support.fill import fill_plan
 from tests.support.libreoffice import resave
-from tests.support.sample_plans import plan_rows
+from kcl_xlsx.sample_plans import plan_rows
 
 YEAR = "2025-2026"
 JOBS = 0  # in-process; see test_sandboxed_run for the worker pool

@@ -387,7 +387,7 @@ class Computed:
 
 
 UNTIDY = {
-    # name: (field changes, why it may disagree)
+    # name: changes made to the valid example row
     "lowercase-choice": {"muc": "mức 2"},
     "uppercase-owner": {"lead": "HIỆU TRƯỞNG"},
     "trailing-space-owner": {"lead": "Hiệu trưởng "},

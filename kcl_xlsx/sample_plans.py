@@ -1,4 +1,4 @@
-"""Varied, realistic plan rows for a spec: used by tests, the benchmarks and the demo.
+"""Varied, realistic plan rows for a spec: used by `kcl-xlsx demo`, the tests and benchmarks.
 
 Rows are valid under every rule unless ``errors`` asks for some broken ones; values are
 drawn deterministically from ``seed`` so a test can recompute every total itself.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from kcl_xlsx.plan_spec import PlanSpec
+from .plan_spec import PlanSpec
 
 TARGETS = ("Hoàn thiện hồ sơ, minh chứng của tiêu chí theo quy định",
            "Nâng tỷ lệ giáo viên đạt chuẩn nghề nghiệp mức khá trở lên",

@@ -1,0 +1,247 @@
+"""Acceptance tests of the `kcl-xlsx check` command: formats, exit codes, folders, feedback.
+
+In-process with typer's CliRunner, plus one run of the installed console script in a real
+subprocess.  The feedback workbooks are only counted and opened here (their content is
+tested with kcl_xlsx/feedback.py).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import unicodedata
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from kcl_xlsx.checker import CheckOptions, check_path
+from kcl_xlsx.cli import app
+from kcl_xlsx.issuing import TemplateFactory
+from kcl_xlsx.plan_spec import Sources, example_row
+from kcl_xlsx.roster import School
+from tests.support.fill import fill_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+YEAR = "2025-2026"
+KEY = "khoa-phong-gd-test"
+SCHOOL = School("79000801", "Trường THCS Chu Văn An", "thcs", "Phòng GD&ĐT Quận 10")
+SPEC = Sources.load().spec("thcs", YEAR)
+EX = example_row(SPEC)
+FIELDS = ["file", "school_code", "template_id", "severity", "code", "sheet", "cell", "row", "column", "value",
+          "message", "hint"]
+PREPARER = {"preparer": "Đỗ Minh Khoa"}
+
+
+def nfc(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("cli")
+    data, _ = TemplateFactory(Sources.load(), YEAR, key=KEY.encode()).make("thcs", SCHOOL)
+    (d / "mau.xlsx").write_bytes(data)
+    plans = {
+        "valid": ([EX, {**EX, "target": "Kết quả thứ hai"}], PREPARER),
+        "errors": ([{**EX, "target": ""}, {**EX, "target": "b", "actions": "=1+1", "budget": -5},
+                    {**EX, "target": "c", "actions": "@SUM(A1)", "note": "+84 912 345 678"}], {}),
+        "warnings": ([{**EX, "lead": "Ông Ba bảo vệ"}], PREPARER),
+    }
+    out = {}
+    for name, (rows, info) in plans.items():
+        out[name] = fill_plan(d / "mau.xlsx", d / "nop" / f"{name}.xlsx", rows, info=info)
+    return out
+
+
+def invoke(*args: str, env: dict | None = None):
+    return CliRunner().invoke(app, ["check", *args], env=env, catch_exceptions=False)
+
+
+def options() -> CheckOptions:
+    return CheckOptions(year=YEAR, key=KEY.encode())
+
+
+def as_record(issue, sub) -> dict:
+    d = issue.to_dict()
+    d["school_code"] = d["school_code"] or sub.school_code
+    return {k: ("" if d.get(k) is None else d.get(k)) for k in FIELDS}
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def test_json_one_record_per_issue(files):
+    path = files["errors"]
+    res = invoke(str(path), "--format", "json", "--year", YEAR, "--key", KEY)
+    assert res.exit_code == 1, res.output
+    records = json.loads(res.stdout)
+    assert records and all(list(r) == FIELDS for r in records)
+    sub = check_path(path, options(), display=str(path))
+    assert len(records) == len(sub.issues)
+    assert records == [as_record(i, sub) for i in sub.issues]
+    assert {r["file"] for r in records} == {str(path)}
+    assert {r["school_code"] for r in records} == {SCHOOL.code}
+    assert {r["template_id"] for r in records} == {SPEC.template_id}
+    by_code = Counter((r["code"], r["severity"], r["sheet"], r["cell"]) for r in records if r["severity"] != "info")
+    assert by_code == Counter({
+        ("field.required", "error", "Kế hoạch", "E6"): 1,
+        ("text.formula_like", "warning", "Kế hoạch", "F7"): 1,
+        ("field.below_minimum", "error", "Kế hoạch", "K7"): 1,
+        ("text.formula_like", "warning", "Kế hoạch", "F8"): 1,
+        ("text.formula_like", "warning", "Kế hoạch", "N8"): 1,
+        ("info.missing", "warning", "Thông tin", "B9"): 1,
+    })
+    required = next(r for r in records if r["code"] == "field.required")
+    assert (required["row"], nfc(required["column"])) == (6, "Kết quả cần đạt")
+    assert nfc(required["message"]).startswith("Kế hoạch!E6: ") and required["hint"]
+
+
+def test_csv_same_columns_and_formula_like_values_are_prefixed(files):
+    path = str(files["errors"])
+    as_json = json.loads(invoke(path, "--format", "json", "--year", YEAR, "--key", KEY).stdout)
+    res = invoke(path, "--format", "csv", "--year", YEAR, "--key", KEY)
+    assert res.exit_code == 1
+    table = list(csv.reader(io.StringIO(res.stdout)))
+    assert table[0] == FIELDS
+    rows = [dict(zip(FIELDS, r)) for r in table[1:]]
+    assert len(rows) == len(as_json)
+    values = {(r["code"], r["cell"]): r["value"] for r in rows}
+    assert values[("text.formula_like", "F7")] == "'=1+1"
+    assert values[("text.formula_like", "F8")] == "'@SUM(A1)"
+    assert values[("text.formula_like", "N8")] == "'+84 912 345 678"
+    assert values[("field.below_minimum", "K7")].startswith("'-")
+    for row in rows:  # nothing Excel would evaluate, in any column
+        assert not any(v[:1] in ("=", "+", "-", "@", "\t", "\r") for v in row.values()), row
+    for rec, row in zip(as_json, rows):  # the same records, only the prefix added
+        assert {k: (v[1:] if v.startswith("'") else v) for k, v in row.items()} == {
+            k: str(v) for k, v in rec.items()}
+
+
+def test_text_prints_a_table_and_a_one_line_total(files):
+    res = invoke(str(files["valid"]), str(files["errors"]), str(files["warnings"]), "--year", YEAR, "--key", KEY)
+    assert res.exit_code == 1
+    out = nfc(res.stdout)
+    lines = out.splitlines()
+    assert [ln for ln in lines if ln.startswith("Tổng:")] == [
+        "Tổng: 3 tệp, 1 tệp có lỗi, 2 lỗi, 5 lưu ý / 3 files, 1 with errors"]
+    assert lines[-1].startswith("Tổng:")
+    headers = [ln for ln in lines if ln.startswith(str(files["valid"].parent))]
+    assert len(headers) == 3
+    assert any("valid.xlsx" in h and "Hợp lệ" in h and "0 lỗi, 0 lưu ý, 2 dòng" in h for h in headers)
+    assert any("errors.xlsx" in h and "Cần sửa" in h and "2 lỗi, 4 lưu ý, 3 dòng" in h for h in headers)
+    assert any("warnings.xlsx" in h and "Hợp lệ" in h and "0 lỗi, 1 lưu ý, 1 dòng" in h for h in headers)
+    assert "Mức độ" in out and "Vị trí" in out and "Cách sửa" in out
+    for where in ("Kế hoạch!E6", "Kế hoạch!K7", "Thông tin!B9", "Kế hoạch!G6"):
+        assert where in out
+    assert "identity.source" not in out.replace("\n", "")  # info-level: only with --show-info
+
+
+def test_text_show_info(files):
+    res = invoke(str(files["valid"]), "--year", YEAR, "--key", KEY, "--show-info")
+    assert res.exit_code == 0
+    assert "Thông tin" in res.stdout and "Kế hoạch!" not in res.stdout
+
+
+# --------------------------------------------------------------------------- exit codes
+
+
+@pytest.mark.parametrize("names, code", [
+    (("valid",), 0), (("warnings",), 0), (("valid", "warnings"), 0), (("errors",), 1), (("valid", "errors"), 1)])
+def test_exit_code(names, code, files):
+    res = invoke(*(str(files[n]) for n in names), "--format", "json", "--year", YEAR, "--key", KEY)
+    assert res.exit_code == code
+    assert {r["file"] for r in json.loads(res.stdout)} == {str(files[n]) for n in names}
+
+
+@pytest.mark.parametrize("args, says", [
+    (["{missing}"], "khong-co.xlsx"),
+    (["{valid}", "{missing}"], "khong-co.xlsx"),
+    (["{valid}", "--year", "2025"], "--year"),
+    (["{valid}", "--year", "2025-2027"], "--year"),
+    (["{valid}", "--level", "dai-hoc"], "--level"),
+])
+def test_usage_errors_exit_2_with_one_line(args, says, files, tmp_path):
+    subst = {"valid": str(files["valid"]), "missing": str(tmp_path / "khong-co.xlsx")}
+    res = invoke(*(a.format(**subst) for a in args), "--format", "json")
+    assert res.exit_code == 2
+    assert res.stdout == ""  # nothing half-written
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kcl-xlsx: ") and says in lines[0], res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_key_from_environment(files):
+    path = str(files["valid"])
+    good = invoke(path, "--format", "json", "--year", YEAR, env={"KCL_XLSX_KEY": KEY})
+    bad = invoke(path, "--format", "json", "--year", YEAR, env={"KCL_XLSX_KEY": "khoa-khac"})
+    assert good.exit_code == 0 and "identity.bad_signature" not in good.stdout
+    assert bad.exit_code == 1 and [r["code"] for r in json.loads(bad.stdout) if r["severity"] == "error"] == [
+        "identity.bad_signature"]
+
+
+# --------------------------------------------------------------------------- folders, feedback
+
+
+def test_folder_is_walked_recursively(files, tmp_path):
+    inbox = tmp_path / "hop-thu"
+    placed = {
+        inbox / "a.xlsx": files["valid"],
+        inbox / "quan-10" / "b.xlsx": files["errors"],
+        inbox / "quan-10" / "thcs" / "c.xlsx": files["warnings"],
+    }
+    for dst, src in placed.items():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(src, dst)
+    res = invoke(str(inbox), "--format", "json", "--year", YEAR, "--key", KEY)
+    assert res.exit_code == 1
+    records = json.loads(res.stdout)
+    assert {r["file"] for r in records} == {str(p) for p in placed}
+    errors = {r["file"] for r in records if r["severity"] == "error"}
+    assert errors == {str(inbox / "quan-10" / "b.xlsx")}
+
+
+def test_feedback_one_workbook_per_file_with_issues(files, tmp_path):
+    out = tmp_path / "phan-hoi"
+    res = invoke(str(files["valid"]), str(files["errors"]), str(files["warnings"]), "--format", "json",
+                 "--year", YEAR, "--key", KEY, "--feedback", str(out))
+    assert res.exit_code == 1
+    written = sorted(p.name for p in out.iterdir())
+    assert written == [f"phan-hoi_{SCHOOL.code}_errors.xlsx", f"phan-hoi_{SCHOOL.code}_warnings.xlsx"]
+    for name in written:
+        wb = openpyxl.load_workbook(out / name)
+        assert wb.sheetnames
+    assert "2" in res.stderr and str(out) in res.stderr
+    json.loads(res.stdout)  # the report itself is unchanged by --feedback
+
+
+def test_feedback_never_overwrites(files, tmp_path):
+    out = tmp_path / "phan-hoi"
+    for _ in range(2):
+        assert invoke(str(files["warnings"]), "--year", YEAR, "--key", KEY, "--feedback", str(out)).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [f"phan-hoi_{SCHOOL.code}_warnings-2.xlsx",
+                                                    f"phan-hoi_{SCHOOL.code}_warnings.xlsx"]
+
+
+# --------------------------------------------------------------------------- a real process
+
+
+def test_console_script_in_a_subprocess(files):
+    exe = shutil.which("kcl-xlsx")
+    cmd = [exe] if exe else [sys.executable, "-c", "from kcl_xlsx.cli import app; app()"]
+    path = str(files["errors"])
+    run = subprocess.run([*cmd, "check", path, "--format", "json", "--year", YEAR, "--key", KEY],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    records = json.loads(run.stdout)
+    in_process = json.loads(invoke(path, "--format", "json", "--year", YEAR, "--key", KEY).stdout)
+    assert records == in_process
