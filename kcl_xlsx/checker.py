@@ -205,6 +205,8 @@ def _check_lists(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
         found = raw.lists.get(name)
         if found is None or not raw.lists:
             continue
+        if len(found) == len(values) and all(a == b for a, b in zip(found, values)):
+            continue  # the common case, decided without folding
         if [fold(_txt(v)) for v in found] != [fold(_txt(v)) for v in values]:
             sub.issues.append(Issue.make("structure.lists_changed", sheet=L.LISTS_SHEET, value=name))
 

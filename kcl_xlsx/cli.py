@@ -72,13 +72,13 @@ def friendly(func: Callable) -> Callable:
     return wrapper
 
 
-def _date(text: Optional[str]) -> dt.date:
+def _date(text: Optional[str], option: str) -> dt.date:
     if not text:
         return dt.date.today()
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"'{text}' không phải ngày dạng YYYY-MM-DD / not a date (YYYY-MM-DD)") from None
+        raise UsageError(f"{option}: '{text}' không phải ngày dạng YYYY-MM-DD / not a date (YYYY-MM-DD)") from None
 
 
 @app.command()
@@ -100,7 +100,7 @@ def template(
     """Tạo mẫu kế hoạch khóa sẵn cho một trường hoặc cho cả danh sách trường.
     Write the locked plan template for one school, or one per school of a roster."""
     sources = Sources.load(catalog=catalog, choices=choices)
-    factory = TemplateFactory(sources, year, framework, office_key(key), _date(issue_date))
+    factory = TemplateFactory(sources, year, framework, office_key(key), _date(issue_date, "--issue-date"))
     if roster:
         if level or school_code or school_name:
             raise UsageError("--roster dùng riêng, không kèm --level/--school-code/--school-name "
@@ -219,7 +219,7 @@ def collect(
     sources = Sources.load(catalog=catalog, choices=choices)
     if year:
         parse_school_year(year)
-    due = _date(deadline) if deadline else None
+    due = _date(deadline, "--deadline") if deadline else None
     schools = load_roster(roster, sources.form) if roster else None
     options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
                            key=office_key(key), year=year)

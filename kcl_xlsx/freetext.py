@@ -60,14 +60,26 @@ def _to_text(value: Any) -> str:
 
 def clean(value: Any) -> str:
     """str() of the value (None -> ""), NFC, whitespace runs collapsed to one space, stripped."""
-    text = unicodedata.normalize("NFC", _INVISIBLE_RE.sub("", _to_text(value)))
-    return _SPACE_RE.sub(" ", text).strip()
+    return _clean_text(_to_text(value))
 
 
 def fold(value: Any) -> str:
     """`clean`, casefolded and without diacritics ("Xã hội hoá" -> "xa hoi hoa")."""
+    return _fold_text(_to_text(value))
+
+
+# A checker run compares the same few thousand labels and headers over and over: caching
+# the pure text functions makes them nearly free (measured: fold was half of a file's time).
+@lru_cache(maxsize=1 << 16)
+def _clean_text(text: str) -> str:
+    text = unicodedata.normalize("NFC", _INVISIBLE_RE.sub("", text))
+    return _SPACE_RE.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_text(text: str) -> str:
     # "đ" is a letter of its own, not "d" plus a mark, so NFD leaves it alone.
-    decomposed = unicodedata.normalize("NFD", clean(value).casefold().replace("đ", "d"))
+    decomposed = unicodedata.normalize("NFD", _clean_text(text).casefold().replace("đ", "d"))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     # A lone combining mark between two spaces leaves a double space behind.
     return _SPACE_RE.sub(" ", bare).strip()

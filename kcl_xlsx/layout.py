@@ -10,6 +10,7 @@ from functools import cached_property
 
 from xlsxwriter.utility import xl_col_to_name
 
+from macros_free_validation.rules import NBSP
 from workbook_templates.form import Form
 
 GUIDE_SHEET = "Hướng dẫn"
@@ -65,7 +66,7 @@ class PlanLayout:
 
     def row_empty(self, excel_row: int) -> str:
         a, b = self.input_span
-        return f'SUMPRODUCT(LEN(TRIM(SUBSTITUTE(${a}{excel_row}:${b}{excel_row},CHAR(160)," "))))=0'
+        return f'SUMPRODUCT(LEN(TRIM(SUBSTITUTE(${a}{excel_row}:${b}{excel_row},"{NBSP}"," "))))=0'
 
     @property
     def check_range(self) -> str:

@@ -44,7 +44,7 @@ from kcl_xlsx.sniff import (
     is_lock_file_name,
     read_member_head,
     sniff_stream,
-    zip_entry_count,
+    zip_directory,
 )
 from macros_free_validation.report import Issue, Severity, define_code
 
@@ -102,7 +102,7 @@ define_code(TOO_MANY_PARTS, "error",
             "Tệp {file} có quá nhiều thành phần bên trong ({count}, giới hạn {limit}), không giống tệp mẫu kế hoạch.",
             "Dùng đúng tệp mẫu đã cấp, xoá ảnh và trang tính thừa rồi gửi lại.")
 define_code(ZIP_BOMB, "error",
-            "Tệp {file} khi giải nén phình to bất thường (phần {part}) nên bị từ chối để bảo vệ máy.",
+            "Tệp {file} khi giải nén phình to bất thường (ở {part}) nên bị từ chối để bảo vệ máy.",
             "Xoá dữ liệu và định dạng thừa (dòng, cột trống kéo dài tới cuối trang), lưu lại rồi gửi lại.")
 define_code(XML_ENTITIES, "error",
             "Tệp {file} chứa khai báo DOCTYPE/ENTITY trong phần {part}; Excel không tạo nội dung này nên tệp bị từ chối vì lý do an toàn.",
@@ -232,10 +232,11 @@ class _Run:
             self.check_stream(f, found)
 
     def check_stream(self, f: BinaryIO, found: Sniff) -> None:
-        found = self.sniff(found)
+        self.accept_kind(found)
         if found.kind == "encrypted":
             f = self.decrypt_with_builtin_password(f)
-            found = self.sniff(sniff_stream(f))
+            found = sniff_stream(f)
+            self.accept_kind(found)
             if found.kind == "encrypted":  # encrypted twice: nothing Excel would write
                 _reject(ENCRYPTED)
         if found.macros:
@@ -243,12 +244,12 @@ class _Run:
         if found.kind in ZIP_KINDS:
             self.check_package(f, found.kind)
 
-    def sniff(self, found: Sniff) -> Sniff:
+    def accept_kind(self, found: Sniff) -> None:
+        """Record the kind; reject what is no workbook at all (or is unreadable as one)."""
         self.kind = found.kind
         code = _REJECTED_KINDS.get(found.kind)
         if code:
             _reject(code, what=_KIND_VI.get(found.kind, ""), value=found.detail)
-        return found
 
     # ------------------------------------------------------------------ encryption
 
@@ -265,17 +266,17 @@ class _Run:
     # ------------------------------------------------------------------ zip packages
 
     def check_package(self, f: BinaryIO, kind: str) -> None:
-        count = zip_entry_count(f)
-        if count is None:
+        directory = zip_directory(f)
+        if directory is None:
             _reject(CORRUPT, value="zip central directory unreadable")
-        if count > self.bounds.max_parts:
-            _reject(TOO_MANY_PARTS, count=count, limit=self.bounds.max_parts)
+        self.check_part_count(directory.entries)  # before zipfile builds them all
         try:
             zf = zipfile.ZipFile(f)
         except Exception as exc:
             _reject(CORRUPT, value=f"zip: {type(exc).__name__}: {exc}")
         with zf:
             infos = zf.infolist()
+            self.check_part_count(len(infos))  # the end record may have understated them
             self.check_declared_sizes(infos)
             if kind == "ods":
                 _check_ods_not_encrypted(zf)
@@ -286,13 +287,17 @@ class _Run:
                 if _is_decompressed_by_readers(info):
                     self.scan_part(zf, info, scanners_for(info.filename))
 
+    def check_part_count(self, count: int) -> None:
+        if count > self.bounds.max_parts:
+            _reject(TOO_MANY_PARTS, count=count, limit=self.bounds.max_parts)
+
     def check_declared_sizes(self, infos: list[zipfile.ZipInfo]) -> None:
         total = 0
         for info in infos:
             total += info.file_size
             self.check_size(info, info.file_size, "declared")
         if total > self.bounds.max_total_uncompressed:
-            _reject(ZIP_BOMB, part="*", value=f"declared total {total} bytes")
+            _reject(ZIP_BOMB, part="tổng các phần", value=f"declared total {total} bytes")
 
     def check_size(self, info: zipfile.ZipInfo, size: int, which: str) -> None:
         bounds = self.bounds
@@ -307,18 +312,17 @@ class _Run:
             for chunk in self.stream_part(zf, info):
                 for scanner in scanners:
                     scanner.feed(chunk)
-            for scanner in scanners:
-                scanner.finish()
         except _Reject as rejection:
             rejection.ctx.setdefault("part", info.filename)
             raise
 
     def stream_part(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> Iterator[bytes]:
         """The part's real decompressed bytes, in chunks, stopping just past the bounds."""
-        # zipfile silently stops at the DECLARED size (and then fails the CRC); declaring
-        # our bound instead makes it decompress until the real end or just past the bound.
+        # zipfile stops at the DECLARED size (and then fails the CRC): declare "no limit" so
+        # that it decompresses to the real end, and count (and stop) here instead.  Each read
+        # still inflates at most CHUNK_BYTES (zipfile passes max_length to zlib).
         probe = copy.copy(info)
-        probe.file_size = min(self.bounds.max_part_uncompressed, self.real_left) + 1
+        probe.file_size = 1 << 62
         real = 0
         try:
             with zf.open(probe) as member:
@@ -327,7 +331,8 @@ class _Run:
                     self.real_left -= len(chunk)
                     self.check_size(info, real, "real")
                     if self.real_left < 0:
-                        _reject(ZIP_BOMB, value=f"real total over {self.bounds.max_total_uncompressed} bytes")
+                        _reject(ZIP_BOMB, part="tổng các phần",
+                                value=f"real total over {self.bounds.max_total_uncompressed} bytes")
                     yield chunk
         except _Reject:
             raise
@@ -413,10 +418,10 @@ def _scan_plan(zf: zipfile.ZipFile, kind: str, bounds: Bounds) -> Callable[[str]
     def scanners_for(name: str) -> list[_Scanner]:
         lowered = name.lower()
         found: list[_Scanner] = [] if lowered.endswith(".bin") else [_DtdScanner()]
-        if lowered in sheets:
-            found.append(bounds_scanner(bounds))
         if lowered in sheets or lowered in strings:
             found += [_Utf8Guard(), _TextRunScanner(bounds.max_text_run)]
+        if lowered in sheets:
+            found.append(bounds_scanner(bounds))
         return found
 
     return scanners_for
@@ -468,9 +473,6 @@ def _resolve_target(target: str) -> str:
 class _Scanner:
     def feed(self, chunk: bytes) -> None:
         raise NotImplementedError
-
-    def finish(self) -> None:
-        pass
 
 
 _DTD = re.compile(  # UTF-8 and UTF-16 (either byte order): optional NUL between letters
@@ -728,12 +730,14 @@ class _OdsBoundsScanner(_TagScanner, _BoundsCheck):
 
 
 _ENTITY = re.compile(rb"&#?\w{1,10};")
+_UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
 
 
 def _char_count(text: bytes) -> int:
-    """Characters in a piece of XML text: UTF-8 sequences and entities count as one.
-    A character split across chunks is counted in neither piece; good enough for a bound."""
-    count = len(text.decode("utf-8", "ignore"))
+    """Characters in a piece of XML text: every byte that does not continue a UTF-8
+    sequence starts a character (exact even when a chunk cuts a character in two), and an
+    entity counts once (an entity cut by a chunk boundary is over-counted by a few)."""
+    count = len(text.translate(None, _UTF8_CONTINUATION))
     if b"&" in text:
         count -= sum(len(entity) - 1 for entity in _ENTITY.findall(text))
     return count

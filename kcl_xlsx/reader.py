@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import io
 import re
+from functools import lru_cache
 from typing import Any
 
 from python_calamine import CalamineWorkbook
@@ -38,7 +39,15 @@ _HEADER_SCAN_ROWS = 25
 
 def norm_header(text: Any) -> str:
     """Header text compared NFC, case, spacing and diacritic-insensitively."""
-    return re.sub(r"[^a-z0-9]+", " ", fold(text)).strip()
+    return _norm_header(text) if isinstance(text, str) else _norm_header(str(text))
+
+
+@lru_cache(maxsize=1 << 14)
+def _norm_header(text: str) -> str:
+    return _NON_ALNUM.sub(" ", fold(text)).strip()
+
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 @dataclasses.dataclass

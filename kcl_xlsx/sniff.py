@@ -17,14 +17,15 @@ import dataclasses
 import os
 import struct
 import zipfile
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 import olefile
 
 HEAD_BYTES = 4096
 # Opening a zip builds one ZipInfo per entry; a real workbook has a few dozen.  Above this
-# many entries sniff does not even list them (preflight rejects them as too many parts).
+# many entries (or this much directory) sniff does not even list them.
 SNIFF_MAX_ENTRIES = 10_000
+SNIFF_MAX_DIRECTORY_BYTES = 2 * 2**20
 # Small metadata members (mimetype, [Content_Types].xml) are read at most this far.
 SMALL_MEMBER_BYTES = 256 * 1024
 
@@ -75,9 +76,14 @@ def sniff_stream(f: BinaryIO) -> Sniff:
 # --------------------------------------------------------------------------- zip
 
 
-def zip_entry_count(f: BinaryIO) -> int | None:
-    """Entry count from the end-of-central-directory record (zip64 aware), without
-    building the whole directory.  None when there is no readable record."""
+class ZipDirectory(NamedTuple):
+    entries: int  # as declared by the end record
+    size: int  # bytes of the central directory: what zipfile will parse, whatever ``entries`` says
+
+
+def zip_directory(f: BinaryIO) -> ZipDirectory | None:
+    """The end-of-central-directory record (zip64 aware), read without building the
+    directory.  None when there is no readable record (a truncated file)."""
     f.seek(0, os.SEEK_END)
     size = f.tell()
     tail_len = min(size, 22 + 65535)  # the record plus the longest possible comment
@@ -86,18 +92,17 @@ def zip_entry_count(f: BinaryIO) -> int | None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + 22 > len(tail):
         return None
-    count = struct.unpack_from("<H", tail, at + 10)[0]
-    if count != 0xFFFF:
-        return count
-    locator = at - 20  # zip64 locator sits right before the classic record
+    entries, directory_size = struct.unpack_from("<HI", tail, at + 10)
+    if entries != 0xFFFF and directory_size != 0xFFFFFFFF:
+        return ZipDirectory(entries, directory_size)
+    locator = at - 20  # the zip64 locator sits right before the classic record
     if locator < 0 or tail[locator:locator + 4] != b"PK\x06\x07":
-        return count
-    eocd64_offset = struct.unpack_from("<Q", tail, locator + 8)[0]
-    f.seek(eocd64_offset)
+        return ZipDirectory(entries, directory_size)
+    f.seek(struct.unpack_from("<Q", tail, locator + 8)[0])
     record = f.read(56)
-    if len(record) < 40 or not record.startswith(b"PK\x06\x06"):
+    if len(record) < 48 or not record.startswith(b"PK\x06\x06"):
         return None
-    return struct.unpack_from("<Q", record, 32)[0]
+    return ZipDirectory(*struct.unpack_from("<QQ", record, 32))
 
 
 def read_member_head(zf: zipfile.ZipFile, name: str, limit: int = SMALL_MEMBER_BYTES) -> bytes:
@@ -111,11 +116,12 @@ def read_member_head(zf: zipfile.ZipFile, name: str, limit: int = SMALL_MEMBER_B
 
 
 def _sniff_zip(f: BinaryIO) -> Sniff:
-    count = zip_entry_count(f)
-    if count is None:
+    directory = zip_directory(f)
+    if directory is None:
         return Sniff("corrupt", "zip without a readable central directory (truncated?)")
-    if count > SNIFF_MAX_ENTRIES:
-        return Sniff("zip_other", f"zip with {count} entries (not listed)")
+    if directory.entries > SNIFF_MAX_ENTRIES or directory.size > SNIFF_MAX_DIRECTORY_BYTES:
+        return Sniff("zip_other", f"zip with {directory.entries} entries, {directory.size} bytes of directory "
+                                  "(not listed)")
     try:
         zf = zipfile.ZipFile(f)
     except Exception as exc:  # BadZipFile, struct/OSError/ValueError on hostile directories

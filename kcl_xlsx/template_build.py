@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import warnings
+import zipfile
 from typing import Any
 
 import xlsxwriter
@@ -44,7 +46,60 @@ def build_base(spec: PlanSpec, issue_date: dt.date, catalog_id: str) -> bytes:
                                        "strings_to_urls": False, "strings_to_numbers": False})
         _Builder(wb, spec, issue_date, catalog_id).build()
         wb.close()
-    return out.getvalue()
+    return share_formulas(out.getvalue(), PLAN_PART, L.FIRST_INPUT_ROW + 1)
+
+
+# The Kế hoạch sheet is the third sheet the builder adds.
+PLAN_PART = "xl/worksheets/sheet3.xml"
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"((?: [a-z]+="[^"]*")*)><f>([^<]*)</f><v></v></c>')
+_ROW_REF = re.compile(r"(\$[A-Z]{1,3})(\d+)\b")
+
+
+def share_formulas(package: bytes, part: str, first_row: int) -> bytes:
+    """Store each input column's per-row formulas once, as an OOXML shared formula.
+
+    XlsxWriter writes the Kiểm tra formula (~3 KB) into each of the 200 rows; as a shared
+    formula the sheet shrinks about tenfold, and so does the time every reader spends on
+    it.  A row is shared only if its formula is exactly the first row's with the row
+    numbers moved (what a shared formula means); any other row keeps its own formula.
+    """
+    src = zipfile.ZipFile(io.BytesIO(package))
+    xml = src.read(part)
+    cells: dict[bytes, list[re.Match]] = {}
+    for m in _FORMULA_CELL.finditer(xml):
+        if int(m.group(2)) >= first_row:
+            cells.setdefault(m.group(1), []).append(m)
+    replace: dict[int, tuple[int, bytes]] = {}
+    for si, (col, matches) in enumerate(sorted(cells.items())):
+        head = matches[0]
+        text, row0 = head.group(4).decode(), int(head.group(2))
+        shared = [m for m in matches[1:] if m.group(4).decode() == _moved(text, int(m.group(2)) - row0)]
+        if not shared:
+            continue
+        last = int(shared[-1].group(2))
+        ref = f"{col.decode()}{row0}:{col.decode()}{last}".encode()
+        replace[head.start()] = (head.end(), _cell(head, b'<f t="shared" ref="%s" si="%d">%s</f>' % (ref, si, head.group(4))))
+        for m in shared:
+            replace[m.start()] = (m.end(), _cell(m, b'<f t="shared" si="%d"/>' % si))
+    out, pos = [], 0
+    for start in sorted(replace):
+        end, new = replace[start]
+        out += [xml[pos:start], new]
+        pos = end
+    out.append(xml[pos:])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, b"".join(out) if info.filename == part else src.read(info))
+    return buf.getvalue()
+
+
+def _moved(formula: str, rows: int) -> str:
+    return _ROW_REF.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + rows}", formula)
+
+
+def _cell(m: re.Match, formula: bytes) -> bytes:
+    return b'<c r="%s%s"%s>%s<v></v></c>' % (m.group(1), m.group(2), m.group(3), formula)
 
 
 def base_identity(spec: PlanSpec, issue_date: dt.date, catalog_id: str) -> ident.Identity:

@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping, Sequence
 from .report import Severity
 
 _SPACES = re.compile(" {2,}")
+NBSP = "\u00a0"
 
 # -- the row as the Python side sees it ------------------------------------------------
 
@@ -88,9 +89,9 @@ def _xl_val(cell: str) -> str:
 
 
 def _xl_blank(cell: str) -> str:
-    # CHAR(160) is the no-break space in Excel's Windows code pages and in LibreOffice;
-    # UNICHAR would be exact but is missing from Excel 2010, which schools still use.
-    return f'TRIM(SUBSTITUTE({cell},CHAR(160)," "))=""'
+    # The no-break space is written literally: CHAR(160) depends on the code page (in
+    # LibreOffice on Linux it is not U+00A0) and UNICHAR is missing from Excel 2010.
+    return f'TRIM(SUBSTITUTE({cell},"{NBSP}"," "))=""'
 
 
 # -- rule kinds ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from kcl_xlsx.cli import app
 from kcl_xlsx.issuing import TemplateFactory
 from kcl_xlsx.plan_spec import Sources, example_row
 from kcl_xlsx.roster import School
+from tests import malformed_corpus as mc
 from tests.support.fill import fill_plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,26 +209,41 @@ def test_folder_is_walked_recursively(files, tmp_path):
     assert errors == {str(inbox / "quan-10" / "b.xlsx")}
 
 
+def test_hostile_files_in_a_folder_do_not_stop_the_run(files, tmp_path):
+    """The checks run in sandboxed workers: the file that makes python-calamine abort is
+    rejected alone (by the pre-flight), a lock file is skipped, the good file is checked."""
+    inbox = tmp_path / "hop-thu"
+    hostile = mc.build("cell_at_xfd1048576", inbox)
+    lock = mc.build("lock_file", inbox)
+    good = inbox / "tot.xlsx"
+    shutil.copy(files["valid"], good)
+    res = invoke(str(inbox), "--format", "json", "--year", YEAR, "--key", KEY)
+    assert res.exit_code == 1
+    flagged = {(r["file"], r["code"], r["severity"]) for r in json.loads(res.stdout) if r["severity"] != "info"}
+    assert flagged == {(str(hostile), "file.out_of_bounds", "error"), (str(lock), "file.lock_file", "warning")}
+    assert str(good) in {r["file"] for r in json.loads(res.stdout)}
+
+
 def test_feedback_one_workbook_per_file_with_issues(files, tmp_path):
     out = tmp_path / "phan-hoi"
     res = invoke(str(files["valid"]), str(files["errors"]), str(files["warnings"]), "--format", "json",
                  "--year", YEAR, "--key", KEY, "--feedback", str(out))
     assert res.exit_code == 1
-    written = sorted(p.name for p in out.iterdir())
-    assert written == [f"phan-hoi_{SCHOOL.code}_errors.xlsx", f"phan-hoi_{SCHOOL.code}_warnings.xlsx"]
-    for name in written:
-        wb = openpyxl.load_workbook(out / name)
-        assert wb.sheetnames
-    assert "2" in res.stderr and str(out) in res.stderr
-    json.loads(res.stdout)  # the report itself is unchanged by --feedback
+    written = sorted(out.iterdir())
+    assert len(written) == 2  # errors.xlsx and warnings.xlsx; valid.xlsx has only info-level issues
+    for stem, path in zip(("errors", "warnings"), written):
+        assert path.name.startswith(f"phan-hoi_{SCHOOL.code}_{stem}") and path.suffix == ".xlsx", path.name
+        assert openpyxl.load_workbook(path).sheetnames
+    assert f"Đã ghi 2 tệp phản hồi vào {out}" in nfc(res.stderr)
+    records = json.loads(res.stdout)  # the report itself is unchanged by --feedback
+    assert len(records) == sum(len(check_path(files[n], options()).issues) for n in ("valid", "errors", "warnings"))
 
 
-def test_feedback_never_overwrites(files, tmp_path):
+def test_feedback_rerun_adds_no_second_copy(files, tmp_path):
     out = tmp_path / "phan-hoi"
     for _ in range(2):
         assert invoke(str(files["warnings"]), "--year", YEAR, "--key", KEY, "--feedback", str(out)).exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == [f"phan-hoi_{SCHOOL.code}_warnings-2.xlsx",
-                                                    f"phan-hoi_{SCHOOL.code}_warnings.xlsx"]
+    assert len(list(out.iterdir())) == 1
 
 
 # --------------------------------------------------------------------------- a real process

@@ -66,7 +66,7 @@ REJECTED = {
     "csv_as_xls": NOT_WORKBOOK,
     "random_bytes_xlsx": NOT_WORKBOOK,
     "docx_like_zip": NOT_WORKBOOK,
-    "too_large_file": UNREADABLE,  # a real .xlsx, only too big
+    "too_large_file": UNREADABLE,  # a real .xlsx, only too big (was not_workbook: fixed bug)
     "truncated_xlsx": UNREADABLE,
     "damaged_member_xlsx": UNREADABLE,
     "too_many_parts_xlsx": UNREADABLE,
@@ -91,22 +91,6 @@ READ_ANYWAY = {
     "external_links_xlsx": "good_xlsx",  # _plan_workbook() plus a link part
     "xlsm_with_vba": "xlsm_twin",  # the same sheet written without the VBA project
 }
-
-BUG_PARTIAL_IDENTITY = pytest.mark.xfail(
-    strict=True, reason="BUG: the corpus plan has one custom property, kcl_template_id; check_path raises "
-                        "TypeError in Identity.from_mapping instead of reporting the file")
-BUG_TOO_LARGE_STATUS = pytest.mark.xfail(
-    strict=True, reason="BUG: a 21 MB .xlsx gets status not_workbook ('Không phải bảng tính'): preflight rejects "
-                        "it on size before sniffing, kind stays 'unknown'")
-MARKS = {
-    "good_xlsx": [BUG_PARTIAL_IDENTITY],
-    "template_40_rows": [BUG_PARTIAL_IDENTITY],
-    "good_ods_libreoffice": [BUG_PARTIAL_IDENTITY],
-    "default_password_xlsx": [BUG_PARTIAL_IDENTITY],
-    "external_links_xlsx": [BUG_PARTIAL_IDENTITY],
-    "too_large_file": [BUG_TOO_LARGE_STATUS],
-}
-
 
 def test_the_tables_cover_the_corpus():
     assert set(REJECTED) | set(READ_ANYWAY) == set(mc.CORPUS)
@@ -203,7 +187,7 @@ def _key(issue: dict) -> tuple:
     return (issue["code"], issue["severity"], issue["sheet"], issue["cell"], issue["row"], issue["column"])
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=MARKS.get(n, [])) for n in REJECTED])
+@pytest.mark.parametrize("name", [n for n in REJECTED])
 def test_rejected_file(name: str, checked, corpus):
     res = _result(checked, name)
     code = mc.CORPUS[name][1]
@@ -215,7 +199,7 @@ def test_rejected_file(name: str, checked, corpus):
     assert issue["message"] and issue["hint"]
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=MARKS.get(n, [])) for n in READ_ANYWAY])
+@pytest.mark.parametrize("name", [n for n in READ_ANYWAY])
 def test_file_read_anyway(name: str, checked):
     res = _result(checked, name)
     code = mc.CORPUS[name][1]

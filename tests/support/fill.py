@@ -1,6 +1,6 @@
 """Fill a plan template as a school would, and read a filled (re-saved) plan back.
 
-``fill_plan`` types rows (dicts keyed by the form's field keys) into the Kế hoạch sheet,
+``fill_plan`` (from kcl_xlsx.demo) types rows (dicts keyed by the form's field keys) into the Kế hoạch sheet,
 values into Thông tin and staff names into the staff list, with openpyxl, finding every
 cell through :mod:`kcl_xlsx.layout` (the layout the builder wrote).  It keeps everything
 else of the template (formulas, validations, names, protection, identity): a test then
@@ -14,64 +14,13 @@ from __future__ import annotations
 import dataclasses
 import unicodedata
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-import openpyxl
 from python_calamine import CalamineWorkbook
 
 from kcl_xlsx import layout as L
+from kcl_xlsx.demo import fill_plan  # noqa: F401  (one way of typing into a template, shared)
 from workbook_templates.form import Form, load_form
-
-
-def fill_plan(src: str | Path, dst: str | Path, rows: Sequence[Mapping[str, Any]],
-              info: Mapping[str, Any] | None = None, staff: Sequence[str] | None = None,
-              *, form: Form | None = None) -> Path:
-    """Copy template ``src`` to ``dst`` with ``rows`` typed into the input block.
-
-    ``rows[i]`` goes to the i-th input row (an empty dict leaves that row empty); keys are
-    field keys of the form, missing keys stay blank, ``None`` or ``""`` clear a cell.
-    ``info`` maps Thông tin field keys to values; ``staff`` names go to the staff list from
-    its first slot down.  Text is always stored as text (a value starting with ``=`` is
-    not turned into a formula), numbers as numbers.  ``form`` defaults to the built-in one.
-    """
-    form = form or load_form()
-    lay = L.PlanLayout(form)
-    rows, info, staff = list(rows), dict(info or {}), list(staff or [])
-    if len(rows) > form.input_rows:
-        raise ValueError(f"{len(rows)} rows do not fit the {form.input_rows} input rows")
-    unknown = {k for r in rows for k in r} - set(form.keys)
-    if unknown:
-        raise ValueError(f"unknown field key(s): {', '.join(sorted(unknown))}")
-    info_keys = {f.key for f in form.info_fields}
-    if set(info) - info_keys:
-        raise ValueError(f"unknown info key(s): {', '.join(sorted(set(info) - info_keys))}")
-    if len(staff) > form.staff_rows:
-        raise ValueError(f"{len(staff)} staff names do not fit the {form.staff_rows} slots")
-
-    wb = openpyxl.load_workbook(src)
-    plan = wb[form.sheet]
-    for i, row in enumerate(rows):
-        excel_row = L.FIRST_INPUT_ROW + i + 1
-        for key, value in row.items():
-            _put(plan.cell(row=excel_row, column=lay.columns[key] + 1), value)
-    sheet = wb[form.info_sheet]
-    for key, value in info.items():
-        _put(sheet.cell(row=lay.info_row(key) + 1, column=2), value)
-    for k, name in enumerate(staff):
-        _put(sheet.cell(row=lay.staff_first_row + k + 1, column=2), name)
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(dst)
-    return dst
-
-
-def _put(cell, value: Any) -> None:
-    if value is None or value == "":
-        cell.value = None
-        return
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"  # openpyxl would make "=..." a formula
 
 
 @dataclasses.dataclass(frozen=True)
