@@ -601,8 +601,8 @@ class _SheetBoundsScanner(_TagScanner, _BoundsCheck):
             self.scan_precisely(window)
 
     def is_usual(self, window: bytes) -> bool:
-        prefixed = (b":c" in window or b":row" in window) and _PREFIXED_CELL_OR_ROW.search(window)
-        return not (prefixed or self.unusual_cell.search(window) or _UNUSUAL_ROW.search(window))
+        return not (self.unusual_cell.search(window) or _UNUSUAL_ROW.search(window)
+                    or _PREFIXED_CELL_OR_ROW.search(window))
 
     def follow(self, window: bytes) -> bool:
         """Move the position to the last row/cell of a usual window (False: cannot)."""

@@ -51,55 +51,55 @@ def build_base(spec: PlanSpec, issue_date: dt.date, catalog_id: str) -> bytes:
 
 # The Kế hoạch sheet is the third sheet the builder adds.
 PLAN_PART = "xl/worksheets/sheet3.xml"
+SHARED = "=KCLSHARED()"  # placeholder: "same formula as the first input row of this column"
 _FORMULA_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"((?: [a-z]+="[^"]*")*)><f>([^<]*)</f><v></v></c>')
-_ROW_REF = re.compile(r"(\$[A-Z]{1,3})(\d+)\b")
 
 
 def share_formulas(package: bytes, part: str, first_row: int) -> bytes:
-    """Store each input column's per-row formulas once, as an OOXML shared formula.
+    """Turn the per-row formulas of the input block into OOXML shared formulas.
 
-    XlsxWriter writes the Kiểm tra formula (~3 KB) into each of the 200 rows; as a shared
-    formula the sheet shrinks about tenfold, and so does the time every reader spends on
-    it.  A row is shared only if its formula is exactly the first row's with the row
-    numbers moved (what a shared formula means); any other row keeps its own formula.
+    The Kiểm tra formula is ~3 KB; written into each of 200 rows it made the sheet ten times
+    larger, and every program reading a returned file paid for it.  The builder writes the
+    real formula in the first input row and a placeholder below; here the first becomes the
+    shared formula's master and each placeholder a reference to it.  The formulas are
+    built from relative references of one row, which is what a shared formula means.
     """
     src = zipfile.ZipFile(io.BytesIO(package))
     xml = src.read(part)
-    cells: dict[bytes, list[re.Match]] = {}
+    marker = SHARED[1:].encode()
+    masters: dict[bytes, tuple[int, re.Match]] = {}
+    last_row: dict[bytes, int] = {}
     for m in _FORMULA_CELL.finditer(xml):
-        if int(m.group(2)) >= first_row:
-            cells.setdefault(m.group(1), []).append(m)
-    replace: dict[int, tuple[int, bytes]] = {}
-    for si, (col, matches) in enumerate(sorted(cells.items())):
-        head = matches[0]
-        text, row0 = head.group(4).decode(), int(head.group(2))
-        shared = [m for m in matches[1:] if m.group(4).decode() == _moved(text, int(m.group(2)) - row0)]
-        if not shared:
-            continue
-        last = int(shared[-1].group(2))
-        ref = f"{col.decode()}{row0}:{col.decode()}{last}".encode()
-        replace[head.start()] = (head.end(), _cell(head, b'<f t="shared" ref="%s" si="%d">%s</f>' % (ref, si, head.group(4))))
-        for m in shared:
-            replace[m.start()] = (m.end(), _cell(m, b'<f t="shared" si="%d"/>' % si))
-    out, pos = [], 0
-    for start in sorted(replace):
-        end, new = replace[start]
-        out += [xml[pos:start], new]
-        pos = end
-    out.append(xml[pos:])
+        col, row = m.group(1), int(m.group(2))
+        if row == first_row and m.group(4) != marker:
+            masters[col] = (len(masters), m)
+        elif m.group(4) == marker:
+            if col not in masters:
+                raise TemplateBuildError(f"shared formula placeholder in {col.decode()}{row} has no master")
+            last_row[col] = max(last_row.get(col, 0), row)
+
+    def rewrite(m: re.Match) -> bytes:
+        col, row = m.group(1), int(m.group(2))
+        if col not in masters or col not in last_row:
+            return m.group(0)
+        si, master = masters[col]
+        if m.group(4) == marker:
+            formula = b'<f t="shared" si="%d"/>' % si
+        elif m.start() == master.start():
+            ref = b"%s%d:%s%d" % (col, row, col, last_row[col])
+            formula = b'<f t="shared" ref="%s" si="%d">%s</f>' % (ref, si, m.group(4))
+        else:
+            return m.group(0)
+        return b'<c r="%s%s"%s>%s<v></v></c>' % (col, m.group(2), m.group(3), formula)
+
+    new = _FORMULA_CELL.sub(rewrite, xml)
+    if marker in new:
+        raise TemplateBuildError("a shared formula placeholder was left in the sheet")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr(info, b"".join(out) if info.filename == part else src.read(info))
+            dst.writestr(info, new if info.filename == part else src.read(info))
     return buf.getvalue()
-
-
-def _moved(formula: str, rows: int) -> str:
-    return _ROW_REF.sub(lambda m: f"{m.group(1)}{int(m.group(2)) + rows}", formula)
-
-
-def _cell(m: re.Match, formula: bytes) -> bytes:
-    return b'<c r="%s%s"%s>%s<v></v></c>' % (m.group(1), m.group(2), m.group(3), formula)
 
 
 def base_identity(spec: PlanSpec, issue_date: dt.date, catalog_id: str) -> ident.Identity:
@@ -274,17 +274,18 @@ class _Builder:
 
     def _input_block(self, ws) -> None:
         f, lay, form = self.f, self.lay, self.form
-        rules = self.spec.rules
+        xr = L.FIRST_INPUT_ROW + 1  # the formulas are written for the first row only...
+        empty = lay.row_empty(xr)
+        ctx = ExcelContext(ref=lambda k: f"${lay.letter(k)}{xr}", name=L.list_name)
+        number = f'=IF({empty},"",ROW()-{L.FIRST_INPUT_ROW})'
+        check = self.spec.rules.check_formula(ctx, empty, form.ok_text, form.warning_prefix)
         for r in range(L.FIRST_INPUT_ROW, lay.last_input_row + 1):
-            xr = r + 1
-            empty = lay.row_empty(xr)
-            ws.write_formula(r, lay.tt_col, f'=IF({empty},"",ROW()-{L.FIRST_INPUT_ROW})', f.locked_center, "")
+            first = r == L.FIRST_INPUT_ROW  # ...the other rows share them (see share_formulas)
+            ws.write_formula(r, lay.tt_col, number if first else SHARED, f.locked_center, "")
             for field in form.fields:
                 fmt = f.input_number if field.type == "number" else f.input_wrap
                 ws.write_blank(r, lay.columns[field.key], None, fmt)
-            ctx = ExcelContext(ref=lambda k, xr=xr: f"${lay.letter(k)}{xr}", name=L.list_name)
-            formula = rules.check_formula(ctx, empty, form.ok_text, form.warning_prefix)
-            ws.write_formula(r, lay.check_col, formula, f.check, "")
+            ws.write_formula(r, lay.check_col, check if first else SHARED, f.check, "")
 
     def _validations(self, ws) -> None:
         lay, form, first, last = self.lay, self.form, L.FIRST_INPUT_ROW, self.lay.last_input_row
