@@ -203,6 +203,7 @@ def collect(
     feedback: Annotated[Optional[Path], typer.Option("--feedback", help="Thư mục ghi tệp phản hồi cho mỗi tệp có lỗi.")] = None,
     export: Annotated[Optional[Path], typer.Option("--export", help="Thư mục xuất CSV (UTF-8 BOM) và Parquet.")] = None,
     ledger: Annotated[Optional[Path], typer.Option("--ledger", help="Sổ theo dõi SQLite (mặc định: kcl-ledger.sqlite cạnh tệp tổng hợp).")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Ngày xét tiến độ YYYY-MM-DD (mặc định hôm nay): công việc quá tháng hoàn thành mà chưa xong là trễ hạn.")] = None,
     key: Annotated[Optional[str], typer.Option("--key", help=f"Khóa kiểm tra chữ ký; mặc định {KEY_ENV}.")] = None,
     catalog: CatalogOpt = None,
     choices: ChoicesOpt = None,
@@ -225,7 +226,8 @@ def collect(
                            key=office_key(key), year=year)
     with progress_bar(err) as progress:
         res = run_collect(inbox, output, roster=schools, year=year, deadline=due, ledger_path=ledger, jobs=jobs,
-                          options=options, progress=progress, feedback=feedback, export=export)
+                          options=options, progress=progress, feedback=feedback, export=export,
+                          as_of=_date(as_of, "--as-of") if as_of else None)
     print_result(out, res)
 
 
@@ -245,6 +247,41 @@ def demo(
     out.print(f"Xem: {folder}/1-mau-gui-truong (mẫu), {folder}/2-hop-thu (tệp trường gửi), "
               f"{folder}/tong-hop.xlsx (tổng hợp), {folder}/3-phan-hoi (phản hồi), "
               f"{folder}/4-xuat-du-lieu (CSV/Parquet)", markup=False)
+
+
+@app.command()
+@friendly
+def reissue(
+    source: Annotated[Path, typer.Argument(help="Sổ theo dõi (kcl-ledger.sqlite) hoặc thư mục hộp thư năm trước.")],
+    year: Annotated[str, typer.Option("--year", help="Năm học mới, ví dụ 2026-2027.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Thư mục ghi các mẫu mới.")],
+    roster: Annotated[Optional[str], typer.Option("--roster", help="Danh sách trường năm mới (mặc định: các trường năm trước).")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="CSV mã tiêu chí cũ,mã mới khi đổi khung tiêu chí.")] = None,
+    catalog: CatalogOpt = None,
+    choices: ChoicesOpt = None,
+    framework: FrameworkOpt = None,
+    key: Annotated[Optional[str], typer.Option("--key", help=f"Khóa ký định danh; mặc định {KEY_ENV}.")] = None,
+    issue_date: Annotated[Optional[str], typer.Option("--issue-date", help="Ngày phát hành YYYY-MM-DD.")] = None,
+) -> None:
+    """Phát hành mẫu năm học mới, chuyển tiếp các công việc chưa hoàn thành.
+    Next year's templates with each school's unfinished actions carried over."""
+    from .reissue import load_mapping, reissue as run_reissue
+
+    sources = Sources.load(catalog=catalog, choices=choices)
+    parse_school_year(year)
+    factory = TemplateFactory(sources, year, framework, office_key(key), _date(issue_date, "--issue-date"))
+    schools = load_roster(roster, sources.form) if roster else None
+    res = run_reissue(source, year, output, factory, schools, load_mapping(mapping),
+                      CheckOptions(key=office_key(key)))
+    carried = sum(len(s.carried) for s in res.schools)
+    out.print(f"Đã tạo {len(res.issued)} mẫu năm học {year} trong {output}; chuyển tiếp {carried} công việc "
+              f"chưa hoàn thành. Báo cáo: {res.report}", markup=False)
+    unmapped = sorted({c for s in res.schools for c in s.unmapped})
+    if unmapped:
+        out.print(f"Tiêu chí không còn trong khung mới (cần ánh xạ --mapping): {', '.join(unmapped)}", markup=False)
+    if res.left:
+        out.print("Trường có kế hoạch năm trước nhưng không còn trong danh sách: "
+                  + ", ".join(f"{s.school.code} {s.school.name}" for s in res.left), markup=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -118,6 +118,8 @@ class CollectResult:
     backup: Path | None = None  # the earlier summary, renamed
     sandboxed: bool = True
     seconds: float = 0.0
+    as_of: dt.date = dataclasses.field(default_factory=dt.date.today)  # "late" means: end month before this
+    choices: str | None = None  # the choice lists file the checks used (None: built-in)
     feedback: list[Path] = dataclasses.field(default_factory=list)
     exported: list[Path] = dataclasses.field(default_factory=list)
 
@@ -153,7 +155,8 @@ def default_ledger(out: Path) -> Path:
 def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year: str | None = None,
             deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
             options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
-            write_summary: bool = True, feedback: Path | None = None, export: Path | None = None) -> CollectResult:
+            write_summary: bool = True, feedback: Path | None = None, export: Path | None = None,
+            as_of: dt.date | None = None) -> CollectResult:
     """Collect ``inbox`` and write the summary workbook ``out`` (an earlier one is renamed
     with a timestamp, never overwritten).  ``jobs=0`` checks in this process (no sandbox).
     ``progress(stage, done, total)`` is called as files are checked."""
@@ -174,7 +177,8 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
     try:
         files, archives = _walk(inbox, tmp, options)
         with Ledger(ledger_path) as led:
-            res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline)
+            res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
+                                as_of=as_of or dt.date.today(), choices=options.choices)
             todo = _from_ledger(files, led, okey, res)
             res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress)
             for f in files:

@@ -16,9 +16,8 @@ from .summary_data import SummaryData
 
 EXPORTED_DETAIL = ["school_code", "school_name", "unit", "level", "framework", "year", "section", "standard",
                    "criterion", "criterion_name", "target", "actions", "lead", "collaborators", "start", "end",
-                   "budget_min_mvnd", "budget_max_mvnd", "funding_source", "status", "source_file", "source_sheet",
-                   "source_row"]
-TABLES = {"rows": EXPORTED_DETAIL, "issues": None, "schools": None, "files": None}
+                   "budget_min_mvnd", "budget_max_mvnd", "funding_source", "status", "progress", "source_file",
+                   "source_sheet", "source_row"]
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -9,17 +9,19 @@ import io
 import re
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from . import identity as ident
 from .freetext import fold
 from .output import check_writable_dir, refuse_existing, write_atomic
 from .plan_spec import PlanSpec, Sources
 from .roster import Roster, School
-from .template_build import build_base
+from .template_build import Prefill, build_base
 from .template_stamp import Stamper, identity_values
 
 MANIFEST = "manifest.csv"
-MANIFEST_COLUMNS = ("school_code", "school_name", "level", "unit", "file", "sha256", "file_id", "template_id")
+MANIFEST_COLUMNS = ("school_code", "school_name", "level", "unit", "file", "sha256", "file_id", "template_id",
+                    "previous_template_id")
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))}
 
 
@@ -33,6 +35,7 @@ class IssuedFile:
     sha256: str
     file_id: str
     template_id: str
+    previous_template_id: str = ""
 
 
 class TemplateFactory:
@@ -66,8 +69,11 @@ class TemplateFactory:
         ).signed(self.key)
 
     def make(self, level: str, school: School | None = None, file_id: str | None = None,
-             previous_template_id: str = "") -> tuple[bytes, ident.Identity]:
-        _spec, stamper = self._prepared(level)
+             previous_template_id: str = "", prefill: Prefill | None = None) -> tuple[bytes, ident.Identity]:
+        """A school's template; with ``prefill`` (a re-issue) it is built for that school."""
+        spec, stamper = self._prepared(level)
+        if prefill is not None and (prefill.rows or prefill.done):
+            stamper = Stamper(build_base(spec, self.issue_date, self.sources.catalog.digest, prefill))
         identity = self.identity(level, school, file_id, previous_template_id)
         return stamper.stamp(identity_values(identity)), identity
 
@@ -78,9 +84,14 @@ def issue_one(factory: TemplateFactory, level: str, out: Path, school: School | 
     return _record(identity, out.name, data)
 
 
-def issue_roster(factory: TemplateFactory, roster: Roster, out_dir: Path) -> list[IssuedFile]:
+Maker = Callable[[School], tuple[bytes, ident.Identity]]
+
+
+def issue_roster(factory: TemplateFactory, roster: Roster, out_dir: Path, make: Maker | None = None) -> list[IssuedFile]:
     """One template per school and ``manifest.csv`` in ``out_dir``.  Nothing is written if
-    any target exists; a failure half-way removes what this run wrote."""
+    any target exists; a failure half-way removes what this run wrote.  ``make`` builds a
+    school's file (default: the plain template of its level)."""
+    make = make or (lambda school: factory.make(school.level, school))
     out_dir = Path(out_dir)
     check_writable_dir(out_dir)
     names = file_names(roster.schools)
@@ -90,7 +101,7 @@ def issue_roster(factory: TemplateFactory, roster: Roster, out_dir: Path) -> lis
     try:
         records = []
         for school in roster.schools:
-            data, identity = factory.make(school.level, school)
+            data, identity = make(school)
             path = out_dir / names[school.code]
             write_atomic(path, data)
             written.append(path)
@@ -135,4 +146,5 @@ def _slug(text: str, limit: int) -> str:
 
 def _record(identity: ident.Identity, name: str, data: bytes) -> IssuedFile:
     return IssuedFile(identity.school_code, identity.school_name, identity.level, identity.unit, name,
-                      hashlib.sha256(data).hexdigest(), identity.file_id, identity.template_id)
+                      hashlib.sha256(data).hexdigest(), identity.file_id, identity.template_id,
+                      identity.previous_template_id)

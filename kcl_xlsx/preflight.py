@@ -595,10 +595,20 @@ class _SheetBoundsScanner(_TagScanner, _BoundsCheck):
 
     def scan(self, window: bytes) -> None:
         if self.is_usual(window) and self.follow(window):
-            for ref in _RANGE_REF.findall(window) if b"dimension" in window or b"mergeCell" in window else ():
-                self.check_range(ref)
+            self.check_ranges(window)
         else:
             self.scan_precisely(window)
+
+    def check_ranges(self, window: bytes) -> None:
+        """The few range tags (the dimension, the merges): found by their name, then read
+        from the '<' that opens the tag (a namespace prefix may sit in between)."""
+        for word in (b"dimension", b"mergeCell"):
+            at = window.find(word)
+            while at >= 0:
+                tag = _RANGE_REF.match(window, window.rfind(b"<", 0, at))
+                if tag:  # else the word was in some text
+                    self.check_range(tag.group(1))
+                at = window.find(word, at + len(word))
 
     def is_usual(self, window: bytes) -> bool:
         return not (self.unusual_cell.search(window) or _UNUSUAL_ROW.search(window)

@@ -45,6 +45,6 @@ def plan_rows(spec: PlanSpec, n: int, seed: int = 0) -> list[dict[str, Any]]:
             "start": months[a].label, "end": months[b].label,
             "budget": budget or None,
             "funding": rnd.choice(funding) if budget else (ch.no_funding.label if ch.no_funding else None),
-            "support": None, "note": None, "status": ch.statuses[0].label, "result": None,
+            "support": None, "note": None, "status": rnd.choice(ch.statuses[:3]).label, "result": None,
         })
     return rows

@@ -10,7 +10,10 @@ from typing import Any
 
 import pandas as pd
 
+from workbook_templates.choices import Choices, load_choices
+
 from .collect import CLASS_LABELS, LATE, MISSING, SUBMITTED_ERRORS, SUBMITTED_VALID, CollectResult
+from .freetext import fold, ordinal_label
 
 DETAIL_COLUMNS = ["school_code", "school_name", "unit", "level", "framework", "year", "section", "standard",
                   "criterion", "criterion_name", "target", "actions", "lead", "collaborators", "start", "end",
@@ -37,13 +40,32 @@ class SummaryData:
     files: pd.DataFrame
     changes: pd.DataFrame
     contact_headers: tuple[str, ...] = ()
+    progress_counts: pd.DataFrame | None = None  # actions per follow-up state (Hoàn thành, Trễ hạn...)
 
 
 def month_label(ordinal: Any) -> str:
     if ordinal is None or pd.isna(ordinal):
         return ""
-    o = int(ordinal)
-    return f"Tháng {o % 12 + 1}/{o // 12}"
+    return ordinal_label(int(ordinal))
+
+
+LATE_PROGRESS = "Trễ hạn"
+
+
+def progress_of(status: str, end_month: Any, as_of_month: int, choices: Choices) -> str:
+    """Follow-up state of one action: the school's Trạng thái, except that an action whose
+    end month has passed without being done (or given up) is late."""
+    option = next((o for o in choices.statuses if fold(o.label) == fold(status)), None)
+    if option is not None and (option.done or option.dropped):
+        return option.label
+    if end_month is not None and not pd.isna(end_month) and int(end_month) < as_of_month:
+        return LATE_PROGRESS
+    return option.label if option is not None else choices.statuses[0].label
+
+
+def progress_labels(choices: Choices) -> list[str]:
+    labels = [o.label for o in choices.statuses]
+    return labels[:2] + [LATE_PROGRESS] + labels[2:] if len(labels) >= 2 else labels + [LATE_PROGRESS]
 
 
 def detail_frame(res: CollectResult) -> pd.DataFrame:
@@ -65,10 +87,22 @@ def detail_frame(res: CollectResult) -> pd.DataFrame:
                 "budget_min_mvnd": _num(d.get("budget_min")), "budget_max_mvnd": _num(d.get("budget_max")),
                 "funding_source": v.get("funding") or "", "status": v.get("status") or "",
                 "source_file": f.rel, "source_sheet": sub.sheet, "source_row": r.row,
-                "start_month": d.get("start_month"),
+                "start_month": d.get("start_month"), "end_month": d.get("end_month"),
             })
-    df = pd.DataFrame.from_records(recs, columns=DETAIL_COLUMNS)
+    df = pd.DataFrame.from_records(recs, columns=DETAIL_COLUMNS + ["end_month"])
+    choices = load_choices(res.choices)
+    as_of = res.as_of.year * 12 + res.as_of.month - 1
+    df["progress"] = [progress_of(s, e, as_of, choices) for s, e in zip(df["status"], df["end_month"])]
     return df.astype({"budget_min_mvnd": float, "budget_max_mvnd": float})
+
+
+def _progress_counts(det: pd.DataFrame, keys: list[str], labels: list[str]) -> pd.DataFrame:
+    """Actions per progress state for each group (one column per state)."""
+    if not len(det):
+        return pd.DataFrame(columns=keys + labels)
+    table = pd.crosstab([det[k] for k in keys], det["progress"]).reindex(columns=labels, fill_value=0)
+    table.columns = [str(c) for c in table.columns]
+    return table.reset_index()
 
 
 def _num(x: Any) -> float:
@@ -83,10 +117,12 @@ def build_summary(res: CollectResult) -> SummaryData:
     fund = det.assign(funding_source=det["funding_source"].replace("", NO_FUNDING))
     budget = {"budget_min_mvnd": "sum", "budget_max_mvnd": "sum"}
 
+    labels = progress_labels(load_choices(res.choices))
     by_school = (det.groupby(["school_code", "school_name", "unit", "level"], sort=True)
                  .agg(actions=("actions", "size"), criteria=("criterion", "nunique"),
                       budget_min_mvnd=("budget_min_mvnd", "sum"), budget_max_mvnd=("budget_max_mvnd", "sum"))
                  .reset_index())
+    by_school = by_school.merge(_progress_counts(det, ["school_code"], labels), on="school_code", how="left")
     by_standard = (det.groupby("standard", sort=True)
                    .agg(schools=("school_code", "nunique"), actions=("actions", "size"),
                         budget_min_mvnd=("budget_min_mvnd", "sum"), budget_max_mvnd=("budget_max_mvnd", "sum"))
@@ -96,6 +132,9 @@ def build_summary(res: CollectResult) -> SummaryData:
                          budget_max_mvnd=("budget_max_mvnd", "sum"),
                          school_list=("school_code", lambda c: ", ".join(sorted(set(c)))))
                     .reset_index())
+    by_criterion = by_criterion.merge(_progress_counts(det, ["standard", "criterion"], labels),
+                                      on=["standard", "criterion"], how="left")
+    progress_counts = pd.DataFrame({"progress": labels, "actions": [int((det["progress"] == lb).sum()) for lb in labels]})
     if len(fund):
         std_fund = fund.pivot_table(index="standard", columns="funding_source", values="budget_max_mvnd",
                                     aggfunc="sum", fill_value=0.0).sort_index()
@@ -166,4 +205,4 @@ def build_summary(res: CollectResult) -> SummaryData:
           "change": c.kind, "key": c.key} for s in schools if s.accepted for c in s.changes],
         columns=["school_code", "file", "previous", "change", "key"])
     return SummaryData(overview, funding_totals, status_counts, det, by_school, by_standard, by_criterion, std_fund,
-                       by_month, by_lead, issues_df, missing, files, changes, tuple(contact_headers))
+                       by_month, by_lead, issues_df, missing, files, changes, tuple(contact_headers), progress_counts)

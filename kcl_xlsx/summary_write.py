@@ -36,7 +36,7 @@ HEADERS = {
     "size": "Dung lượng (byte)", "sha256": "SHA-256", "saved_at": "Trường lưu lúc", "received": "Nhận lúc",
     "collected_at": "Tổng hợp lần đầu", "template_id": "Mã mẫu", "late": "Muộn", "note": "Ghi chú",
     "severity": "Mức độ", "code": "Mã", "where": "Vị trí", "column": "Cột", "value": "Giá trị",
-    "message": "Nội dung", "hint": "Cách sửa", "previous": "Bản trước", "change": "Thay đổi", "key": "Dòng (tiêu chí | công việc)",
+    "message": "Nội dung", "hint": "Cách sửa", "progress": "Tiến độ", "previous": "Bản trước", "change": "Thay đổi", "key": "Dòng (tiêu chí | công việc)",
 }
 NUMERIC_SUMMED = ("actions", "schools", "criteria", "budget_min_mvnd", "budget_max_mvnd")
 
@@ -118,6 +118,21 @@ class _W:
         return first, last
 
 
+def _progress_chart(wb, ws, by_school: pd.DataFrame, labels: list[str]) -> None:
+    """Theo trường: actions of each school by follow-up state, stacked."""
+    if not len(by_school):
+        return
+    cols = list(by_school.columns)
+    ch = wb.add_chart({"type": "bar", "subtype": "stacked"})
+    for label in labels:
+        if label in cols:
+            c = cols.index(label)
+            ch.add_series({"name": label, "categories": [ws.name, 1, 1, len(by_school), 1],
+                           "values": [ws.name, 1, c, len(by_school), c]})
+    ch.set_title({"name": "Tiến độ theo trường"})
+    ws.insert_chart(len(by_school) + 4, 1, ch, {"x_scale": 1.5, "y_scale": 1.3})
+
+
 def _write(d: SummaryData, path: Path) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False, "nan_inf_to_errors": True})
@@ -140,6 +155,11 @@ def _write(d: SummaryData, path: Path) -> None:
     r = fund_last + 3
     ov.write_string(r, 0, "Tình trạng nộp của các trường", w.title)
     st_first, st_last = w.table(ov, d.status_counts, r + 1)
+    pr_first = pr_last = None
+    if d.progress_counts is not None:
+        r = st_last + 3
+        ov.write_string(r, 0, "Tiến độ thực hiện các công việc", w.title)
+        pr_first, pr_last = w.table(ov, d.progress_counts, r + 1)
     ov.freeze_panes(0, 0)
 
     # pivot sheets
@@ -175,9 +195,18 @@ def _write(d: SummaryData, path: Path) -> None:
                    "values": [S_OVERVIEW, st_first, 1, st_last, 1], "data_labels": {"value": True}})
     ch.set_title({"name": "Tình trạng nộp"})
     ov.insert_chart(anchor, 4, ch)
+    anchor += 16
+    if pr_first is not None and len(d.progress_counts):
+        ch = wb.add_chart({"type": "column"})
+        ch.add_series({"name": "Số công việc", "categories": [S_OVERVIEW, pr_first, 0, pr_last, 0],
+                       "values": [S_OVERVIEW, pr_first, 1, pr_last, 1], "data_labels": {"value": True}})
+        ch.set_title({"name": "Tiến độ thực hiện"})
+        ch.set_legend({"none": True})
+        ov.insert_chart(anchor, 4, ch)
+        _progress_chart(wb, sheets[S_SCHOOL], sch, d.progress_counts["progress"].tolist())
 
     # Chi tiết: an Excel table, continued on further sheets past the row limit
-    det = d.detail.drop(columns=["start_month"])
+    det = d.detail.drop(columns=["start_month", "end_month"])
     per = MAX_ROWS - 1
     chunks = [det.iloc[i:i + per] for i in range(0, len(det), per)] or [det]
     for n, chunk in enumerate(chunks):

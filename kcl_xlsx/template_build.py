@@ -6,6 +6,7 @@ error: XlsxWriter drops an invalid validation or name with only a warning.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import re
@@ -37,14 +38,28 @@ class TemplateBuildError(RuntimeError):
     pass
 
 
-def build_base(spec: PlanSpec, issue_date: dt.date, catalog_id: str) -> bytes:
-    """The level's template with tokens for the per-school identity fields."""
+@dataclasses.dataclass(frozen=True)
+class Prefill:
+    """What a re-issued template starts with: last year's unfinished rows in the input
+    block (still editable), and its completed rows on a read-only sheet."""
+
+    rows: tuple[dict[str, Any], ...] = ()
+    done: tuple[dict[str, Any], ...] = ()
+    previous_year: str = ""
+
+
+PREVIOUS_SHEET = "Năm trước"
+
+
+def build_base(spec: PlanSpec, issue_date: dt.date, catalog_id: str, prefill: Prefill | None = None) -> bytes:
+    """The level's template with tokens for the per-school identity fields (and, for a
+    re-issue, the school's own rows from last year)."""
     out = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an XlsxWriter warning means a silently dropped feature
         wb = xlsxwriter.Workbook(out, {"in_memory": True, "strings_to_formulas": False,
                                        "strings_to_urls": False, "strings_to_numbers": False})
-        _Builder(wb, spec, issue_date, catalog_id).build()
+        _Builder(wb, spec, issue_date, catalog_id, prefill).build()
         wb.close()
     return share_formulas(out.getvalue(), PLAN_PART, L.FIRST_INPUT_ROW + 1)
 
@@ -110,8 +125,10 @@ def base_identity(spec: PlanSpec, issue_date: dt.date, catalog_id: str) -> ident
 
 
 class _Builder:
-    def __init__(self, wb: xlsxwriter.Workbook, spec: PlanSpec, issue_date: dt.date, catalog_id: str):
+    def __init__(self, wb: xlsxwriter.Workbook, spec: PlanSpec, issue_date: dt.date, catalog_id: str,
+                 prefill: Prefill | None = None):
         self.wb, self.spec, self.form = wb, spec, spec.form
+        self.prefill = prefill or Prefill()
         self.lay = L.PlanLayout(spec.form)
         self.identity = base_identity(spec, issue_date, catalog_id)
         self.issue_date = issue_date
@@ -128,7 +145,10 @@ class _Builder:
         self._info(info)
         self._plan(plan)
         write_guide(guide, self.f, self.spec, self.lay)
-        for ws in (guide, info, plan):
+        protected = [guide, info, plan]
+        if self.prefill.done:
+            protected.append(self._previous(self.wb.add_worksheet(PREVIOUS_SHEET)))
+        for ws in protected:
             ws.protect(PASSWORD, {"format_columns": True, "format_rows": True, "select_locked_cells": True,
                                   "select_unlocked_cells": True})
         lists.protect(PASSWORD)
@@ -286,6 +306,31 @@ class _Builder:
                 fmt = f.input_number if field.type == "number" else f.input_wrap
                 ws.write_blank(r, lay.columns[field.key], None, fmt)
             ws.write_formula(r, lay.check_col, check if first else SHARED, f.check, "")
+        for i, row in enumerate(self.prefill.rows[: form.input_rows]):
+            for field in form.fields:
+                value = row.get(field.key)
+                if value is not None and value != "":
+                    fmt = f.input_number if field.type == "number" else f.input_wrap
+                    _write_value(ws, L.FIRST_INPUT_ROW + i, lay.columns[field.key], value, fmt)
+
+    def _previous(self, ws):
+        """Last year's completed actions, for reference (the whole sheet is locked)."""
+        f, form = self.f, self.form
+        ws.write_string(0, 0, f"CÁC CÔNG VIỆC ĐÃ HOÀN THÀNH NĂM HỌC {self.prefill.previous_year} (để tham khảo)",
+                        f.title)
+        for c, field in enumerate(form.fields):
+            ws.set_column(c, c, field.width)
+            ws.write_string(2, c, field.header, f.header)
+        for r, row in enumerate(self.prefill.done, 3):
+            for c, field in enumerate(form.fields):
+                value = row.get(field.key)
+                if value is not None and value != "":
+                    _write_value(ws, r, c, value, f.locked_value)
+        ws.freeze_panes(3, 0)
+        ws.set_landscape()
+        ws.set_paper(9)
+        ws.fit_to_pages(1, 0)
+        return ws
 
     def _validations(self, ws) -> None:
         lay, form, first, last = self.lay, self.form, L.FIRST_INPUT_ROW, self.lay.last_input_row
@@ -356,11 +401,12 @@ class _Builder:
         ws.set_footer("&C&8Trang &P/&N")
 
 
-def _write_value(ws, row: int, col: int, value: Any) -> None:
+def _write_value(ws, row: int, col: int, value: Any, fmt=None) -> None:
+    # Text from a school's file is always written as text, never as a formula.
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        ws.write_number(row, col, value)
+        ws.write_number(row, col, value, fmt)
     else:
-        ws.write_string(row, col, str(value))
+        ws.write_string(row, col, str(value), fmt)
 
 
 class _Formats:

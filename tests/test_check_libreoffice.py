@@ -40,6 +40,7 @@ SCHOOLS = {
     "valid": School("79000701", "Trường THCS Trần Hưng Đạo", "thcs", "Phòng GD&ĐT Quận 5"),
     "errors": School("79000702", "Trường THCS Nguyễn Du", "thcs", "Phòng GD&ĐT Quận 5"),
     "tampered": School("79000703", "Trường THCS Lý Thường Kiệt", "thcs", "Phòng GD&ĐT Quận 5"),
+    "merged": School("79000704", "Trường THCS Phan Bội Châu", "thcs", "Phòng GD&ĐT Quận 5"),
 }
 
 
@@ -104,8 +105,10 @@ EXPECTED = {
         ("info.missing", W, "Thông tin!B9"): 1,
     }),
     "tampered": Counter({("identity.tampered", E, "Thông tin!B4"): 1}),
+    "merged": Counter(),  # the merged Tiêu chí cell D6:D8 belongs to the three rows
 }
-STATUS = {"valid": "valid", "errors": "errors", "tampered": "errors"}
+STATUS = {"valid": "valid", "errors": "errors", "tampered": "errors", "merged": "valid"}
+MERGED_ROWS = [EX, {**EX, "target": "Dòng thứ hai", "criterion": ""}, {**EX, "target": "Dòng thứ ba", "criterion": ""}]
 COPIES = ("original", "lo-xlsx", "lo-ods", "lo-ods-xlsx")
 
 
@@ -135,13 +138,17 @@ def issued(tmp_path_factory) -> dict[str, Issued]:
     for name, school in SCHOOLS.items():
         data, identity = factory.make("thcs", school)
         (d / f"{name}-mau.xlsx").write_bytes(data)
-        rows = ERROR_ROWS if name == "errors" else VALID_ROWS
+        rows = {"errors": ERROR_ROWS, "merged": MERGED_ROWS}.get(name, VALID_ROWS)
         info = {} if name == "errors" else PREPARER
         path = fill_plan(d / f"{name}-mau.xlsx", d / "filled" / f"{name}.xlsx", rows, info=info,
                          staff=["Hồ Văn Phúc"])
-        if name == "tampered":
+        if name in ("tampered", "merged"):
             wb = openpyxl.load_workbook(path)
-            wb["Thông tin"]["B4"].value = "79000999"  # the code of another school
+            if name == "tampered":
+                wb["Thông tin"]["B4"].value = "79000999"  # the code of another school
+            else:
+                wb["Kế hoạch"].protection.sheet = False
+                wb["Kế hoạch"].merge_cells("D6:D8")
             wb.save(path)
         out[name] = Issued(identity, {"original": path})
     originals = [i.paths["original"] for i in out.values()]
@@ -159,16 +166,20 @@ def checked(issued) -> dict[tuple[str, str], Submission]:
 
 
 CASES = [(name, copy) for name in SCHOOLS for copy in COPIES]
+BUG_ODS_MERGES = pytest.mark.xfail(
+    strict=True, reason="BUG: merged cells of an .ods are not seen (reader._merged gets no ranges for ods): the "
+                        "rows under a merged Tiêu chí cell get field.required errors, unlike the same plan as .xlsx/.xls")
+WITH_BUGS = [pytest.param(*c, marks=BUG_ODS_MERGES) if c == ("merged", "lo-ods") else c for c in CASES]
 
 
-@pytest.mark.parametrize("name, copy", CASES)
+@pytest.mark.parametrize("name, copy", WITH_BUGS)
 def test_exactly_the_expected_issues(name: str, copy: str, checked):
     sub = checked[(name, copy)]
     assert flagged(sub) == EXPECTED[name], sorted(flagged(sub).items())
     assert sub.status == STATUS[name]
 
 
-@pytest.mark.parametrize("name, copy", [c for c in CASES if c[1] != "original"])
+@pytest.mark.parametrize("name, copy", [c for c in WITH_BUGS if getattr(c, "values", c)[1] != "original"])
 def test_same_rows_as_before_the_resave(name: str, copy: str, checked):
     before, after = checked[(name, "original")], checked[(name, copy)]
     assert rows_of(after) == rows_of(before)
