@@ -2,13 +2,15 @@
 rejected alone (see :mod:`sandbox`), and the run goes on."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from macros_free_validation.report import Issue
 
-from .checker import STATUS_UNREADABLE, CheckOptions, Submission, check_path
+from .checker import STATUS_ERRORS, STATUS_UNREADABLE, STATUS_VALID, CheckOptions, Submission, check_path
+from .roster import compare_with_roster
 from .sandbox import WorkerPool
 
 TIMEOUT_S = 60.0
@@ -40,16 +42,27 @@ def check_many(items: list[tuple[Path, str]], options: CheckOptions, jobs: int |
     with WorkerPool(_check_item, jobs=jobs, timeout_s=TIMEOUT_S, mem_bytes=MEMORY_BYTES) as pool:
         for item, outcome in pool.imap_unordered(work):
             path, _opts, display = item
-            sub = outcome.value if outcome.ok else _crashed(display, outcome.error or "")
+            sub = outcome.value if outcome.ok else _crashed(display, outcome)
             if progress:
                 progress(1)
             yield Path(path), sub
 
 
-def _crashed(display: str, error: str) -> Submission:
-    code = "file.timeout" if "timeout" in error.lower() else "file.parser_crashed"
-    if error and not error.startswith(("timeout", "crash", "killed")) and "Error" in error:
-        code = "file.parser_crashed"
+def _crashed(display: str, outcome) -> Submission:
     sub = Submission(file=display, status=STATUS_UNREADABLE)
-    sub.issues.append(Issue.make(code, file=display, value=error[:200]))
+    # a worker that died or hung has its own code; an exception escaping check_path (a bug)
+    # is still reported on that file alone
+    sub.issues.append(outcome.issue(display) or Issue.make("file.parser_crashed", file=display, value=outcome.error))
+    return sub
+
+
+def with_roster(sub: Submission, roster) -> Submission:
+    """The submission with the roster's view of its school added (status updated)."""
+    if sub.status not in (STATUS_VALID, STATUS_ERRORS):
+        return sub
+    extra = compare_with_roster(sub.school_code, sub.school_name, sub.level, roster)
+    if not extra:
+        return sub
+    sub.issues = sub.issues + [dataclasses.replace(i, file=sub.file, school_code=sub.school_code) for i in extra]
+    sub.status = STATUS_ERRORS if sub.errors else sub.status
     return sub

@@ -162,8 +162,7 @@ def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions) 
     sub.issues.extend(raw.issues)
     sub.info, sub.staff, sub.sheet = raw.info, raw.staff, raw.sheet or ""
     sub.application, sub.saved_at = raw.meta.application, raw.meta.modified
-    lay = L.PlanLayout(sources.form)
-    cells = {k: xl_rowcol_to_cell(lay.info_row(k), 1) for k in ("school_code", "school_name")}
+    cells = {k: _info_cell(raw, sources.form, k) for k in ("school_code", "school_name")}
     resolved = resolve_identity(raw.identity_copies, options.key, raw.info, sources.form.info_sheet, cells)
     sub.identity, sub.identity_source, sub.signature = resolved.values, resolved.source, resolved.signature
     sub.issues.extend(resolved.issues)
@@ -218,13 +217,18 @@ def _txt(v: Any) -> str:
 def _check_info(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
     if spec.form.info_sheet not in raw.sheet_names:
         return
-    lay = L.PlanLayout(spec.form)
     labels = {f.key: f.label for f in spec.form.info_fields}
     for key in _REQUIRED_INFO:
         if not raw.info.get(key):
-            cell = xl_rowcol_to_cell(lay.info_row(key), 1)
+            cell = _info_cell(raw, spec.form, key)
             sub.issues.append(Issue.make("info.missing", sheet=spec.form.info_sheet, cell=cell, column=labels[key],
                                          where=f"{spec.form.info_sheet}!{cell}"))
+
+
+def _info_cell(raw: RawPlan, form, key: str) -> str:
+    """The value cell of a Thông tin field: where its label was found, else the template's."""
+    row = raw.info_rows.get(key, L.PlanLayout(form).info_row(key))
+    return xl_rowcol_to_cell(row, 1)
 
 
 def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:

@@ -21,7 +21,7 @@ from workbook_templates.errors import SpecError
 from workbook_templates.choices import parse_school_year
 
 from . import catalog_view, report_render
-from .check_run import check_many, walk
+from .check_run import check_many, walk, with_roster
 from .checker import CheckOptions
 from .feedback_run import write_feedback_files
 from .identity import KEY_ENV, office_key
@@ -169,8 +169,7 @@ def check(
         parse_school_year(year)
     if level:
         sources.form.level(level)
-    if roster:
-        load_roster(roster, sources.form)
+    schools = load_roster(roster, sources.form) if roster else None
     files = walk(paths)
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -179,14 +178,16 @@ def check(
                            key=office_key(key), year=year, level=level)
     results = dict(check_many([(p, str(p)) for p in files], options, jobs))
     subs = [results[p] for p in files]
+    if schools is not None:
+        subs = [with_roster(s, schools) for s in subs]
     if feedback:
         written = write_feedback_files(subs, files, feedback)
         err.print(f"Đã ghi {len(written)} tệp phản hồi vào {feedback} / wrote {len(written)} feedback files",
                   markup=False)
     if fmt == Format.json:
-        sys.stdout.write(report_render.to_json(subs) + "\n")
+        _write_utf8(report_render.to_json(subs) + "\n")
     elif fmt == Format.csv:
-        sys.stdout.write(report_render.to_csv(subs))
+        _write_utf8(report_render.to_csv(subs))
     else:
         report_render.print_text(out, subs, show_info)
     raise typer.Exit(1 if any(s.errors for s in subs) else 0)
@@ -282,6 +283,18 @@ def reissue(
     if res.left:
         out.print("Trường có kế hoạch năm trước nhưng không còn trong danh sách: "
                   + ", ".join(f"{s.school.code} {s.school.name}" for s in res.left), markup=False)
+
+
+def _write_utf8(text: str) -> None:
+    """Machine-readable output is UTF-8 whatever the console's code page (a Windows
+    console redirected to a file would otherwise fail on the first Vietnamese letter)."""
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:  # a text-only stdout (e.g. a test runner's capture)
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    stream.write(text.encode("utf-8"))
+    stream.flush()
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -64,6 +64,7 @@ class RawPlan:
     rows: list[RawRow]
     identity_copies: dict[str, dict[str, str]]
     info: dict[str, str]
+    info_rows: dict[str, int]  # Thông tin field -> 0-based row where its label was found
     staff: list[str]
     lists: dict[str, list[Any]]
     sheet_names: list[str]
@@ -86,11 +87,11 @@ def read_plan(data: bytes, kind: str, form: Form) -> RawPlan:
     for expected in (form.info_sheet, L.LISTS_SHEET, ident.SHEET):
         if expected not in names:
             issues.append(Issue.make("structure.sheet_missing", sheet=expected))
-    info, staff = _info(grids.get(form.info_sheet), form)
+    info, info_rows, staff = _info(grids.get(form.info_sheet), form)
     return RawPlan(
         sheet=plan_sheet, header_row=header_row, columns=columns, rows=rows,
         identity_copies=_identity_copies(meta, grids, info, form),
-        info=info, staff=staff, lists=_lists(grids.get(L.LISTS_SHEET)),
+        info=info, info_rows=info_rows, staff=staff, lists=_lists(grids.get(L.LISTS_SHEET)),
         sheet_names=names, sheet_states=states, meta=meta, issues=issues,
     )
 
@@ -169,7 +170,7 @@ def _rows(grid, header_row: int, columns: dict[str, int], form: Form, merged, is
     from xlsxwriter.utility import xl_rowcol_to_cell
 
     fill = _merge_fill(grid, merged, header_row)
-    last_template_row = L.PlanLayout(form).last_input_row + 1
+    last_template_row = header_row + form.input_rows  # Excel row of the last input row, wherever the header is
     out, outside_reported = [], False
     for r in range(header_row, len(grid)):
         row = grid[r]
@@ -207,15 +208,16 @@ def _merge_fill(grid, merged, header_row: int) -> dict[tuple[int, int], Any]:
     return fill
 
 
-def _info(grid, form: Form) -> tuple[dict[str, str], list[str]]:
+def _info(grid, form: Form) -> tuple[dict[str, str], dict[str, int], list[str]]:
     if not grid:
-        return {}, []
+        return {}, {}, []
     by_label = {norm_header(f.label): f.key for f in form.info_fields}
     info: dict[str, str] = {}
+    rows: dict[str, int] = {}
     staff: list[str] = []
     staff_title = norm_header(form.staff_title)
     in_staff = False
-    for row in grid:
+    for r, row in enumerate(grid):
         label = norm_header(row[0]) if row else ""
         value = row[1] if len(row) > 1 else None
         if in_staff:
@@ -226,7 +228,8 @@ def _info(grid, form: Form) -> tuple[dict[str, str], list[str]]:
             in_staff = True
         elif label in by_label:
             info[by_label[label]] = _text_value(value)
-    return info, staff
+            rows[by_label[label]] = r
+    return info, rows, staff
 
 
 def _text_value(value: Any) -> str:

@@ -8,6 +8,7 @@ from typing import Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from macros_free_validation.report import Severity
 
@@ -56,8 +57,9 @@ def _csv_safe(value: object) -> object:
 def print_text(console: Console, subs: Sequence[Submission], show_info: bool = False) -> None:
     for sub in subs:
         who = " - ".join(x for x in (sub.school_code, sub.school_name) if x)
-        console.print(f"[bold]{sub.file}[/bold]  {who}  → {STATUS_VI.get(sub.status, sub.status)} "
-                      f"({sub.errors} lỗi, {sub.warnings} lưu ý, {len(sub.rows)} dòng)", highlight=False)
+        # file names and school text are data: never rich markup ("[/]" in a name must print as is)
+        console.print(Text.assemble((sub.file, "bold"), f"  {who}  → {STATUS_VI.get(sub.status, sub.status)} "
+                                    f"({sub.errors} lỗi, {sub.warnings} lưu ý, {len(sub.rows)} dòng)"))
         shown = [i for i in sub.issues if show_info or i.severity != Severity.INFO]
         if not shown:
             continue
@@ -66,9 +68,10 @@ def print_text(console: Console, subs: Sequence[Submission], show_info: bool = F
             table.add_column(col, overflow="fold")
         for i in shown:
             message = i.message.removeprefix(f"{i.where()}: ") if i.where() else i.message
-            table.add_row(SEVERITY_VI[i.severity], i.where(), i.code, message, i.hint, style=_STYLE[i.severity])
+            table.add_row(*(Text(x) for x in (SEVERITY_VI[i.severity], i.where(), i.code, message, i.hint)),
+                          style=_STYLE[i.severity])
         console.print(table)
     errs = sum(1 for s in subs if s.errors)
     console.print(f"Tổng: {len(subs)} tệp, {errs} tệp có lỗi, "
                   f"{sum(s.errors for s in subs)} lỗi, {sum(s.warnings for s in subs)} lưu ý "
-                  f"/ {len(subs)} files, {errs} with errors", highlight=False)
+                  f"/ {len(subs)} files, {errs} with errors", highlight=False, markup=False)

@@ -313,15 +313,30 @@ def test_feedback_rerun_adds_no_second_copy(files, tmp_path):
 # --------------------------------------------------------------------------- a real process
 
 
-def test_console_script_in_a_subprocess(files):
+def _console(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     exe = shutil.which("kcl-xlsx")
     cmd = [exe] if exe else [sys.executable, "-c", "from kcl_xlsx.cli import app; app()"]
+    return subprocess.run([*cmd, "check", *args], capture_output=True, timeout=120, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+
+
+def test_console_script_in_a_subprocess(files):
     path = str(files["errors"])
-    run = subprocess.run([*cmd, "check", path, "--format", "json", "--year", YEAR, "--key", KEY],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    run = _console(path, "--format", "json", "--year", YEAR, "--key", KEY)
     assert run.returncode == 1, run.stderr
-    assert "Traceback" not in run.stderr
-    records = json.loads(run.stdout)
+    assert b"Traceback" not in run.stderr
+    records = json.loads(run.stdout.decode("utf-8"))
     in_process = json.loads(invoke(path, "--format", "json", "--year", YEAR, "--key", KEY).stdout)
     assert records == in_process
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: the json/csv report is written in the console's encoding: where "
+                                       "that is not UTF-8 (Windows, output redirected to a file: cp1252/cp1258) "
+                                       "the first Vietnamese letter raises UnicodeEncodeError, exit 3, no report")
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_report_redirected_on_a_non_utf8_console(fmt, files):
+    run = _console(str(files["errors"]), "--format", fmt, "--year", YEAR, "--key", KEY,
+                   env={"PYTHONIOENCODING": "cp1252"})  # what Python uses for a redirected stdout on Windows
+    assert run.returncode == 1, run.stderr.decode("utf-8", "replace")
+    text = run.stdout.decode("utf-8-sig")
+    assert "Kết quả cần đạt" in text

@@ -124,10 +124,11 @@ def check_in_child(paths: list[Path]) -> dict[str, dict[str, Any]]:
     aborting) is recorded for the file it was on and a new child goes on with the rest."""
     results: dict[str, dict[str, Any]] = {}
     todo = [str(p) for p in paths]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "PYTHONIOENCODING": "utf-8"}
     while todo:
         run = subprocess.run([sys.executable, "-c", _CHILD, YEAR, KEY.decode(), *todo], capture_output=True,
-                             text=True, timeout=600, cwd=ROOT, env=env)
+                             encoding="utf-8", timeout=600, cwd=ROOT, env=env)
         current = None
         for line in run.stdout.splitlines():
             record = json.loads(line)
