@@ -127,10 +127,11 @@ def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display
     sub.issues.extend(pf.issues)
     if not pf.ok:
         sub.status = _failed_status(pf.kind)
-        if data == b"" and sub.size < options.bounds.max_file_bytes:
+        if sub.size < options.bounds.max_file_bytes:
             sub.sha256 = _sha(path)
         return _stamp_file(sub)
-    sub.sha256 = _sha(path)
+    # the hash is of the file as sent (for an encrypted file, not of its decrypted content)
+    sub.sha256 = _sha(path) if pf.decrypt_password else hashlib.sha256(data).hexdigest()
     return _stamp_file(check_bytes(data, pf.kind, sub, options))
 
 

@@ -67,6 +67,8 @@ class RowNormalizer:
         self.periods = {p.label: p for p in spec.periods}
         self.spans = {label: (a, b) for label, a, b in spec.choices.spans}
         self.owners = list(spec.choices.owners) + list(staff)
+        self.owner_by_fold = {fold(o): o for o in reversed(self.owners)}  # first spelling wins
+        self.exact = {name: frozenset(labels.values()) for name, labels in self.labels.items()}
         self.month_label = spec.choices.month_label
 
     def normalize(self, raw: dict[str, Any], where: Callable[[str], dict]) -> Normalized:
@@ -107,9 +109,8 @@ class RowNormalizer:
         value = v.get(field)
         if value is None or field not in v:
             return
-        exact = self.labels.get(_LIST_OF.get(field, ""), {})
-        if isinstance(value, str) and value in exact.values():
-            return
+        if isinstance(value, str) and value in self.exact.get(_LIST_OF.get(field, ""), ()):
+            return  # picked from the dropdown: nothing to interpret
         hit = resolve(value if isinstance(value, str) else _num_text(value))
         if hit and hit != value:
             shown = value if isinstance(value, str) else _num_text(value)
@@ -164,8 +165,8 @@ class RowNormalizer:
         if not isinstance(value, str):
             return
         aliases = self.spec.choices.owner_aliases
-        if fold(value) in {fold(o) for o in self.owners}:
-            v["lead"] = next(o for o in self.owners if fold(o) == fold(value))
+        if fold(value) in self.owner_by_fold:
+            v["lead"] = self.owner_by_fold[fold(value)]
             return
         parsed = parse_owners(value, self.owners, aliases)
         if parsed and parsed.lead and parsed.collaborators:

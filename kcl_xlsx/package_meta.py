@@ -149,3 +149,44 @@ def _text(root, path: str) -> str:
         return ""
     el = root.find(path, NS)
     return (el.text or "").strip() if el is not None else ""
+
+
+_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+
+
+def ods_merged(data: bytes, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Merged ranges of one sheet of an .ods, as ((row0, col0), (row1, col1)), 0-based.
+
+    python-calamine does not report them for .ods; LibreOffice stores a merge as
+    ``number-rows-spanned``/``number-columns-spanned`` on the top-left cell, so positions
+    are counted through the rows and cells (with their repeat counts) up to each one.
+    """
+    t = f"{{{_TABLE}}}"
+    out: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as zf, zf.open("content.xml") as fh:
+            inside, row, col = False, -1, 0
+            for event, el in ET.iterparse(fh, events=("start", "end")):
+                tag = el.tag
+                if tag == t + "table":
+                    if event == "start":
+                        inside = el.get(t + "name") == sheet
+                    elif inside:
+                        break
+                    continue
+                if not inside:
+                    continue
+                if tag == t + "table-row" and event == "start":
+                    row, col = row + 1, 0
+                elif tag == t + "table-row" and event == "end":
+                    row += int(el.get(t + "number-rows-repeated", "1")) - 1
+                    el.clear()
+                elif tag in (t + "table-cell", t + "covered-table-cell") and event == "start":
+                    rows = int(el.get(t + "number-rows-spanned", "1"))
+                    cols = int(el.get(t + "number-columns-spanned", "1"))
+                    if rows > 1 or cols > 1:
+                        out.append(((row, col), (row + rows - 1, col + cols - 1)))
+                    col += int(el.get(t + "number-columns-repeated", "1"))
+    except Exception:  # a broken part means no merges known, never a failed check
+        return out
+    return out

@@ -29,6 +29,9 @@ class Sources:
     form: Form
     choices: Choices
     catalog: Catalog
+    # specs made so far: a checker run asks for the same (level, year, framework) per file,
+    # and a spec's lists and compiled rules are worth keeping
+    _specs: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, catalog: str | Path | None = None, choices: str | Path | None = None,
@@ -36,9 +39,12 @@ class Sources:
         return cls(load_form(form), load_choices(choices), load_catalog(catalog))
 
     def spec(self, level: str, year: str | SchoolYear, framework: str | None = None) -> "PlanSpec":
-        lvl = self.form.level(level)
-        sy = year if isinstance(year, SchoolYear) else parse_school_year(year)
-        return PlanSpec(self.form, self.choices, self.framework_for(lvl, framework), lvl, sy)
+        key = (level, year.label if isinstance(year, SchoolYear) else year, framework)
+        if key not in self._specs:
+            lvl = self.form.level(level)
+            sy = year if isinstance(year, SchoolYear) else parse_school_year(year)
+            self._specs[key] = PlanSpec(self.form, self.choices, self.framework_for(lvl, framework), lvl, sy)
+        return self._specs[key]
 
     def framework_for(self, level: SchoolLevel, framework: str | None) -> Framework:
         if framework:

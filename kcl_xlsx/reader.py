@@ -18,7 +18,7 @@ from workbook_templates.form import Form
 from . import identity as ident
 from . import layout as L
 from .freetext import clean, fold
-from .package_meta import PackageMeta, read_meta
+from .package_meta import PackageMeta, ods_merged, read_meta
 
 define_code("structure.plan_sheet_renamed", "warning", "Trang '{sheet}' được dùng làm trang Kế hoạch (tên trang đã bị đổi)",
             "Không đổi tên các trang tính của mẫu.")
@@ -79,8 +79,10 @@ def read_plan(data: bytes, kind: str, form: Form) -> RawPlan:
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     names = list(wb.sheet_names)
     states = {m.name: _state(m.visible) for m in wb.sheets_metadata}
-    grids = {n: wb.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in names}
-    merged = _merged(wb, form.sheet) if form.sheet in names else []
+    grids = _Grids(wb, names)
+    merged = grids.merged(form.sheet) if form.sheet in names else []
+    if kind == "ods" and form.sheet in names:
+        merged = ods_merged(data, form.sheet)
     issues: list[Issue] = []
     plan_sheet, header_row, columns = _find_plan(grids, form, issues)
     rows = _rows(grids[plan_sheet], header_row, columns, form, merged, issues) if plan_sheet else []
@@ -96,16 +98,46 @@ def read_plan(data: bytes, kind: str, form: Form) -> RawPlan:
     )
 
 
+class _Grids(dict):
+    """Sheet name -> cell values, read from calamine on first use: the guide sheet and any
+    sheet a school added are read only when the plan is not where the template put it."""
+
+    def __init__(self, wb: CalamineWorkbook, names: list[str]):
+        super().__init__()
+        self.wb, self.names = wb, names
+        self.sheets: dict[str, Any] = {}
+
+    def sheet(self, name: str):
+        if name not in self.sheets:
+            self.sheets[name] = self.wb.get_sheet_by_name(name)
+        return self.sheets[name]
+
+    def __missing__(self, name: str) -> list[list[Any]]:
+        if name not in self.names:
+            raise KeyError(name)
+        grid = self.sheet(name).to_python(skip_empty_area=False)
+        self[name] = grid
+        return grid
+
+    def merged(self, name: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+        try:
+            return list(self.sheet(name).merged_cell_ranges or [])
+        except Exception:  # merged ranges are not available for every format
+            return []
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self[name] if name in self.names else default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __iter__(self):
+        return iter(self.names)
+
+
 def _state(visible: Any) -> str:
     text = str(visible).rsplit(".", 1)[-1].lower()
     return {"veryhidden": "veryHidden", "hidden": "hidden"}.get(text, "visible")
-
-
-def _merged(wb: CalamineWorkbook, sheet: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    try:
-        return list(wb.get_sheet_by_name(sheet).merged_cell_ranges or [])
-    except Exception:  # merged ranges are not available for every format
-        return []
 
 
 def _find_plan(grids: dict[str, list[list[Any]]], form: Form, issues: list[Issue]):
@@ -116,9 +148,12 @@ def _find_plan(grids: dict[str, list[list[Any]]], form: Form, issues: list[Issue
         if name not in grids:
             continue
         for r, row in enumerate(grids[name][:_HEADER_SCAN_ROWS]):
-            hits = sum(1 for v in row if norm_header(v) in wanted or _prefix_hit(norm_header(v), wanted))
+            hits = sum(1 for v in row if isinstance(v, str) and v and (
+                norm_header(v) in wanted or _prefix_hit(norm_header(v), wanted)))
             if hits > best[0]:
                 best = (hits, name, r)
+            if best[1] == form.sheet and best[0] == len(wanted):
+                break  # every header found where the template put it: no need to look further
         if best[1] == form.sheet and best[0] >= len(wanted) // 2:
             break
     hits, sheet, r = best

@@ -39,7 +39,9 @@ def to_json(subs: Sequence[Submission]) -> str:
 
 
 def to_csv(subs: Sequence[Submission]) -> str:
+    """CSV text starting with a BOM: Excel on Windows then reads it as UTF-8."""
     buf = io.StringIO()
+    buf.write("\ufeff")
     w = csv.DictWriter(buf, RECORD_FIELDS, lineterminator="\n")
     w.writeheader()
     for rec in records(subs):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from functools import lru_cache
 import unicodedata
 from typing import Any, Callable, Mapping, Sequence
 
@@ -74,7 +75,13 @@ def is_number(value: Any) -> bool:
 def _fold(value: Any) -> str:
     # Like the sheet's TRIM (ends trimmed, inner runs of spaces collapsed) and Excel's
     # case-insensitive comparison; NFC on top (see _xl_val).
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", str(value)).strip(" ")).casefold()
+    return _fold_text(value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=1 << 16)
+def _fold_text(text: str) -> str:
+    # cached: a run compares the same labels thousands of times
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text).strip(" ")).casefold()
 
 
 def xl_text(text: str) -> str:

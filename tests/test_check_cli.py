@@ -113,7 +113,7 @@ def test_csv_same_columns_and_formula_like_values_are_prefixed(files):
     as_json = json.loads(invoke(path, "--format", "json", "--year", YEAR, "--key", KEY).stdout)
     res = invoke(path, "--format", "csv", "--year", YEAR, "--key", KEY)
     assert res.exit_code == 1
-    table = list(csv.reader(io.StringIO(res.stdout)))
+    table = list(csv.reader(io.StringIO(res.stdout.removeprefix("\ufeff"))))
     assert table[0] == FIELDS
     rows = [dict(zip(FIELDS, r)) for r in table[1:]]
     assert len(rows) == len(as_json)
@@ -195,9 +195,8 @@ def test_key_from_environment(files):
         "identity.bad_signature"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: report_render.print_text passes file names to rich as markup: "
-                                       "'ke-hoach [ban cuoi].xlsx' is printed as 'ke-hoach .xlsx'")
 def test_text_shows_file_names_verbatim(files, tmp_path):
+    """A file name is data, not rich markup (fixed bug: '[ban cuoi]' vanished)."""
     path = tmp_path / "ke-hoach [ban cuoi].xlsx"
     shutil.copy(files["valid"], path)
     res = invoke(str(path), "--year", YEAR, "--key", KEY, env=WIDE)
@@ -226,11 +225,9 @@ def test_markup_like_school_text_in_json(markup_files):
         assert [r["value"] for r in tampered] == [code]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: school text reaches rich markup in the text table: a school code "
-                                       "'[/]' typed on Thông tin makes `kcl-xlsx check` exit 3 (MarkupError) and the "
-                                       "report of every other file of the run is lost; '[red]79000999' is shown as "
-                                       "'79000999'")
 def test_markup_like_school_text_in_the_text_table(markup_files):
+    """School text is data, not rich markup (fixed bug: '[/]' on Thông tin made the whole
+    run exit 3 without a report; '[red]' vanished)."""
     res = invoke(*(str(p) for p in markup_files.values()), "--year", YEAR, "--key", KEY, env=WIDE)
     assert res.exit_code == 1, res.output
     for code in markup_files:
@@ -238,18 +235,22 @@ def test_markup_like_school_text_in_the_text_table(markup_files):
     assert "Tổng: 2 tệp, 2 tệp có lỗi" in res.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `check --roster` (help: 'đối chiếu trường và cấp học') loads the "
-                                       "roster and ignores it: a school missing from it, or of another level, passes")
-@pytest.mark.parametrize("roster_row", ["79000999,Trường khác,thcs", f"{SCHOOL.code},{SCHOOL.name},thpt"],
-                         ids=["school-not-in-roster", "level-differs"])
-def test_roster_is_compared(roster_row, files, tmp_path):
+@pytest.mark.parametrize("roster_row, expected, code", [
+    (f"{SCHOOL.code},{SCHOOL.name},thcs", set(), 0),
+    (f"{SCHOOL.code},TRUONG THCS CHU VAN AN,THCS", set(), 0),  # compared diacritic- and case-insensitively
+    ("79000999,Trường khác,thcs", {("roster.unknown_school", "warning")}, 0),
+    (f"{SCHOOL.code},{SCHOOL.name},thpt", {("roster.level_mismatch", "error")}, 1),
+    (f"{SCHOOL.code},Trường THCS Chu Văn An 2,thcs", {("roster.name_mismatch", "warning")}, 0),
+], ids=["same", "same-folded", "school-not-in-roster", "level-differs", "name-differs"])
+def test_roster_is_compared(roster_row, expected, code, files, tmp_path):
+    """`check --roster` compares each file's school with the office's list (was ignored: fixed bug)."""
     roster = tmp_path / "ds-truong.csv"
     roster.write_text("school_code,school_name,level\n" + roster_row + "\n", encoding="utf-8")
-    plain = json.loads(invoke(str(files["valid"]), "--format", "json", "--year", YEAR, "--key", KEY).stdout)
     res = invoke(str(files["valid"]), "--format", "json", "--year", YEAR, "--key", KEY, "--roster", str(roster))
-    assert res.exit_code in (0, 1)
-    flagged = [r for r in json.loads(res.stdout) if r["severity"] != "info"]
-    assert flagged != [r for r in plain if r["severity"] != "info"]
+    assert res.exit_code == code
+    records = json.loads(res.stdout)
+    assert {(r["code"], r["severity"]) for r in records if r["severity"] != "info"} == expected
+    assert all(r["file"] == str(files["valid"]) and r["school_code"] == SCHOOL.code for r in records)
 
 
 # --------------------------------------------------------------------------- folders, feedback
@@ -330,13 +331,18 @@ def test_console_script_in_a_subprocess(files):
     assert records == in_process
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the json/csv report is written in the console's encoding: where "
-                                       "that is not UTF-8 (Windows, output redirected to a file: cp1252/cp1258) "
-                                       "the first Vietnamese letter raises UnicodeEncodeError, exit 3, no report")
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 def test_report_redirected_on_a_non_utf8_console(fmt, files):
+    """json/csv are UTF-8 whatever the console's code page (fixed bug: UnicodeEncodeError, exit 3)."""
     run = _console(str(files["errors"]), "--format", fmt, "--year", YEAR, "--key", KEY,
                    env={"PYTHONIOENCODING": "cp1252"})  # what Python uses for a redirected stdout on Windows
     assert run.returncode == 1, run.stderr.decode("utf-8", "replace")
     text = run.stdout.decode("utf-8-sig")
     assert "Kết quả cần đạt" in text
+
+
+def test_csv_report_opens_in_excel_as_utf8(files):
+    run = _console(str(files["errors"]), "--format", "csv", "--year", YEAR, "--key", KEY)
+    assert run.returncode == 1
+    assert run.stdout.startswith(b"\xef\xbb\xbf")
+    assert run.stdout.decode("utf-8-sig").splitlines()[0] == ",".join(FIELDS)

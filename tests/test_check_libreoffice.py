@@ -166,20 +166,14 @@ def checked(issued) -> dict[tuple[str, str], Submission]:
 
 
 CASES = [(name, copy) for name in SCHOOLS for copy in COPIES]
-BUG_ODS_MERGES = pytest.mark.xfail(
-    strict=True, reason="BUG: merged cells of an .ods are not seen (reader._merged gets no ranges for ods): the "
-                        "rows under a merged Tiêu chí cell get field.required errors, unlike the same plan as .xlsx/.xls")
-WITH_BUGS = [pytest.param(*c, marks=BUG_ODS_MERGES) if c == ("merged", "lo-ods") else c for c in CASES]
-
-
-@pytest.mark.parametrize("name, copy", WITH_BUGS)
+@pytest.mark.parametrize("name, copy", CASES)
 def test_exactly_the_expected_issues(name: str, copy: str, checked):
     sub = checked[(name, copy)]
     assert flagged(sub) == EXPECTED[name], sorted(flagged(sub).items())
     assert sub.status == STATUS[name]
 
 
-@pytest.mark.parametrize("name, copy", [c for c in WITH_BUGS if getattr(c, "values", c)[1] != "original"])
+@pytest.mark.parametrize("name, copy", [c for c in CASES if c[1] != "original"])
 def test_same_rows_as_before_the_resave(name: str, copy: str, checked):
     before, after = checked[(name, "original")], checked[(name, copy)]
     assert rows_of(after) == rows_of(before)

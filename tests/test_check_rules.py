@@ -722,20 +722,16 @@ def test_rows_added_above_the_table_are_followed(request, tmp_path):
     assert [r.row for r in sub.rows] == [9]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: structure.rows_outside counts from the template's row 205, not from "
-                                       "the header: with 3 heading rows added on top, the 200th input row (now 208) "
-                                       "is reported as outside the input block")
 def test_last_input_row_after_rows_added_above(request, tmp_path):
+    """The input block moves with the header (fixed bug: its 200th row was "outside")."""
     rows = tuple([{}] * (SPEC.form.input_rows - 1) + [row(target="Dòng 200")])
     sub = _check(request, tmp_path, rows=rows, edit=insert_heading_rows(PLAN))
     assert [r.row for r in sub.rows] == [LAY.last_input_row + 1 + 3]
     assert flagged(sub) == Counter()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Thông tin is read by label but its issues are placed at the template's "
-                                       "cells: with 2 rows added on top, identity.tampered names B4 (the code is in "
-                                       "B6) and info.missing names B9 (the preparer is in B11)")
 def test_info_positions_after_rows_added_above(request, tmp_path):
+    """Thông tin issues name the cells where the labels are (fixed bug: the template's B4/B9)."""
     def edit(wb):
         insert_heading_rows(INFO, 2)(wb)
         ws = wb[INFO]
