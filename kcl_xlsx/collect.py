@@ -21,6 +21,7 @@ from typing import Any, Callable
 from .checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STATUS_UNREADABLE, STATUS_VALID,
                       STATUS_WRONG, CheckOptions, Submission, check_path)
 from .freetext import fold
+from . import collect_cache
 from .ledger import Ledger, now_iso, submission_from_row
 from .roster import Roster
 
@@ -122,6 +123,8 @@ class CollectResult:
     choices: str | None = None  # the choice lists file the checks used (None: built-in)
     feedback: list[Path] = dataclasses.field(default_factory=list)
     exported: list[Path] = dataclasses.field(default_factory=list)
+    unchanged: bool = False  # same inbox and options as the last run: nothing was redone
+    recorded_counts: dict[str, int] | None = None
 
     @property
     def accepted(self) -> list[InboxFile]:
@@ -132,6 +135,8 @@ class CollectResult:
         return [f for f in self.files if f.classification == UNMATCHED]
 
     def counts(self) -> dict[str, int]:
+        if self.unchanged and self.recorded_counts is not None:
+            return dict(self.recorded_counts)
         out: dict[str, int] = {}
         for f in self.files:
             out[f.classification] = out.get(f.classification, 0) + 1
@@ -173,12 +178,24 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
         deadline = dt.date.fromisoformat(deadline)
     ledger_path = Path(ledger_path) if ledger_path else default_ledger(out or inbox.parent / "tong-hop.xlsx")
     okey = options_key(options)
+    as_of = as_of or dt.date.today()
+    fp = collect_cache.fingerprint(inbox, okey, _roster_key(roster), deadline, as_of, out, write_summary, export,
+                                   feedback, options.choices)
+    with Ledger(ledger_path) as led:
+        record = collect_cache.recall(led, fp)
+    if record is not None:  # nothing changed since the last run: its outputs stand
+        res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
+                            as_of=as_of, choices=options.choices, cached=record["files"], unchanged=True,
+                            recorded_counts=record["counts"])
+        res.schools = collect_cache.school_results(record, SchoolResult)
+        res.seconds = time.perf_counter() - t0
+        return res
     tmp = Path(tempfile.mkdtemp(prefix="kcl-collect-"))
     try:
         files, archives = _walk(inbox, tmp, options)
         with Ledger(ledger_path) as led:
             res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
-                                as_of=as_of or dt.date.today(), choices=options.choices)
+                                as_of=as_of, choices=options.choices)
             todo = _from_ledger(files, led, okey, res)
             res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress)
             for f in files:
@@ -196,17 +213,27 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
     if (out is not None and write_summary) or export is not None:
         from .summary_data import build_summary
 
+        from .summary_write import DETAIL_LIMIT
+
         data = build_summary(res)
+        if export is None and out is not None and len(data.detail) > DETAIL_LIMIT:
+            export = Path(out).with_name(f"{Path(out).stem}-xuat-du-lieu")  # the detail must live somewhere
         if out is not None and write_summary:
             from .summary_write import write_summary as _write
 
-            res.backup = _write(data, Path(out))
+            res.backup = _write(data, Path(out), detail_note=str(export or ""))
         if export is not None:
             from .export import export as _export
 
             res.exported = _export(data, Path(export))
+    with Ledger(ledger_path) as led:
+        collect_cache.save(led, fp, res)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def _roster_key(roster: Roster | None) -> str:
+    return "" if roster is None else hashlib.sha256(repr(roster.schools).encode("utf-8")).hexdigest()
 
 
 # --------------------------------------------------------------------------- walking

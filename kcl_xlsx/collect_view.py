@@ -39,8 +39,12 @@ def print_result(console: Console, res: CollectResult) -> None:
     if res.roster is not None:
         line = ", ".join(f"{label}: {statuses.count(label)}" for label in (SUBMITTED_VALID, LATE, SUBMITTED_ERRORS, MISSING))
         console.print(f"Trường ({len(res.roster.schools)}): {line}", markup=False)
-    console.print(f"Đã đọc {res.parsed} tệp mới, dùng lại {res.cached + res.same_hash} tệp đã đọc "
-                  f"({res.seconds:.1f} s).", markup=False)
+    if res.unchanged:
+        console.print(f"Hộp thư không thay đổi từ lần trước: giữ nguyên các kết quả ({res.seconds:.1f} s).",
+                      markup=False)
+    else:
+        console.print(f"Đã đọc {res.parsed} tệp mới, dùng lại {res.cached + res.same_hash} tệp đã đọc "
+                      f"({res.seconds:.1f} s).", markup=False)
     if res.out:
         console.print(f"Bảng tổng hợp: {res.out}" + (f" (bản trước: {res.backup.name})" if res.backup else ""),
                       markup=False)

@@ -153,6 +153,19 @@ class Ledger:
         return self.conn.execute("SELECT * FROM files WHERE sha256=? AND options_key=? LIMIT 1",
                                  (sha256, options_key)).fetchone()
 
+    def meta(self, key: str) -> str | None:
+        return _meta_get(self.conn, key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction():
+            _meta_set(self.conn, key, value)
+
+    def classification_of(self, path: str, size: int, mtime_ns: int, options_key: str = "") -> sqlite3.Row | None:
+        """sha256, classification and school of an unchanged file, without its stored rows."""
+        return self.conn.execute(
+            "SELECT sha256, classification, matched_school FROM files WHERE path=? AND size=? AND mtime_ns=? "
+            "AND options_key=? ORDER BY last_seen_at DESC LIMIT 1", (path, size, mtime_ns, options_key)).fetchone()
+
     def all(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM files ORDER BY path, collected_at").fetchall()
 
@@ -220,3 +233,12 @@ class _Tx:
 
     def __exit__(self, exc_type, *_):
         self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _meta_get(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def _meta_set(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))

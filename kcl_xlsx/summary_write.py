@@ -47,14 +47,17 @@ def _h(col: str) -> str:
     return HEADERS.get(col, col)
 
 
-def write_summary(data: SummaryData, out: Path) -> Path | None:
+DETAIL_LIMIT = 100_000  # rows of the Chi tiết sheet; past it the detail is in the export only
+
+
+def write_summary(data: SummaryData, out: Path, detail_limit: int = DETAIL_LIMIT, detail_note: str = "") -> Path | None:
     """Write ``out``; return the backup name of an earlier summary (None if there was none)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".xlsx", dir=out.parent)
     os.close(fd)
     try:
-        _write(data, Path(tmp))
+        _write(data, Path(tmp), detail_limit, detail_note)
         backup = replace_keeping_backup(Path(tmp), out)
         return backup
     except OSError as exc:
@@ -133,7 +136,7 @@ def _progress_chart(wb, ws, by_school: pd.DataFrame, labels: list[str]) -> None:
     ws.insert_chart(len(by_school) + 4, 1, ch, {"x_scale": 1.5, "y_scale": 1.3})
 
 
-def _write(d: SummaryData, path: Path) -> None:
+def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_note: str = "") -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False, "nan_inf_to_errors": True})
     w = _W(wb)
@@ -205,11 +208,20 @@ def _write(d: SummaryData, path: Path) -> None:
         ov.insert_chart(anchor, 4, ch)
         _progress_chart(wb, sheets[S_SCHOOL], sch, d.progress_counts["progress"].tolist())
 
-    # Chi tiết: an Excel table, continued on further sheets past the row limit
+    # Chi tiết: an Excel table, continued on further sheets past the row limit; past
+    # detail_limit rows (province scale) the rows live only in the export, and it says so
     det = d.detail.drop(columns=["start_month", "end_month"])
+    if len(det) > detail_limit:
+        ws = wb.add_worksheet(S_DETAIL)
+        ws.set_column(0, 0, 120)
+        ws.write_string(0, 0, f"Có {len(det):,} dòng kế hoạch, nhiều hơn giới hạn {detail_limit:,} dòng của bảng chi "
+                              f"tiết trong tệp này.".replace(",", "."), w.title)
+        ws.write_string(1, 0, f"Toàn bộ các dòng có trong tệp xuất dữ liệu: {detail_note} (rows.csv, rows.parquet); "
+                              "có thể mở bằng Excel hoặc Power BI để lập PivotTable.")
+        det = det.iloc[0:0]
     per = MAX_ROWS - 1
     chunks = [det.iloc[i:i + per] for i in range(0, len(det), per)] or [det]
-    for n, chunk in enumerate(chunks):
+    for n, chunk in enumerate(chunks if len(det) or len(d.detail) <= detail_limit else []):
         name = S_DETAIL if n == 0 else f"{S_DETAIL} ({n + 1})"
         ws = wb.add_worksheet(name)
         cols = list(chunk.columns)

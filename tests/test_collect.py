@@ -186,9 +186,26 @@ def test_summary_figures_equal_independent_totals(runs, scenario):
 def test_second_run_parses_nothing_and_gives_same_figures(runs):
     first, second, out, first_copy, *_ = runs
     assert first.parsed > 0
-    assert second.parsed == 0 and second.cached == len([f for f in second.files if f.classification != ARCHIVE])
+    # an unchanged inbox: nothing parsed, nothing rewritten, the same result reported
+    assert second.unchanged and second.parsed == 0
+    assert second.cached == len([f for f in first.files if f.classification != ARCHIVE])
+    assert second.counts() == first.counts()
+    assert {c: s.status for c, s in second.schools.items()} == {c: s.status for c, s in first.schools.items()}
     assert overview(out) == overview(first_copy)
     assert sheet(out, "Theo trường") == sheet(first_copy, "Theo trường")
+    assert out.read_bytes() == first_copy.read_bytes() and second.backup is None
+
+
+def test_changed_inbox_reparses_only_the_new_file_and_keeps_the_old_summary(scenario, tmp_path):
+    roster, inbox, *_ = scenario
+    copy = tmp_path / "inbox"
+    shutil.copytree(inbox, copy)
+    out = tmp_path / "o" / "t.xlsx"
+    first = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+    (copy / "ghi-chu.txt").write_text("thư gửi kèm", encoding="utf-8")
+    second = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+    assert not second.unchanged and second.parsed == 1
+    assert second.cached + second.same_hash == len([f for f in first.files if f.classification != ARCHIVE])
     assert second.backup is not None and second.backup.exists()  # the first summary was kept
 
 
