@@ -204,8 +204,7 @@ def test_changed_inbox_reparses_only_the_new_file_and_keeps_the_old_summary(scen
     first = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
     (copy / "ghi-chu.txt").write_text("thư gửi kèm", encoding="utf-8")
     second = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
-    assert not second.unchanged and second.parsed == 1
-    assert second.cached + second.same_hash == len([f for f in first.files if f.classification != ARCHIVE])
+    assert first.parsed > 1 and not second.unchanged and second.parsed == 1  # only the new file
     assert second.backup is not None and second.backup.exists()  # the first summary was kept
 
 
