@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import cached_property
 from typing import Any, Iterable, Mapping
 
 from .report import Severity
@@ -53,6 +54,11 @@ class RuleSet:
 
     # -- Python --------------------------------------------------------------------------
 
+    @cached_property
+    def _checks(self) -> tuple[tuple[Rule, Any], ...]:
+        # (rule, its kind's predicate), most serious first: resolved once, not per row
+        return tuple((r, KINDS[r.kind].python) for r in self.ordered(self.rules))
+
     def check_row(self, row: Mapping[str, Any], ctx: PyContext) -> list[Rule]:
         """Every rule the row breaks, most serious first."""
-        return [r for r in self.ordered(self.rules) if r.violated(row, ctx)]
+        return [r for r, broken in self._checks if broken(r, row, ctx)]
