@@ -174,6 +174,7 @@ def check(
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: không có tệp hoặc thư mục này / no such file or folder")
+    _jobs(jobs)
     options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
                            key=office_key(key), year=year, level=level)
     results = dict(check_many([(p, str(p)) for p in files], options, jobs))
@@ -216,6 +217,11 @@ def collect(
 
     if not inbox.is_dir():
         raise UsageError(f"{inbox}: không phải thư mục / not a folder")
+    for option, path in (("-o", output), ("--feedback", feedback), ("--export", export), ("--ledger", ledger)):
+        if path is not None and _inside(path, inbox):
+            raise UsageError(f"{option} {path}: nằm trong hộp thư {inbox}; hộp thư không bao giờ bị ghi vào "
+                             f"/ is inside the inbox, which is never written to")
+    _jobs(jobs)
     if output.suffix.lower() != ".xlsx":
         raise UsageError(f"{output}: tệp tổng hợp cần đuôi .xlsx / output must end in .xlsx")
     sources = Sources.load(catalog=catalog, choices=choices)
@@ -283,6 +289,19 @@ def reissue(
     if res.left:
         out.print("Trường có kế hoạch năm trước nhưng không còn trong danh sách: "
                   + ", ".join(f"{s.school.code} {s.school.name}" for s in res.left), markup=False)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def _jobs(jobs: Optional[int]) -> None:
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs {jobs}: cần ít nhất 1 / must be at least 1")
 
 
 def _write_utf8(text: str) -> None:
