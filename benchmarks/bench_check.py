@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -20,34 +19,9 @@ from python_calamine import CalamineWorkbook
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.inbox_factory import make_inbox  # noqa: E402
 from kcl_xlsx.check_run import check_many  # noqa: E402
 from kcl_xlsx.checker import CheckOptions, check_path  # noqa: E402
-from kcl_xlsx.issuing import TemplateFactory  # noqa: E402
-from kcl_xlsx.plan_spec import Sources  # noqa: E402
-from kcl_xlsx.roster import School  # noqa: E402
-from tests.support.fill import fill_plan  # noqa: E402
-from kcl_xlsx.sample_plans import plan_rows  # noqa: E402
-
-LEVELS = ("mam-non", "tieu-hoc", "thcs", "thpt", "nhieu-cap")
-
-
-def make_files(folder: Path, n: int, rows: int) -> list[Path]:
-    factory = TemplateFactory(Sources.load(), "2025-2026")
-    seeds = []
-    for i, level in enumerate(LEVELS):
-        data, _ = factory.make(level, School(f"B{i:03d}", f"Trường mẫu {i}", level, "Phòng GD&ĐT mẫu"))
-        blank = folder / f"blank-{level}.xlsx"
-        blank.write_bytes(data)
-        filled = folder / f"seed-{level}.xlsx"
-        fill_plan(blank, filled, plan_rows(factory.spec(level), rows, seed=i))
-        seeds.append(filled)
-    files = []
-    for k in range(n):
-        target = folder / "inbox" / f"f{k:05d}.xlsx"
-        target.parent.mkdir(exist_ok=True)
-        shutil.copyfile(seeds[k % len(seeds)], target)
-        files.append(target)
-    return files
 
 
 def bare_loop(files: list[Path]) -> float:
@@ -81,7 +55,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        files = make_files(Path(tmp), args.files, args.rows)
+        files, _roster = make_inbox(Path(tmp) / "inbox", args.files, args.rows)
         bare, serial, pool = [], [], []
         for _ in range(args.runs):
             bare.append(bare_loop(files))

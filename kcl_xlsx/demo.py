@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -63,12 +65,23 @@ def fill_plan(src: str | Path, dst: str | Path, rows: Sequence[Mapping[str, Any]
         _put(sheet.cell(row=lay.info_row(key) + 1, column=2), value)
     for k, name in enumerate(staff):
         _put(sheet.cell(row=lay.staff_first_row + k + 1, column=2), name)
-    if saved is not None:
-        wb.properties.modified = saved
     dst = Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     wb.save(dst)
+    if saved is not None:  # openpyxl stamps the save time itself: set the school's one afterwards
+        _set_modified(dst, saved)
     return dst
+
+
+def _set_modified(path: Path, when: dt.datetime) -> None:
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path) as zf:
+        parts = [(info, zf.read(info)) for info in zf.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for info, data in parts:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>", data)
+            zf.writestr(info, data)
 
 
 def _put(cell, value: Any) -> None:

@@ -72,7 +72,7 @@ class TemplateFactory:
              previous_template_id: str = "", prefill: Prefill | None = None) -> tuple[bytes, ident.Identity]:
         """A school's template; with ``prefill`` (a re-issue) it is built for that school."""
         spec, stamper = self._prepared(level)
-        if prefill is not None and (prefill.rows or prefill.done):
+        if prefill is not None and (prefill.rows or prefill.done or prefill.staff):
             stamper = Stamper(build_base(spec, self.issue_date, self.sources.catalog.digest, prefill))
         identity = self.identity(level, school, file_id, previous_template_id)
         return stamper.stamp(identity_values(identity)), identity

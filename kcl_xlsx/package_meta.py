@@ -6,7 +6,6 @@ still read with a cap, and any XML problem gives empty metadata, never an except
 from __future__ import annotations
 
 import dataclasses
-import posixpath
 import zipfile
 from io import BytesIO
 
@@ -30,7 +29,6 @@ _PART_CAP = 8 * 1024 * 1024
 class SheetInfo:
     name: str
     state: str  # visible | hidden | veryHidden
-    protected: bool | None  # None: not known for this format
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,11 +74,7 @@ def _xlsx(zf: zipfile.ZipFile) -> PackageMeta:
     wb = _xml(zf, "xl/workbook.xml")
     if wb is None:
         return PackageMeta()
-    rels = _rels(zf, "xl/_rels/workbook.xml.rels", "xl")
-    sheets = []
-    for s in wb.iterfind("m:sheets/m:sheet", NS):
-        target = rels.get(s.get(f"{{{NS['r']}}}id", ""), "")
-        sheets.append(SheetInfo(s.get("name", ""), s.get("state", "visible"), _protected(zf, target)))
+    sheets = [SheetInfo(s.get("name", ""), s.get("state", "visible")) for s in wb.iterfind("m:sheets/m:sheet", NS)]
     names = {d.get("name", ""): (d.text or "") for d in wb.iterfind("m:definedNames/m:definedName", NS)}
     pr = wb.find("m:workbookPr", NS)
     date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
@@ -92,33 +86,6 @@ def _xlsx(zf: zipfile.ZipFile) -> PackageMeta:
         modified=_text(core, "dcterms:modified"), modified_by=_text(core, "core:lastModifiedBy"),
         date1904=date1904,
     )
-
-
-def _rels(zf: zipfile.ZipFile, name: str, base: str) -> dict[str, str]:
-    root = _xml(zf, name)
-    if root is None:
-        return {}
-    out = {}
-    for r in root.iterfind("rel:Relationship", NS):
-        target = r.get("Target", "")
-        out[r.get("Id", "")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-    return out
-
-
-def _protected(zf: zipfile.ZipFile, part: str) -> bool | None:
-    """Whether a sheet part has an active <sheetProtection>: scanned from the part's tail,
-    where the element sits, to avoid parsing a large sheet."""
-    try:
-        info = zf.getinfo(part)
-    except KeyError:
-        return None
-    with zf.open(info) as fh:
-        data = fh.read(_PART_CAP)
-    i = data.find(b"<sheetProtection")
-    if i < 0:
-        return False
-    tag = data[i: data.find(b">", i) + 1]
-    return b'sheet="1"' in tag or b'sheet="true"' in tag
 
 
 def _custom(zf: zipfile.ZipFile) -> dict[str, str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from workbook_templates.errors import SpecError
 from .checker import STATUS_VALID, CheckOptions, Submission
 from .freetext import clean, fold
 from .issuing import IssuedFile, TemplateFactory, issue_roster
-from .ledger import Ledger, submission_from_row
+from .ledger import submission_from_row
 from .output import write_atomic
 from .plan_spec import PlanSpec
 from .roster import Roster, School
@@ -77,26 +78,46 @@ def previous_plans(source: Path, options: CheckOptions, roster: Roster | None = 
         from .collect import collect
 
         with tempfile.TemporaryDirectory() as tmp:
-            res = collect(source, None, roster=roster, ledger_path=Path(tmp) / "ledger.sqlite", options=options,
+            # no roster here: every school's plan is found by its identity, including the
+            # schools that left the new roster (they are listed, not silently dropped)
+            res = collect(source, None, ledger_path=Path(tmp) / "ledger.sqlite", options=options,
                           write_summary=False)
             return {code: s.accepted.sub for code, s in res.schools.items() if s.accepted and s.accepted.sub}
     if not source.is_file():
         raise SpecError(source, "không có sổ theo dõi hoặc thư mục này", "no such ledger or folder")
-    if source.read_bytes()[:16] != b"SQLite format 3\x00":
-        raise SpecError(source, "không phải sổ theo dõi (SQLite) của kcl-xlsx", "not a kcl-xlsx ledger")
     best: dict[str, tuple[tuple, Submission]] = {}
-    with Ledger(source) as led:
-        for row in led.all():
-            if row["classification"] != "accepted":
-                continue
-            sub = submission_from_row(row)
-            code = row["matched_school"] or sub.school_code
-            if sub.status != STATUS_VALID or not code:
-                continue
-            key = (sub.year, sub.saved_at, row["collected_at"])  # newest year, then newest save
-            if code not in best or key > best[code][0]:
-                best[code] = (key, sub)
+    for row in read_ledger(source):
+        if row["classification"] != "accepted":
+            continue
+        sub = submission_from_row(row)
+        code = row["matched_school"] or sub.school_code
+        if sub.status != STATUS_VALID or not code:
+            continue
+        key = (sub.year, sub.saved_at, row["collected_at"])  # newest year, then newest save
+        if code not in best or key > best[code][0]:
+            best[code] = (key, sub)
     return {code: sub for code, (_key, sub) in best.items()}
+
+
+def read_ledger(path: Path) -> list:
+    """Every row of a kcl-xlsx ledger, read-only: a file that is not one (another SQLite
+    database, anything else) is refused and left exactly as it was."""
+    if path.read_bytes()[:16] != b"SQLite format 3\x00":
+        raise SpecError(path, "không phải sổ theo dõi (SQLite) của kcl-xlsx", "not a kcl-xlsx ledger")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        raise SpecError(path, "không mở được sổ theo dõi", "cannot open the ledger") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"files", "meta"} <= tables:
+            raise SpecError(path, "không phải sổ theo dõi của kcl-xlsx (thiếu bảng files/meta)", "not a kcl-xlsx ledger")
+        return conn.execute("SELECT * FROM files ORDER BY path, collected_at").fetchall()
+    except sqlite3.Error as exc:
+        raise SpecError(path, f"sổ theo dõi hỏng ({exc})", "corrupt ledger") from None
+    finally:
+        conn.close()
 
 
 def split_rows(sub: Submission, spec: PlanSpec, new_year: SchoolYear) -> tuple[list[dict], list[dict]]:
@@ -133,6 +154,8 @@ def carry_row(row: dict[str, Any], spec: PlanSpec, old_year: str, mapping: dict[
             out["standard"] = std.label if std else None
         else:
             unmapped = code
+    if out.get("muc") not in spec.lists["levels"]:
+        out["muc"] = None  # e.g. a Mức 4 row under a framework without Mức 4: the school chooses again
     note = f"Chuyển tiếp từ năm học {old_year}"
     out["note"] = note if not out.get("note") else f"{note}. {out['note']}"
     return out, unmapped
@@ -170,16 +193,18 @@ def reissue(source: Path, year: str, out_dir: Path, factory: TemplateFactory, ro
     def make(school: School):
         plan = plans[school.code]
         prev_id = plan.previous.identity.get("template_id", "") if plan.previous else ""
-        prefill = Prefill(tuple(plan.carried), tuple(plan.done), plan.previous.year if plan.previous else "")
+        prev = plan.previous
+        prefill = Prefill(tuple(plan.carried), tuple(plan.done), prev.year if prev else "",
+                          tuple(prev.staff) if prev else ())
         return factory.make(school.level, school, previous_template_id=prev_id, prefill=prefill)
 
     issued = issue_roster(factory, roster, Path(out_dir), make)
     report = Path(out_dir) / REPORT
-    write_atomic(report, _report(list(plans.values()) + left))
+    write_atomic(report, _report(list(plans.values()) + left, factory.sources.form.input_rows))
     return ReissueResult(issued, list(plans.values()), left, report)
 
 
-def _report(carries: list[SchoolCarry]) -> bytes:
+def _report(carries: list[SchoolCarry], input_rows: int) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(REPORT_COLUMNS)
@@ -188,6 +213,8 @@ def _report(carries: list[SchoolCarry]) -> bytes:
         note = "" if c.in_roster else "không còn trong danh sách trường: không phát hành mẫu"
         if c.in_roster and prev is None:
             note = "chưa có kế hoạch năm trước: mẫu trống"
+        if len(c.carried) > input_rows:
+            note = f"chỉ {input_rows} dòng đầu được chuyển vào mẫu (mẫu có {input_rows} dòng nhập)"
         w.writerow([c.school.code, c.school.name, "có" if c.in_roster else "không", prev.file if prev else "",
                     prev.identity.get("template_id", "") if prev else "", len(c.carried), len(c.done),
                     " ".join(c.unmapped), note])

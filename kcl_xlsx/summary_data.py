@@ -132,8 +132,8 @@ def build_summary(res: CollectResult) -> SummaryData:
                          budget_max_mvnd=("budget_max_mvnd", "sum"),
                          school_list=("school_code", lambda c: ", ".join(sorted(set(c)))))
                     .reset_index())
-    by_criterion = by_criterion.merge(_progress_counts(det, ["standard", "criterion"], labels),
-                                      on=["standard", "criterion"], how="left")
+    keys = ["standard", "criterion", "criterion_name"]  # codes repeat across frameworks
+    by_criterion = by_criterion.merge(_progress_counts(det, keys, labels), on=keys, how="left")
     progress_counts = pd.DataFrame({"progress": labels, "actions": [int((det["progress"] == lb).sum()) for lb in labels]})
     if len(fund):
         std_fund = fund.pivot_table(index="standard", columns="funding_source", values="budget_max_mvnd",

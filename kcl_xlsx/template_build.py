@@ -46,6 +46,7 @@ class Prefill:
     rows: tuple[dict[str, Any], ...] = ()
     done: tuple[dict[str, Any], ...] = ()
     previous_year: str = ""
+    staff: tuple[str, ...] = ()  # last year's staff list: carried owners stay in the Chủ trì list
 
 
 PREVIOUS_SHEET = "Năm trước"
@@ -238,9 +239,13 @@ class _Builder:
                 ws.write_blank(row, 1, None, f.input)
         first = lay.staff_first_row
         ws.write_string(first - 1, 0, self.form.staff_title, f.label)
+        staff = self.prefill.staff[: self.form.staff_rows]
         for k in range(self.form.staff_rows):
             ws.write_number(first + k, 0, k + 1, f.locked_center)
-            ws.write_blank(first + k, 1, None, f.input)
+            if k < len(staff):
+                ws.write_string(first + k, 1, staff[k], f.input)
+            else:
+                ws.write_blank(first + k, 1, None, f.input)
         ws.write_comment(first - 1, 0, "Mỗi ô một người, nhập liên tục từ trên xuống; "
                                        "tên sẽ có trong danh sách Chủ trì ở trang Kế hoạch.")
         self.wb.define_name(L.STAFF_NAME, f"='{ws.name}'!{lay.staff_range}")

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from kcl_xlsx.checker import CheckOptions
 from kcl_xlsx.collect import (ACCEPTED, ARCHIVE, DUPLICATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
                               SUBMITTED_VALID, SUPERSEDED, TEMPORARY, UNMATCHED, WITH_ERRORS, collect, diff_rows)
 from kcl_xlsx.issuing import TemplateFactory
