@@ -1,6 +1,7 @@
 """Reading a YAML spec file (built-in package data or a district's own) with clear errors."""
 from __future__ import annotations
 
+import unicodedata
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,20 @@ def read_yaml(path: str | Path | None, builtin: str) -> tuple[Any, str, bytes]:
         raise SpecError(source, f"YAML sai cú pháp{where}", f"invalid YAML{where}") from None
     if not isinstance(data, dict):
         raise SpecError(source, "nội dung phải là một bảng khóa: giá trị", "top level must be a mapping")
-    return data, source, raw
+    return _nfc(data), source, raw
+
+
+def _nfc(value: Any) -> Any:
+    """Every text of a spec in composed Unicode (NFC).  Spec files arrive in either form
+    (the shared catalog itself has decomposed names); labels written into dropdowns and
+    compared with what schools type must be one form, or equal texts would differ."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {_nfc(k): _nfc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nfc(v) for v in value]
+    return value
 
 
 def need(obj: Any, key: str, source: str, where: str) -> Any:
