@@ -14,23 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from python_calamine import CalamineWorkbook
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.inbox_factory import make_inbox  # noqa: E402
+from benchmarks.inbox_factory import calamine_floor, make_inbox  # noqa: E402
 from kcl_xlsx.check_run import check_many  # noqa: E402
 from kcl_xlsx.checker import CheckOptions, check_path  # noqa: E402
-
-
-def bare_loop(files: list[Path]) -> float:
-    t = time.perf_counter()
-    for p in files:
-        wb = CalamineWorkbook.from_path(str(p))
-        for name in wb.sheet_names:
-            wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    return time.perf_counter() - t
 
 
 def ours_serial(files: list[Path]) -> float:
@@ -58,7 +48,7 @@ def main() -> None:
         files, _roster = make_inbox(Path(tmp) / "inbox", args.files, args.rows)
         bare, serial, pool = [], [], []
         for _ in range(args.runs):
-            bare.append(bare_loop(files))
+            bare.append(calamine_floor(files))
             serial.append(ours_serial(files))
             pool.append(ours_pool(files))
     n = len(files)

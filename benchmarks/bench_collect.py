@@ -16,23 +16,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from python_calamine import CalamineWorkbook
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.inbox_factory import make_inbox  # noqa: E402
+from benchmarks.inbox_factory import calamine_floor, make_inbox  # noqa: E402
 from kcl_xlsx.checker import CheckOptions  # noqa: E402
 from kcl_xlsx.collect import collect  # noqa: E402
-
-
-def bare_loop(files: list[Path]) -> float:
-    t = time.perf_counter()
-    for p in files:
-        wb = CalamineWorkbook.from_path(str(p))
-        for name in wb.sheet_names:
-            wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    return time.perf_counter() - t
 
 
 def main() -> None:
@@ -45,7 +35,7 @@ def main() -> None:
         t = time.perf_counter()
         files, roster = make_inbox(inbox, args.files)
         made = time.perf_counter() - t
-        floor = bare_loop(files)
+        floor = calamine_floor(files)
         opts = CheckOptions(year="2025-2026")
         t = time.perf_counter()
         first = collect(inbox, out, roster=roster, year="2025-2026", jobs=args.jobs, options=opts)

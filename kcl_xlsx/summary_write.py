@@ -177,22 +177,19 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
 
     # charts on Tổng quan
     anchor = 3
-    if len(d.by_standard):
-        ch = wb.add_chart({"type": "bar"})
-        ch.add_series({"name": "Kinh phí tối đa (tr.đ)", "categories": [S_STD, std_first, 0, std_last, 0],
-                       "values": [S_STD, std_first, 4, std_last, 4]})
-        ch.set_title({"name": "Kinh phí theo tiêu chuẩn"})
-        ch.set_legend({"none": True})
-        ov.insert_chart(anchor, 4, ch, {"x_scale": 1.4, "y_scale": 1.2})
-        anchor += 20
-    if len(d.by_criterion):
-        ch = wb.add_chart({"type": "column"})
-        ch.add_series({"name": "Số trường", "categories": [S_CRIT, crit_first, 1, crit_last, 1],
-                       "values": [S_CRIT, crit_first, 3, crit_last, 3]})
-        ch.set_title({"name": "Số trường theo tiêu chí"})
-        ch.set_legend({"none": True})
-        ov.insert_chart(anchor, 4, ch, {"x_scale": 1.4, "y_scale": 1.2})
-        anchor += 20
+    for kind, sheet, rows, cat, val, series, title, present in (
+            ("bar", S_STD, (std_first, std_last), 0, 4, "Kinh phí tối đa (tr.đ)", "Kinh phí theo tiêu chuẩn",
+             len(d.by_standard)),
+            ("column", S_CRIT, (crit_first, crit_last), 1, 3, "Số trường", "Số trường theo tiêu chí",
+             len(d.by_criterion))):
+        if present:
+            ch = wb.add_chart({"type": kind})
+            ch.add_series({"name": series, "categories": [sheet, rows[0], cat, rows[1], cat],
+                           "values": [sheet, rows[0], val, rows[1], val]})
+            ch.set_title({"name": title})
+            ch.set_legend({"none": True})
+            ov.insert_chart(anchor, 4, ch, {"x_scale": 1.4, "y_scale": 1.2})
+            anchor += 20
     ch = wb.add_chart({"type": "pie"})
     ch.add_series({"name": "Tình trạng nộp", "categories": [S_OVERVIEW, st_first, 0, st_last, 0],
                    "values": [S_OVERVIEW, st_first, 1, st_last, 1], "data_labels": {"value": True}})

@@ -6,8 +6,6 @@ with the summary workbook read back by python-calamine.
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
+from kcl_xlsx.demo import set_saved_time
 from kcl_xlsx.collect import (ACCEPTED, ARCHIVE, DUPLICATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
                               SUBMITTED_VALID, SUPERSEDED, TEMPORARY, UNMATCHED, WITH_ERRORS, collect, diff_rows)
 from kcl_xlsx.issuing import TemplateFactory
@@ -28,18 +27,7 @@ YEAR = "2025-2026"
 JOBS = 0  # in-process; see test_sandboxed_run for the worker pool
 
 
-def set_saved(path: Path, when: str) -> None:
-    """Rewrite dcterms:modified (what the checker reports as saved_at)."""
-    src = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                              rb"\g<1>" + when.encode() + rb"\g<2>", data)
-            dst.writestr(info, data)
-    path.write_bytes(buf.getvalue())
+set_saved = set_saved_time  # one way of setting a file's save time, shared with the product
 
 
 def tree_hashes(root: Path) -> dict[str, tuple[str, int]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
-import io
 import re
 import unicodedata
 import zipfile
@@ -22,6 +21,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
+from kcl_xlsx.demo import set_saved_time
 from kcl_xlsx.checker import STATUS_VALID, CheckOptions, check_path
 from kcl_xlsx.cli import app
 from kcl_xlsx.collect import SUPERSEDED, collect
@@ -96,21 +96,7 @@ def plan_rows(spec: PlanSpec, code: str) -> list[dict[str, Any]]:
     return rows
 
 
-def set_saved(path: Path, when: dt.datetime) -> None:
-    """Write ``when`` as the file's dcterms:modified (what the checker reports as saved_at).
-    fill_plan(saved=...) is meant to do it, but openpyxl overwrites the property on save
-    (see test_fill_plan_saved_sets_the_saved_time)."""
-    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
-    src = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + stamp + rb"\g<2>",
-                              data)
-            dst.writestr(info, data)
-    path.write_bytes(buf.getvalue())
+set_saved = set_saved_time  # one way of setting a file's save time, shared with the product
 
 
 def sheet(path: Path, name: str) -> list[list[Any]]:
