@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import shutil
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -392,8 +393,22 @@ def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: 
 def _attach(f: InboxFile, sub: Submission) -> bool:
     if not sub.sha256:
         sub.sha256 = f.sha256
-    f.sub = sub
+    f.sub = _compact(sub)
     return True
+
+
+def _compact(sub: Submission) -> Submission:
+    """Share the strings that repeat across thousands of plans (dropdown labels, codes,
+    periods): each file arrives from its worker with its own copies, and the run keeps
+    every submission until the summary is written."""
+    for row in sub.rows:
+        row.values = {k: _shared(v) for k, v in row.values.items()}
+        row.derived = {k: _shared(v) for k, v in row.derived.items()}
+    return sub
+
+
+def _shared(value: Any) -> Any:
+    return sys.intern(value) if isinstance(value, str) and len(value) <= 256 else value
 
 
 # --------------------------------------------------------------------------- classification
