@@ -249,6 +249,8 @@ class _Builder:
         ws.write_comment(first - 1, 0, "Mỗi ô một người, nhập liên tục từ trên xuống; "
                                        "tên sẽ có trong danh sách Chủ trì ở trang Kế hoạch.")
         self.wb.define_name(L.STAFF_NAME, f"='{ws.name}'!{lay.staff_range}")
+        ws.set_paper(9)  # A4 portrait, labels and values on one page width
+        ws.fit_to_pages(1, 0)
 
     # -- Kế hoạch ------------------------------------------------------------------------------
 
