@@ -75,6 +75,7 @@ class _W:
         self.num = wb.add_format({"num_format": "#,##0.0##"})
         self.int = wb.add_format({"num_format": "#,##0"})
         self.tot = wb.add_format({"bold": True, "top": 1, "num_format": "#,##0.0##"})
+        self.tot_int = wb.add_format({"bold": True, "top": 1, "num_format": "#,##0"})
         self.totl = wb.add_format({"bold": True, "top": 1})
         self.text = wb.add_format({"text_wrap": False})
 
@@ -84,8 +85,8 @@ class _W:
         elif isinstance(v, bool):
             ws.write_string(r, c, "có" if v else "")
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            ws.write_number(r, c, float(v), self.int if col in ("actions", "schools", "criteria", "size", "errors",
-                                                                  "warnings", "source_row") else self.num)
+            whole = float(v).is_integer() and not col.startswith("budget")  # counts show as counts
+            ws.write_number(r, c, float(v), self.int if whole else self.num)
         else:
             ws.write_string(r, c, str(v))
 
@@ -112,11 +113,13 @@ class _W:
             for c, col in enumerate(cols):
                 if c and (col in NUMERIC_SUMMED or col not in HEADERS) and pd.api.types.is_numeric_dtype(df[col]):
                     value = float(df[col].sum())
+                    counts = pd.api.types.is_integer_dtype(df[col]) or col in ("actions", "schools", "criteria")
+                    fmt = self.tot_int if counts else self.tot
                     if len(df):
                         rng = f"{xl_rowcol_to_cell(first, c)}:{xl_rowcol_to_cell(last, c)}"
-                        ws.write_formula(tr, c, f"=SUM({rng})", self.tot, value)
+                        ws.write_formula(tr, c, f"=SUM({rng})", fmt, value)
                     else:
-                        ws.write_number(tr, c, 0, self.tot)
+                        ws.write_number(tr, c, 0, fmt)
         ws.freeze_panes(r0 + 1, 0)
         return first, last
 
@@ -163,6 +166,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
         r = st_last + 3
         ov.write_string(r, 0, "Tiến độ thực hiện các công việc", w.title)
         pr_first, pr_last = w.table(ov, d.progress_counts, r + 1)
+    ov.set_column(0, 0, 42)  # the tables above set their own widths: the labels need this one
     ov.freeze_panes(0, 0)
 
     # pivot sheets
