@@ -6,12 +6,13 @@ with ' so that opening the CSV in a spreadsheet never runs a school's text as a 
 """
 from __future__ import annotations
 
-import io
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from .output import write_keeping_backup
+from .output import OutputError, replace_keeping_backup
 from .summary_data import SummaryData
 
 EXPORTED_DETAIL = ["school_code", "school_name", "unit", "level", "framework", "year", "section", "standard",
@@ -32,29 +33,52 @@ def export(data: SummaryData, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     written = []
     for name, df in frames(data).items():
-        written.append(_write(out_dir / f"{name}.csv", csv_bytes(df)))
-        written.append(_write(out_dir / f"{name}.parquet", parquet_bytes(df)))
+        written.append(_write(out_dir / f"{name}.csv", lambda tmp, df=df: write_csv(df, tmp)))
+        written.append(_write(out_dir / f"{name}.parquet", lambda tmp, df=df: write_parquet(df, tmp)))
     return written
 
 
-def _write(path: Path, data: bytes) -> Path:
-    write_keeping_backup(path, data)
+def _write(path: Path, writer) -> Path:
+    """Stream into a temporary file beside ``path`` (a province's rows do not fit in memory
+    twice), then rename; an earlier file is kept with a timestamp."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        writer(Path(tmp))
+        replace_keeping_backup(Path(tmp), path)
+    except OSError as exc:
+        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+    finally:
+        if "tmp" in locals() and os.path.exists(tmp):
+            os.unlink(tmp)
     return path
 
 
-def csv_bytes(df: pd.DataFrame) -> bytes:
+def _texty(column: pd.Series) -> bool:
+    # pandas >= 3 gives text its own "str" dtype, older versions "object": both hold school text
+    return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+
+
+def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     safe = df.copy()
     for col in safe.columns:
-        if safe[col].dtype == object:
+        if _texty(safe[col]):
             safe[col] = safe[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_RISKY) else v)
-    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    return safe
 
 
-def parquet_bytes(df: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    _csv_safe(df).to_csv(path, index=False, lineterminator="\r\n", encoding="utf-8-sig")
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
     clean = df.copy()
     for col in clean.columns:  # mixed object columns (text and numbers) become text
-        if clean[col].dtype == object:
+        if _texty(clean[col]):
             clean[col] = clean[col].map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
-    clean.to_parquet(buf, index=False)
-    return buf.getvalue()
+    return clean
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    _parquet_safe(df).to_parquet(path, index=False)

@@ -80,18 +80,3 @@ def replace_keeping_backup(tmp: Path, out: Path) -> Path | None:
         os.link(out, backup)  # the earlier file stays reachable before it is replaced
     os.replace(tmp, out)
     return backup
-
-
-def write_keeping_backup(path: Path, data: bytes) -> Path | None:
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        return replace_keeping_backup(Path(tmp), path)
-    except OSError as exc:
-        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
-    finally:
-        if "tmp" in locals() and os.path.exists(tmp):
-            os.unlink(tmp)

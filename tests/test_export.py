@@ -1,0 +1,60 @@
+"""`collect --export`: stable columns, UTF-8 CSV that Excel opens, Parquet with the same rows,
+school text that can never become a formula, earlier exports kept."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kcl_xlsx.demo import run_demo
+from kcl_xlsx.export import EXPORTED_DETAIL
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("demo") / "run"
+    run_demo(folder, jobs=1)
+    return folder
+
+
+def test_every_table_as_csv_and_parquet(demo):
+    out = demo / "4-xuat-du-lieu"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{n}.{e}" for n in ("rows", "issues", "schools", "files") for e in ("csv", "parquet"))
+
+
+def test_rows_have_the_documented_columns_and_match_parquet(demo):
+    out = demo / "4-xuat-du-lieu"
+    raw = (out / "rows.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert list(rows[0]) == EXPORTED_DETAIL
+    table = pd.read_parquet(out / "rows.parquet")
+    assert list(table.columns) == EXPORTED_DETAIL and len(table) == len(rows) > 0
+    assert {r["school_code"] for r in rows} == set(table["school_code"])
+    assert any("Tiêu chuẩn" in r["standard"] for r in rows)  # Vietnamese intact
+
+
+def test_formula_like_text_is_neutralised_in_csv(tmp_path):
+    from kcl_xlsx.export import write_csv
+
+    path = tmp_path / "x.csv"
+    write_csv(pd.DataFrame({"actions": ["=HYPERLINK(\"http://x\")", "+84 912", "@SUM(A1)", "- gạch đầu dòng", "bình thường"]}),
+              path)
+    values = [r["actions"] for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))]
+    assert values == ["'=HYPERLINK(\"http://x\")", "'+84 912", "'@SUM(A1)", "'- gạch đầu dòng", "bình thường"]
+
+
+def test_earlier_export_is_kept(tmp_path):
+    from kcl_xlsx.export import _write
+
+    target = tmp_path / "rows.csv"
+    _write(target, lambda p: p.write_text("một", encoding="utf-8"))
+    _write(target, lambda p: p.write_text("hai", encoding="utf-8"))
+    assert target.read_text(encoding="utf-8") == "hai"
+    kept = [p for p in tmp_path.iterdir() if p.name != "rows.csv"]
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == "một"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".kcl-")]
