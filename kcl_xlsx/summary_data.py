@@ -91,7 +91,8 @@ def detail_frame(res: CollectResult) -> pd.DataFrame:
                 "start_month": d.get("start_month"), "end_month": d.get("end_month"),
             }).items():
                 columns[key].append(value)
-    df = pd.DataFrame(columns, columns=DETAIL_COLUMNS + ["end_month"])
+    # an empty inbox still gives text columns (a merge on school_code needs matching types)
+    df = pd.DataFrame({k: pd.Series(v, dtype=object) if not v else v for k, v in columns.items()})
     choices = load_choices(res.choices)
     as_of = res.as_of.year * 12 + res.as_of.month - 1
     df["progress"] = [progress_of(s, e, as_of, choices) for s, e in zip(df["status"], df["end_month"])]
