@@ -222,7 +222,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
         if out is not None and write_summary:
             from .summary_write import write_summary as _write
 
-            res.backup = _write(data, Path(out), detail_note=str(export or ""))
+            res.backup = _write(data, Path(out), detail_limit=DETAIL_LIMIT, detail_note=str(export or ""))
         if export is not None:
             from .export import export as _export
 

@@ -99,3 +99,28 @@ def test_end_to_end_summary_valid_and_opens(tmp_path, sources, ooxml_validate):
     assert res.parsed == 0
     ooxml_validate(tmp_path / "o.xlsx")
     resave(tmp_path / "o.xlsx", tmp_path / "lo")
+
+
+def test_detail_past_the_limit_lives_in_the_export_and_the_sheet_says_so(tmp_path, ooxml_validate):
+    out = tmp_path / "tinh.xlsx"
+    write_summary(build_summary(result(tmp_path)), out, detail_limit=2, detail_note="xuat-du-lieu/")
+    detail = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Chi tiết").to_python()
+    text = " ".join(str(c) for row in detail for c in row)
+    assert "Có 3 dòng kế hoạch" in text and "giới hạn 2 dòng" in text and "xuat-du-lieu/" in text
+    assert len(detail) == 2  # the note, not the rows
+    ooxml_validate(out)
+
+
+def test_collect_exports_the_detail_itself_when_it_is_too_large(tmp_path, monkeypatch):
+    import kcl_xlsx.summary_write as sw
+    from kcl_xlsx.collect import collect
+    from kcl_xlsx.demo import run_demo
+
+    run_demo(tmp_path / "demo", jobs=1)
+    monkeypatch.setattr(sw, "DETAIL_LIMIT", 5)  # read by collect at run time
+    out = tmp_path / "o" / "tinh.xlsx"
+    res = collect(tmp_path / "demo" / "2-hop-thu", out, year="2025-2026", jobs=1)  # no --export given
+    folder = out.with_name("tinh-xuat-du-lieu")
+    assert folder / "rows.parquet" in res.exported and (folder / "rows.csv").exists()
+    detail = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Chi tiết").to_python()
+    assert str(folder) in " ".join(str(c) for row in detail for c in row)
