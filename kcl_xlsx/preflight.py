@@ -600,15 +600,21 @@ class _SheetBoundsScanner(_TagScanner, _BoundsCheck):
             self.scan_precisely(window)
 
     def check_ranges(self, window: bytes) -> None:
-        """The few range tags (the dimension, the merges): found by their name, then read
-        from the '<' that opens the tag (a namespace prefix may sit in between)."""
+        """The few range tags (the dimension, the merges), in document order, so the cell
+        named in the issue is the one the tag-by-tag walk would name.  Found by their name
+        (fast: a plain search), then read from the '<' that opens the tag (a namespace
+        prefix may sit in between)."""
+        found = []
         for word in (b"dimension", b"mergeCell"):
             at = window.find(word)
             while at >= 0:
-                tag = _RANGE_REF.match(window, window.rfind(b"<", 0, at))
+                start = window.rfind(b"<", 0, at)
+                tag = _RANGE_REF.match(window, start)
                 if tag:  # else the word was in some text
-                    self.check_range(tag.group(1))
+                    found.append((start, tag.group(1)))
                 at = window.find(word, at + len(word))
+        for _start, ref in sorted(found):
+            self.check_range(ref)
 
     def is_usual(self, window: bytes) -> bool:
         return not (self.unusual_cell.search(window) or _UNUSUAL_ROW.search(window)
