@@ -30,10 +30,6 @@ HEADERS = {
     "unit": ("unit", "don vi quan ly", "don vi", "phong gd&dt", "co quan quan ly", "xa/phuong"),
 }
 REQUIRED = ("school_code", "school_name", "level")
-_LEVEL_WORDS = {"mn": "mam-non", "th": "tieu-hoc", "thcs": "thcs", "thpt": "thpt",
-                "mam non": "mam-non", "tieu hoc": "tieu-hoc", "trung hoc co so": "thcs",
-                "trung hoc pho thong": "thpt", "nhieu cap": "nhieu-cap", "pho thong nhieu cap": "nhieu-cap",
-                "truong pho thong co nhieu cap hoc": "nhieu-cap"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,12 +129,11 @@ def _parse(table: list[list[str]], source: str, form: Form) -> Roster:
 
 def _level(text: str, form: Form, source: str, row: int) -> str:
     folded = fold(text)
+    bare = re.sub(r"^(truong|cap)\s+", "", folded)  # "Trường THCS", "Cấp tiểu học"
     for lvl in form.levels:
-        if folded in (fold(lvl.key), fold(lvl.label), fold(lvl.catalog)):
+        names = {fold(n) for n in (lvl.key, lvl.label, lvl.catalog, *lvl.aliases)}
+        if folded in names or bare in names:
             return lvl.key
-    hit = _LEVEL_WORDS.get(re.sub(r"^(truong|cap)\s+", "", folded))
-    if hit and any(lvl.key == hit for lvl in form.levels):
-        return hit
     known = ", ".join(lvl.key for lvl in form.levels)
     raise SpecError(source, f"dòng {row}: cấp học '{text}' không rõ (dùng: {known})",
                     f"row {row}: unknown level '{text}'")

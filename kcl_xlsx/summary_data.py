@@ -13,7 +13,7 @@ import pandas as pd
 from workbook_templates.choices import Choices, load_choices
 
 from .collect import CLASS_LABELS, LATE, MISSING, SUBMITTED_ERRORS, SUBMITTED_VALID, CollectResult
-from .freetext import fold, ordinal_label
+from .freetext import fold
 
 DETAIL_COLUMNS = ["school_code", "school_name", "unit", "level", "framework", "year", "section", "standard",
                   "criterion", "criterion_name", "target", "actions", "lead", "collaborators", "start", "end",
@@ -43,10 +43,12 @@ class SummaryData:
     progress_counts: pd.DataFrame | None = None  # actions per follow-up state (Hoàn thành, Trễ hạn...)
 
 
-def month_label(ordinal: Any) -> str:
+def month_label(ordinal: Any, choices: Choices) -> str:
+    """The month as the template's dropdown writes it (the choices' month_label)."""
     if ordinal is None or pd.isna(ordinal):
         return ""
-    return ordinal_label(int(ordinal))
+    o = int(ordinal)
+    return choices.month_label.format(month=o % 12 + 1, year=o // 12)
 
 
 LATE_PROGRESS = "Trễ hạn"
@@ -148,7 +150,8 @@ def build_summary(res: CollectResult) -> SummaryData:
     by_month = (det.dropna(subset=["start_month"]).groupby("start_month", sort=True)
                 .agg(actions=("actions", "size"), schools=("school_code", "nunique"), **{k: (k, v) for k, v in budget.items()})
                 .reset_index())
-    by_month.insert(0, "month", [month_label(m) for m in by_month["start_month"]])
+    choices = load_choices(res.choices)
+    by_month.insert(0, "month", [month_label(m, choices) for m in by_month["start_month"]])
     by_lead = (det.groupby("lead", sort=True)
                .agg(actions=("actions", "size"), schools=("school_code", "nunique"), **{k: (k, v) for k, v in budget.items()})
                .reset_index())

@@ -18,6 +18,7 @@ class SchoolLevel:
     key: str  # CLI value: mam-non, tieu-hoc, ...
     catalog: str  # level key in the criteria catalog
     label: str
+    aliases: tuple[str, ...] = ()  # how rosters write it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,7 +101,9 @@ def load_form(path: str | Path | None = None) -> Form:
         source=source,
         version=str(need(data, "form_version", source, "form")),
         levels=tuple(SchoolLevel(str(need(x, "key", source, "school_levels")), str(need(x, "catalog", source, "school_levels")),
-                                 str(need(x, "label", source, "school_levels"))) for x in need(data, "school_levels", source, "form")),
+                                 str(need(x, "label", source, "school_levels")),
+                                 tuple(str(a) for a in x.get("aliases") or []))
+                     for x in need(data, "school_levels", source, "form")),
         info_sheet=str(need(info, "sheet", source, "info")),
         info_fields=tuple(InfoField(str(need(x, "key", source, "info")), str(need(x, "label", source, "info")),
                                     str(x.get("source", "school")), str(x.get("type", "text")))
