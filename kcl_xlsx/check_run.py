@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from macros_free_validation.report import Issue
 
@@ -35,11 +35,14 @@ def _check_item(item: tuple[str, CheckOptions, str]) -> Submission:
 
 
 def check_many(items: list[tuple[Path, str]], options: CheckOptions, jobs: int | None = None,
-               progress: Callable[[int], None] | None = None) -> Iterator[tuple[Path, Submission]]:
-    """Yield (path, submission) for each (path, display name), in completion order."""
+               progress: Callable[[int], None] | None = None,
+               func: Callable[[tuple[str, CheckOptions, str]], Any] = _check_item) -> Iterator[tuple[Path, Any]]:
+    """Yield (path, submission) for each (path, display name), in completion order.
+    ``func`` (a module-level function of (path, options, display name)) may return more
+    than the submission; a file whose worker crashed or hung gets a bare Submission."""
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(items) or 1))
     work = [(str(p), options, d) for p, d in items]
-    with WorkerPool(_check_item, jobs=jobs, timeout_s=TIMEOUT_S, mem_bytes=MEMORY_BYTES) as pool:
+    with WorkerPool(func, jobs=jobs, timeout_s=TIMEOUT_S, mem_bytes=MEMORY_BYTES) as pool:
         for item, outcome in pool.imap_unordered(work):
             path, _opts, display = item
             sub = outcome.value if outcome.ok else _crashed(display, outcome)

@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 import shutil
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,8 +22,9 @@ from .checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STAT
                       STATUS_WRONG, CheckOptions, Submission, check_path)
 from .freetext import fold
 from . import collect_cache
-from .ledger import Ledger, now_iso, submission_from_row
+from .ledger import Ledger, now_iso, rows_to_json, submission_from_row
 from .roster import Roster
+from .row_block import VALUE_FIELDS, Block, LazyRows, block_of, empty_block, records
 
 # file classifications
 ACCEPTED = "accepted"
@@ -67,7 +67,7 @@ class InboxFile:
     size: int
     mtime_ns: int
     sha256: str = ""
-    sub: Submission | None = None
+    sub: Submission | None = None  # its rows are LazyRows: they stay in the ledger
     source: str = ""  # parsed | cached | same_hash
     classification: str = ""
     school: str = ""  # matched school code
@@ -75,6 +75,7 @@ class InboxFile:
     collected_at: str = ""
     late: bool = False
     note: str = ""
+    block: Block | None = None  # the rows the summary needs, compactly (see row_block)
 
     @property
     def mtime(self) -> dt.datetime:
@@ -338,7 +339,8 @@ def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectRes
     for f in files:
         row = led.known(f.rel, f.size, f.mtime_ns, okey)
         if row is not None:
-            f.sub, f.sha256, f.source = submission_from_row(row), row["sha256"], "cached"
+            f.sha256, f.source = row["sha256"], "cached"
+            _keep(f, submission_from_row(row), led, okey)
             res.cached += 1
             continue
         try:
@@ -347,14 +349,25 @@ def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectRes
             f.sha256 = ""
         row = led.by_sha(f.sha256, okey)
         if row is not None:
-            f.sub, f.source = submission_from_row(row, f.rel), "same_hash"
-            f.sub.size = f.size
+            f.source = "same_hash"
+            sub = submission_from_row(row, f.rel)
+            sub.size = f.size
+            # taken from the ledger under a new name/mtime: recorded under it at once
+            led.record_many([(sub, f.rel, f.size, f.mtime_ns, row["rows_json"])], okey)
+            _keep(f, sub, led, okey)
             res.same_hash += 1
             continue
         todo.append(f)
-    # files taken from the ledger under a new name/mtime are recorded at once
-    led.record_many(((f.sub, f.rel, f.size, f.mtime_ns) for f in files if f.source == "same_hash"), okey)
     return todo
+
+
+def _keep(f: InboxFile, sub: Submission, led: Ledger, okey: str, block: Block | None = None) -> None:
+    """Hold the file's result for the rest of the run: its rows compactly, the full rows
+    left in the ledger."""
+    f.block = block if block is not None else block_of(sub.rows)
+    count = len(f.block["row"])
+    sub.rows = LazyRows(str(led.path), f.rel, sub.sha256, okey, count)  # type: ignore[assignment]
+    f.sub = sub
 
 
 def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: Ledger, okey: str,
@@ -369,46 +382,56 @@ def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: 
         except ImportError:  # the sandbox module is not there: check in this process
             sandboxed = False
     if sandboxed:
-        results = (by_path[str(p)] for p, sub in check_many([(f.path, f.rel) for f in todo], options, jobs)
-                   if _attach(by_path[str(p)], sub))
+        results = ((by_path[str(p)], _parsed(got)) for p, got in
+                   check_many([(f.path, f.rel) for f in todo], options, jobs, func=check_for_ledger))
     else:
-        results = (f for f in todo if _attach(f, check_path(f.path, options, f.rel)))
-    batch: list[InboxFile] = []
+        results = ((f, check_for_ledger((str(f.path), options, f.rel))) for f in todo)
+    batch: list[tuple[InboxFile, Parsed]] = []
     done = 0
-    for f in results:
+
+    def flush() -> None:
+        led.record_many([(p.sub, f.rel, f.size, f.mtime_ns, p.rows_json) for f, p in batch], okey)
+        for f, p in batch:
+            _keep(f, p.sub, led, okey, p.block)
+        batch.clear()
+
+    for f, parsed in results:
         f.source = "parsed"
-        batch.append(f)
+        if not parsed.sub.sha256:
+            parsed.sub.sha256 = f.sha256
+        batch.append((f, parsed))
         done += 1
         if progress:
             progress("check", done, len(todo))
         if len(batch) >= BATCH:
-            led.record_many(((x.sub, x.rel, x.size, x.mtime_ns) for x in batch), okey)
-            batch = []
-    if batch:
-        led.record_many(((x.sub, x.rel, x.size, x.mtime_ns) for x in batch), okey)
+            flush()
+    flush()
     res.parsed = done
     return sandboxed
 
 
-def _attach(f: InboxFile, sub: Submission) -> bool:
-    if not sub.sha256:
-        sub.sha256 = f.sha256
-    f.sub = _compact(sub)
-    return True
+@dataclasses.dataclass
+class Parsed:
+    """What a worker sends back for one file: the submission without its rows, the rows as
+    the ledger stores them, and the columns the summary needs (all cheap to send)."""
+
+    sub: Submission
+    rows_json: str
+    block: Block
 
 
-def _compact(sub: Submission) -> Submission:
-    """Share the strings that repeat across thousands of plans (dropdown labels, codes,
-    periods): each file arrives from its worker with its own copies, and the run keeps
-    every submission until the summary is written."""
-    for row in sub.rows:
-        row.values = {k: _shared(v) for k, v in row.values.items()}
-        row.derived = {k: _shared(v) for k, v in row.derived.items()}
-    return sub
+def check_for_ledger(item: tuple[str, CheckOptions, str]) -> Parsed:
+    """Check one file (in a worker process) and shape the result for the ledger."""
+    path, options, display = item
+    sub = check_path(path, options, display)
+    parsed = Parsed(sub, rows_to_json(sub.rows), block_of(sub.rows))
+    sub.rows = []
+    return parsed
 
 
-def _shared(value: Any) -> Any:
-    return sys.intern(value) if isinstance(value, str) and len(value) <= 256 else value
+def _parsed(got: Parsed | Submission) -> Parsed:
+    # a file whose worker crashed or hung comes back as a bare Submission
+    return got if isinstance(got, Parsed) else Parsed(got, "[]", empty_block())
 
 
 # --------------------------------------------------------------------------- classification
@@ -461,7 +484,7 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
             older = [f for f in ordered if _newest_key(f) < _newest_key(s.accepted)]
             s.previous = older[0] if older else None
             if s.previous:
-                s.changes = diff_rows(s.previous.sub, s.accepted.sub)
+                s.changes = diff_rows(s.previous.block, s.accepted.block)
             newer_bad = [f for f in ordered if f.sub.status == STATUS_ERRORS and _newest_key(f) > _newest_key(s.accepted)]
             for f in newer_bad:
                 f.note = "bản mới hơn có lỗi; đang tổng hợp " + s.accepted.rel
@@ -533,24 +556,20 @@ class _Matcher:
 # --------------------------------------------------------------------------- changes
 
 
-def row_key(values: dict[str, Any], derived: dict[str, Any]) -> str:
-    crit = derived.get("criterion_code") or fold(values.get("criterion") or "")
-    return f"{crit} | {fold(values.get('actions') or '')}"
+def row_key(row: dict[str, Any]) -> str:
+    crit = row.get("criterion_code") or fold(row.get("criterion") or "")
+    return f"{crit} | {fold(row.get('actions') or '')}"
 
 
-_COMPARED = ("muc", "standard", "criterion", "target", "actions", "lead", "collaborators", "start", "end",
-             "budget", "funding", "support", "note", "status", "result")
-
-
-def diff_rows(before: Submission, after: Submission) -> list[Change]:
+def diff_rows(before: Block | None, after: Block | None) -> list[Change]:
     """Rows added, removed and changed, keyed by criterion + actions."""
-    def index(sub: Submission) -> dict[str, dict[str, Any]]:
+    def index(block: Block | None) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for r in sub.rows:
-            k = row_key(r.values, r.derived)
+        for r in records(block or empty_block()):
+            k = row_key(r)
             while k in out:
                 k += "+"
-            out[k] = r.values
+            out[k] = {f: r[f] for f in VALUE_FIELDS}
         return out
 
     a, b = index(before), index(after)
@@ -558,7 +577,7 @@ def diff_rows(before: Submission, after: Submission) -> list[Change]:
     for k in b:
         if k not in a:
             changes.append(Change("added", k, None, b[k]))
-        elif any(_v(a[k].get(f)) != _v(b[k].get(f)) for f in _COMPARED):
+        elif any(_v(a[k].get(f)) != _v(b[k].get(f)) for f in VALUE_FIELDS):
             changes.append(Change("changed", k, a[k], b[k]))
     changes.extend(Change("removed", k, a[k], None) for k in a if k not in b)
     return changes

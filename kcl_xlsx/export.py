@@ -13,17 +13,21 @@ from pathlib import Path
 import pandas as pd
 
 from .output import OutputError, replace_keeping_backup
-from .summary_data import SummaryData
+from .summary_data import ROW_COLUMNS, SummaryData
+from .summary_write import detail_for_people
 
-EXPORTED_DETAIL = ["school_code", "school_name", "unit", "level", "framework", "year", "section", "standard",
-                   "criterion", "criterion_name", "target", "actions", "lead", "collaborators", "start", "end",
-                   "budget_min_mvnd", "budget_max_mvnd", "funding_source", "status", "progress", "source_file",
-                   "source_sheet", "source_row"]
+EXPORTED_SCHOOLS = ["school_code", "school_name", "unit", "level", "status", "actions", "criteria",
+                    "budget_min_mvnd", "budget_max_mvnd", "errors", "warnings", "source_file"]
 _RISKY = ("=", "+", "-", "@", "\t", "\r")
 
 
 def frames(data: SummaryData) -> dict[str, pd.DataFrame]:
-    return {"rows": data.detail[EXPORTED_DETAIL], "issues": data.issues, "schools": data.by_school,
+    """rows: ROW_COLUMNS (months as "YYYY-MM"); schools: every school with its submission
+    status, what its plan holds and the roster's contact columns; issues; files."""
+    figures = data.by_school.rename(columns={"submission": "status"})
+    schools = figures[EXPORTED_SCHOOLS].merge(
+        data.schools[["school_code", *data.contact_headers]], on="school_code", how="left")
+    return {"rows": detail_for_people(data.detail)[ROW_COLUMNS], "issues": data.issues, "schools": schools,
             "files": data.files}
 
 

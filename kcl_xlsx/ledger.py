@@ -93,6 +93,18 @@ def rows_from_json(text: str) -> list[PlanRow]:
     return [PlanRow(d["row"], d["values"], d["derived"], d.get("errors", 0)) for d in json.loads(text or "[]")]
 
 
+def read_rows(ledger_path: str | Path, path: str, sha256: str, options_key: str = "") -> list[PlanRow]:
+    """The stored rows of one file, through a read-only connection (the run that wrote them
+    may still hold its own)."""
+    conn = sqlite3.connect(f"{Path(ledger_path).resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        row = conn.execute("SELECT rows_json FROM files WHERE path=? AND sha256=? AND options_key=?",
+                           (path, sha256, options_key)).fetchone()
+    finally:
+        conn.close()
+    return rows_from_json(row[0]) if row else []
+
+
 _SUB_META = ("kind", "size", "sha256", "status", "identity", "identity_source", "signature", "level", "year",
              "framework", "info", "staff", "application", "saved_at", "sheet")
 
@@ -179,8 +191,10 @@ class Ledger:
     # -- writes -------------------------------------------------------------------------------
 
     def record(self, sub: Submission, path: str, size: int, mtime_ns: int, options_key: str = "",
-               *, classification: str = "", matched_school: str = "", seen_at: str | None = None) -> None:
-        """Insert or refresh one file (call inside ``transaction()`` to batch)."""
+               *, classification: str = "", matched_school: str = "", seen_at: str | None = None,
+               rows_json: str | None = None) -> None:
+        """Insert or refresh one file (call inside ``transaction()`` to batch).  ``rows_json``:
+        the rows already serialised (a worker process did it), else ``sub.rows`` are."""
         seen_at = seen_at or now_iso()
         idt = sub.identity or {}
         meta = {k: getattr(sub, k) for k in _SUB_META}
@@ -202,14 +216,15 @@ class Ledger:
              idt.get("file_id", ""), idt.get("form_version", ""), sub.level or idt.get("level", ""),
              sub.year or idt.get("year", ""), sub.saved_at or "", seen_at, seen_at, sub.status, classification,
              matched_school, json.dumps([issue_to_dict(i) for i in sub.issues], ensure_ascii=False),
-             rows_to_json(sub.rows), json.dumps(meta, ensure_ascii=False, default=str)))
+             rows_json if rows_json is not None else rows_to_json(sub.rows), json.dumps(meta, ensure_ascii=False, default=str)))
 
-    def record_many(self, items: Iterable[tuple[Submission, str, int, int]], options_key: str = "") -> int:
-        """One transaction for the batch: all of it is in the ledger, or none."""
+    def record_many(self, items: Iterable[tuple], options_key: str = "") -> int:
+        """One transaction for the batch: all of it is in the ledger, or none.  Items are
+        (submission, path, size, mtime_ns) or the same with the rows' JSON last."""
         n = 0
         with self.transaction():
-            for sub, path, size, mtime_ns in items:
-                self.record(sub, path, size, mtime_ns, options_key)
+            for sub, path, size, mtime_ns, *rows_json in items:
+                self.record(sub, path, size, mtime_ns, options_key, rows_json=rows_json[0] if rows_json else None)
                 n += 1
         return n
 

@@ -82,7 +82,9 @@ def previous_plans(source: Path, options: CheckOptions, roster: Roster | None = 
             # schools that left the new roster (they are listed, not silently dropped)
             res = collect(source, None, ledger_path=Path(tmp) / "ledger.sqlite", options=options,
                           write_summary=False)
-            return {code: s.accepted.sub for code, s in res.schools.items() if s.accepted and s.accepted.sub}
+            # the rows are read from the temporary ledger now, before it goes
+            return {code: dataclasses.replace(s.accepted.sub, rows=list(s.accepted.sub.rows))
+                    for code, s in res.schools.items() if s.accepted and s.accepted.sub}
     if not source.is_file():
         raise SpecError(source, "không có sổ theo dõi hoặc thư mục này", "no such ledger or folder")
     best: dict[str, tuple[tuple, Submission]] = {}

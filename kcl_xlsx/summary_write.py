@@ -16,12 +16,12 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .output import OutputError, replace_keeping_backup
-from .summary_data import SummaryData
+from .summary_data import FUNDING_PREFIX, SummaryData, month_text
 
 MAX_ROWS = 1_048_576
-S_OVERVIEW, S_SCHOOL, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD, S_DETAIL, S_ISSUES, S_MISSING, S_FILES, S_CHANGES = (
-    "Tổng quan", "Theo trường", "Theo tiêu chí", "Theo tiêu chuẩn", "Nguồn kinh phí", "Thời gian", "Chủ trì",
-    "Chi tiết", "Lỗi", "Chưa nộp", "Tệp", "Thay đổi")
+S_OVERVIEW, S_SCHOOL, S_UNIT, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD, S_DETAIL, S_ISSUES, S_MISSING, S_FILES, S_CHANGES = (
+    "Tổng quan", "Theo trường", "Theo đơn vị", "Theo tiêu chí", "Theo tiêu chuẩn", "Nguồn kinh phí", "Thời gian",
+    "Chủ trì", "Chi tiết", "Lỗi", "Chưa nộp", "Tệp", "Thay đổi")
 
 HEADERS = {
     "school_code": "Mã trường", "school_name": "Tên trường", "unit": "Đơn vị quản lý", "level": "Cấp học",
@@ -37,8 +37,11 @@ HEADERS = {
     "collected_at": "Tổng hợp lần đầu", "template_id": "Mã mẫu", "late": "Muộn", "note": "Ghi chú",
     "severity": "Mức độ", "code": "Mã", "where": "Vị trí", "column": "Cột", "value": "Giá trị",
     "message": "Nội dung", "hint": "Cách sửa", "progress": "Tiến độ", "previous": "Bản trước", "change": "Thay đổi", "key": "Dòng (tiêu chí | công việc)",
+    "submission": "Tình trạng nộp", "valid": "Nộp hợp lệ", "submitted_late": "Nộp muộn", "with_errors": "Nộp có lỗi", "missing": "Chưa nộp",
+    "start_month": "Tháng bắt đầu (năm-tháng)", "end_month": "Tháng kết thúc (năm-tháng)",
 }
-NUMERIC_SUMMED = ("actions", "schools", "criteria", "budget_min_mvnd", "budget_max_mvnd")
+NUMERIC_SUMMED = ("actions", "schools", "criteria", "budget_min_mvnd", "budget_max_mvnd", "errors", "warnings",
+                  "valid", "submitted_late", "with_errors", "missing")
 
 
 def _h(col: str) -> str:
@@ -85,7 +88,7 @@ class _W:
         elif isinstance(v, bool):
             ws.write_string(r, c, "có" if v else "")
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            whole = float(v).is_integer() and not col.startswith("budget")  # counts show as counts
+            whole = float(v).is_integer() and not col.startswith(("budget", FUNDING_PREFIX))  # counts show as counts
             ws.write_number(r, c, float(v), self.int if whole else self.num)
         else:
             ws.write_string(r, c, str(v))
@@ -124,6 +127,12 @@ class _W:
         return first, last
 
 
+def detail_for_people(detail: pd.DataFrame) -> pd.DataFrame:
+    """The rows table as the Chi tiết sheet and the export show it: months as "YYYY-MM"."""
+    return detail.assign(start_month=detail["start_month"].map(month_text),
+                         end_month=detail["end_month"].map(month_text))
+
+
 def _progress_chart(wb, ws, by_school: pd.DataFrame, labels: list[str]) -> None:
     """Theo trường: actions of each school by follow-up state, stacked."""
     if not len(by_school):
@@ -144,7 +153,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
                                          "strings_to_numbers": False, "nan_inf_to_errors": True})
     w = _W(wb)
     ov = wb.add_worksheet(S_OVERVIEW)
-    sheets = {n: wb.add_worksheet(n) for n in (S_SCHOOL, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD)}
+    sheets = {n: wb.add_worksheet(n) for n in (S_SCHOOL, S_UNIT, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD)}
 
     # Tổng quan
     ov.write_string(0, 0, "TỔNG HỢP KẾ HOẠCH CẢI TIẾN CHẤT LƯỢNG", w.title)
@@ -171,7 +180,8 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
 
     # pivot sheets
     sch = d.by_school
-    w.table(sheets[S_SCHOOL], sch)
+    w.table(sheets[S_SCHOOL], sch, widths={"source_file": 40})
+    w.table(sheets[S_UNIT], d.by_unit, widths={"unit": 40})
     crit_first, crit_last = w.table(sheets[S_CRIT], d.by_criterion)
     std_first, std_last = w.table(sheets[S_STD], d.by_standard)
     w.table(sheets[S_FUND], d.standard_funding.assign(**{"Tổng": d.standard_funding.iloc[:, 1:].sum(axis=1)})
@@ -211,7 +221,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
 
     # Chi tiết: an Excel table, continued on further sheets past the row limit; past
     # detail_limit rows (province scale) the rows live only in the export, and it says so
-    det = d.detail.drop(columns=["start_month", "end_month"])
+    det = detail_for_people(d.detail)
     if len(det) > detail_limit:
         ws = wb.add_worksheet(S_DETAIL)
         ws.set_column(0, 0, 120)

@@ -14,7 +14,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from kcl_xlsx.demo import set_saved_time
-from kcl_xlsx.collect import (ACCEPTED, ARCHIVE, DUPLICATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
+from kcl_xlsx.collect import (ACCEPTED, ARCHIVE, DUPLICATE, LATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
                               SUBMITTED_VALID, SUPERSEDED, TEMPORARY, UNMATCHED, WITH_ERRORS, collect, diff_rows)
 from kcl_xlsx.issuing import TemplateFactory
 from kcl_xlsx.ledger import Ledger
@@ -158,10 +158,22 @@ def test_summary_figures_equal_independent_totals(runs, scenario):
         assert fund_sheet[-1][col] == pytest.approx(amount)  # the SUM formula's cached value
     assert fund_sheet[-1][header.index("Tổng")] == pytest.approx(total)
     # per school
-    school = {r[0]: r for r in sheet(out, "Theo trường")[1:]}
+    table = sheet(out, "Theo trường")
+    school = {r[0]: dict(zip(table[0], r)) for r in table[1:] if r and r[0] != "Tổng"}
+    assert len(school) == 9  # every roster school, whatever its status
     for code, rs in expected.items():
-        assert school[code][4] == len(rs)
-        assert school[code][7] == pytest.approx(sum(r["budget"] or 0 for r in rs))
+        assert school[code]["Tình trạng nộp"] in (SUBMITTED_VALID, LATE)
+        assert school[code]["Số công việc"] == len(rs)
+        assert school[code]["Kinh phí tối đa (tr.đ)"] == pytest.approx(sum(r["budget"] or 0 for r in rs))
+        for src in {r["funding"] for r in rs if r["budget"]}:
+            assert school[code][f"Kinh phí tối đa: {src}"] == pytest.approx(
+                sum(r["budget"] for r in rs if r["budget"] and r["funding"] == src))
+    assert {c for c, r in school.items() if r["Tình trạng nộp"] == "Chưa nộp"} == {"MN002", "TH002", "NC001"}
+    assert all(school[c]["Số công việc"] == 0 for c in ("MN002", "TH002", "NC001", "CS002"))
+    # Theo đơn vị: one office here, its schools by status
+    units = sheet(out, "Theo đơn vị")
+    unit = dict(zip(units[0], units[1]))
+    assert (unit["Số trường"], unit["Chưa nộp"], unit["Số công việc"]) == (9, 3, len(rows))
     detail = sheet(out, "Chi tiết")
     assert len(detail) - 1 == len(rows)
     # missing list with roster contacts
@@ -264,11 +276,12 @@ def test_match_by_name_and_file_name(sources, tmp_path):
 
 
 def test_diff_rows_keys_on_criterion_and_actions():
-    from kcl_xlsx.checker import PlanRow, Submission
+    from kcl_xlsx.checker import PlanRow
+    from kcl_xlsx.row_block import block_of
 
-    a = Submission("a", rows=[PlanRow(6, {"criterion": "1.1 - X", "actions": "Làm A", "budget": 1}, {"criterion_code": "1.1"}),
+    a = block_of([PlanRow(6, {"criterion": "1.1 - X", "actions": "Làm A", "budget": 1}, {"criterion_code": "1.1"}),
                               PlanRow(7, {"criterion": "1.2 - Y", "actions": "Làm B"}, {"criterion_code": "1.2"})])
-    b = Submission("b", rows=[PlanRow(6, {"criterion": "1.1 - X", "actions": "lam a", "budget": 2}, {"criterion_code": "1.1"}),
+    b = block_of([PlanRow(6, {"criterion": "1.1 - X", "actions": "lam a", "budget": 2}, {"criterion_code": "1.1"}),
                               PlanRow(7, {"criterion": "2.1 - Z", "actions": "Làm C"}, {"criterion_code": "2.1"})])
     kinds = sorted(c.kind for c in diff_rows(a, b))
     assert kinds == ["added", "changed", "removed"]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kcl_xlsx.demo import run_demo
-from kcl_xlsx.export import EXPORTED_DETAIL
+from kcl_xlsx.summary_data import ROW_COLUMNS as EXPORTED_DETAIL
 
 
 @pytest.fixture(scope="module")

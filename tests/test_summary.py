@@ -10,11 +10,12 @@ from python_calamine import CalamineWorkbook
 
 from kcl_xlsx.checker import PlanRow, Submission, STATUS_VALID
 from kcl_xlsx.collect import ACCEPTED, CollectResult, InboxFile, SchoolResult, SUBMITTED_VALID
+from kcl_xlsx.row_block import block_of
 from kcl_xlsx.summary_data import build_summary
 from kcl_xlsx.summary_write import write_summary
 from tests.support.libreoffice import resave
 
-SHEETS = ["Tổng quan", "Theo trường", "Theo tiêu chí", "Theo tiêu chuẩn", "Nguồn kinh phí", "Thời gian", "Chủ trì",
+SHEETS = ["Tổng quan", "Theo trường", "Theo đơn vị", "Theo tiêu chí", "Theo tiêu chuẩn", "Nguồn kinh phí", "Thời gian", "Chủ trì",
           "Chi tiết", "Lỗi", "Chưa nộp", "Tệp", "Thay đổi"]
 EVIL = '=HYPERLINK("http://evil.example","x")'
 
@@ -29,7 +30,8 @@ def result(tmp_path: Path) -> CollectResult:
     sub = Submission("a.xlsx", kind="xlsx", status=STATUS_VALID, sha256="ab", identity={"school_code": "S1",
                      "school_name": "+Trường @A"}, level="thcs", year="2025-2026", framework="tt18", rows=rows,
                      sheet="Kế hoạch")
-    f = InboxFile("a.xlsx", tmp_path / "a.xlsx", 10, 0, "ab", sub, "parsed", ACCEPTED, "S1", "identity", "2025-01-01")
+    f = InboxFile("a.xlsx", tmp_path / "a.xlsx", 10, 0, "ab", sub, "parsed", ACCEPTED, "S1", "identity", "2025-01-01",
+                  block=block_of(rows))
     s = SchoolResult("S1", "+Trường @A", "thcs", "-Phòng", SUBMITTED_VALID, f, files=[f])
     return CollectResult(tmp_path, None, tmp_path / "l.sqlite", [f], {"S1": s}, None, "2025-2026", None)
 
@@ -57,7 +59,7 @@ def test_texts_are_strings_never_formulas(summary):
 
 def test_totals_have_cached_values(summary):
     rows = CalamineWorkbook.from_path(str(summary)).get_sheet_by_name("Theo trường").to_python()
-    assert rows[-1][0] == "Tổng" and rows[-1][7] == pytest.approx(30.0)
+    assert rows[-1][0] == "Tổng" and rows[-1][rows[0].index("Kinh phí tối đa (tr.đ)")] == pytest.approx(30.0)
 
 
 def test_detail_is_a_table_with_frozen_header(summary):
