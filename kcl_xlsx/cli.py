@@ -291,6 +291,42 @@ def reissue(
                   + ", ".join(f"{s.school.code} {s.school.name}" for s in res.left), markup=False)
 
 
+@app.command()
+@friendly
+def rollup(
+    inputs: Annotated[list[Path], typer.Argument(help="Các bảng tổng hợp .xlsx của các phòng, hoặc thư mục xuất dữ liệu (--export) của họ; chỉ được đọc.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Tệp tổng hợp chung .xlsx; bản cũ được giữ lại với tên có thời điểm.")] = Path("tong-hop-chung.xlsx"),
+    export: Annotated[Optional[Path], typer.Option("--export", help="Thư mục xuất CSV (UTF-8 BOM) và Parquet của bảng chung.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Ngày xét tiến độ YYYY-MM-DD (mặc định hôm nay).")] = None,
+    choices: ChoicesOpt = None,
+) -> None:
+    """Tổng hợp nhiều đơn vị (ví dụ Sở tổng hợp các Phòng), nhóm theo đơn vị.
+    Roll several offices' summaries (or exports) up into one summary, grouped by unit."""
+    from .rollup import rollup as run_rollup
+
+    if output.suffix.lower() != ".xlsx":
+        raise UsageError(f"{output}: tệp tổng hợp cần đuôi .xlsx / output must end in .xlsx")
+    for given in inputs:
+        if given.exists() and given.resolve() in (output.resolve(), (export or output).resolve()):
+            raise UsageError(f"{given}: vừa là đầu vào vừa là đầu ra / is both an input and the output")
+        if export is not None and given.is_dir() and _inside(export, given):
+            raise UsageError(f"--export {export}: nằm trong đầu vào {given}, không bao giờ bị ghi vào "
+                             f"/ is inside an input, which is never written to")
+    if choices:
+        Sources.load(choices=choices)  # a bad file stops here, in one line
+    res = run_rollup(list(inputs), output, export=export, as_of=_date(as_of, "--as-of") if as_of else None,
+                     choices=str(choices) if choices else None)
+    t = res.tables
+    out.print(f"Đã tổng hợp {len(res.offices)} đơn vị: {len(t.schools)} trường, {len(t.rows)} công việc.", markup=False)
+    out.print(f"Bảng tổng hợp chung: {output}" + (f" (bản trước: {res.backup.name})" if res.backup else ""),
+              markup=False)
+    duplicates = int((t.issues["code"] == "rollup.duplicate_school").sum())
+    if duplicates:
+        out.print(f"Trường có mặt ở nhiều đơn vị (chỉ tính một lần, xem trang Lỗi): {duplicates}", markup=False)
+    if res.exported:
+        out.print(f"Xuất dữ liệu: {len(res.exported)} tệp trong {res.exported[0].parent}", markup=False)
+
+
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())

@@ -242,7 +242,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
         last = max(len(chunk), 1)
         ws.add_table(0, 0, last, len(cols) - 1, {
             "name": f"ChiTiet{n + 1}", "style": "Table Style Light 9", "autofilter": True,
-            "columns": [{"header": _h(c)} for c in cols]})
+            "columns": [{"header": HEADERS.get(c, c)} for c in cols]})  # "actions" is the text here, not a count
         for c, col in enumerate(cols):
             ws.set_column(c, c, 40 if col in ("school_name", "standard", "criterion_name", "target", "actions") else 14)
         ws.freeze_panes(1, 0)
