@@ -15,6 +15,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from .fast_sheet import Bulk, FastSheet
 from .output import OutputError, replace_keeping_backup
 from .summary_data import FUNDING_PREFIX, SummaryData, month_text
 
@@ -93,6 +94,20 @@ class _W:
         else:
             ws.write_string(r, c, str(v))
 
+    def rows(self, ws: FastSheet, df: pd.DataFrame, first: int) -> None:
+        """The frame's rows from row ``first`` on, as one bulk block (see fast_sheet): numbers
+        as numbers (budgets with decimals, counts as counts), everything else as text."""
+        ws.add_bulk(Bulk(first, [_plain(df[c]) for c in df.columns],
+                         [self.number_format(c, df[c]) for c in df.columns]))
+
+    def number_format(self, col: str, values: pd.Series):
+        if col.startswith(("budget", FUNDING_PREFIX)):
+            return self.num
+        if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+            return None  # a number among text shows as typed
+        whole = values.dropna()
+        return self.int if not len(whole) or bool((whole % 1 == 0).all()) else self.num
+
     def table(self, ws, df: pd.DataFrame, r0: int = 0, totals: bool = True, title: str = "",
               widths: dict[str, int] | None = None) -> tuple[int, int]:
         """Header row, data rows, a total row of SUM formulas (cached values); returns
@@ -106,9 +121,7 @@ class _W:
             ws.set_column(c, c, (widths or {}).get(col, 14 if col not in ("school_name", "standard", "criterion_name",
                                                                            "message", "file", "school_list") else 40))
         first = r0 + 1
-        for i, row in enumerate(df.itertuples(index=False)):
-            for c, v in enumerate(row):
-                self.cell(ws, first + i, c, v, cols[c])
+        self.rows(ws, df, first)
         last = first + len(df) - 1
         if totals:
             tr = last + 1
@@ -125,6 +138,15 @@ class _W:
                         ws.write_number(tr, c, 0, fmt)
         ws.freeze_panes(r0 + 1, 0)
         return first, last
+
+
+def _plain(values: pd.Series) -> list:
+    """Python values, a missing one (NaN, NA, NaT) as None."""
+    out = values.astype(object).tolist()
+    if values.isna().any():
+        out = [None if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v)) else v
+               for v in out]
+    return out
 
 
 def detail_for_people(detail: pd.DataFrame) -> pd.DataFrame:
@@ -152,8 +174,8 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False, "nan_inf_to_errors": True})
     w = _W(wb)
-    ov = wb.add_worksheet(S_OVERVIEW)
-    sheets = {n: wb.add_worksheet(n) for n in (S_SCHOOL, S_UNIT, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD)}
+    ov = wb.add_worksheet(S_OVERVIEW, FastSheet)
+    sheets = {n: wb.add_worksheet(n, FastSheet) for n in (S_SCHOOL, S_UNIT, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD)}
 
     # Tổng quan
     ov.write_string(0, 0, "TỔNG HỢP KẾ HOẠCH CẢI TIẾN CHẤT LƯỢNG", w.title)
@@ -223,7 +245,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
     # detail_limit rows (province scale) the rows live only in the export, and it says so
     det = detail_for_people(d.detail)
     if len(det) > detail_limit:
-        ws = wb.add_worksheet(S_DETAIL)
+        ws = wb.add_worksheet(S_DETAIL, FastSheet)
         ws.set_column(0, 0, 120)
         ws.write_string(0, 0, f"Có {len(det):,} dòng kế hoạch, nhiều hơn giới hạn {detail_limit:,} dòng của bảng chi "
                               f"tiết trong tệp này.".replace(",", "."), w.title)
@@ -234,11 +256,9 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
     chunks = [det.iloc[i:i + per] for i in range(0, len(det), per)] or [det]
     for n, chunk in enumerate(chunks if len(det) or len(d.detail) <= detail_limit else []):
         name = S_DETAIL if n == 0 else f"{S_DETAIL} ({n + 1})"
-        ws = wb.add_worksheet(name)
+        ws = wb.add_worksheet(name, FastSheet)
         cols = list(chunk.columns)
-        for i, row in enumerate(chunk.itertuples(index=False)):
-            for c, v in enumerate(row):
-                w.cell(ws, i + 1, c, v, cols[c])
+        w.rows(ws, chunk, 1)
         last = max(len(chunk), 1)
         ws.add_table(0, 0, last, len(cols) - 1, {
             "name": f"ChiTiet{n + 1}", "style": "Table Style Light 9", "autofilter": True,
@@ -248,7 +268,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
         ws.freeze_panes(1, 0)
 
     for name, df in ((S_ISSUES, d.issues), (S_MISSING, d.missing), (S_FILES, d.files), (S_CHANGES, d.changes)):
-        ws = wb.add_worksheet(name)
+        ws = wb.add_worksheet(name, FastSheet)
         w.table(ws, df, totals=False)
         ws.autofilter(0, 0, max(len(df), 1), max(len(df.columns) - 1, 0))
     ov.activate()

@@ -2,6 +2,7 @@
 OOXML schema validity, LibreOffice opens it, an earlier summary is kept."""
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -51,10 +52,12 @@ def test_sheets_in_order(summary):
 def test_texts_are_strings_never_formulas(summary):
     with zipfile.ZipFile(summary) as zf:
         xml = "".join(zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet"))
-        strings = zf.read("xl/sharedStrings.xml").decode()
-    assert "HYPERLINK" not in xml and "HYPERLINK" in strings
-    assert "<f>" in xml and "SUM(" in xml  # totals are formulas
-    assert "hyperlink" not in xml.lower()
+    formulas = re.findall(r"<f>(.*?)</f>", xml)
+    assert formulas and all(f.startswith("SUM(") for f in formulas)  # totals are formulas, nothing else is
+    assert '<t>=HYPERLINK(&quot;' in xml or "<t>=HYPERLINK(\"" in xml  # the school's text, as an inline string
+    assert "<hyperlink" not in xml.lower()
+    detail = CalamineWorkbook.from_path(str(summary)).get_sheet_by_name("Chi tiết").to_python()
+    assert EVIL in [c for row in detail for c in row]
 
 
 def test_totals_have_cached_values(summary):
