@@ -21,11 +21,10 @@ import re
 from typing import Any, Sequence
 
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import xl_col_to_name, xl_range
 from xlsxwriter.worksheet import Worksheet
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed raw in XML: _xHHHH_ as Excel does
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _CHUNK_ROWS = 2000
 
 
@@ -60,6 +59,22 @@ class FastSheet(Worksheet):
         self.bulks.sort(key=lambda b: b.first)
         self._check_dimensions(bulk.first, 0)
         self._check_dimensions(bulk.last, len(bulk.columns) - 1)
+
+    def add_table(self, first_row: int, first_col: int, last_row: int, last_col: int, options=None):
+        """XlsxWriter records every cell of a table's range in a dict, to refuse overlaps: two
+        million entries (seconds, hundreds of MB) for a province's Chi tiết.  The table is
+        added over its header and first row, then stretched to its real size: its range and
+        autofilter range are the only fields that depend on the last row (no total row here)."""
+        options = options or {}
+        if options.get("total_row"):
+            raise ValueError("FastSheet.add_table: total rows are not supported")
+        result = super().add_table(first_row, first_col, min(last_row, first_row + 1), last_col, options)
+        if result == 0 and last_row > first_row + 1:
+            table = self.tables[-1]
+            table["range"] = table["a_range"] = xl_range(first_row, first_col, last_row, last_col)
+            if table.get("autofilter"):
+                table["autofilter"] = table["a_range"]
+        return result
 
     # -- writing (called by XlsxWriter when the workbook is closed) ----------------------------
 
@@ -114,8 +129,9 @@ def _cell(ref: str, v: Any, style: str, text_style: str) -> str:
 
 
 def _text(ref: str, s: str, style: str) -> str:
-    s = s.translate(_ESCAPES)
-    if _CONTROL.search(s):
+    if "&" in s or "<" in s or ">" in s:  # plain tests first: most texts need no escaping
+        s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if not s.isprintable() and _CONTROL.search(s):
         s = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", s)
-    space = ' xml:space="preserve"' if s[:1].isspace() or s[-1:].isspace() else ""
+    space = ' xml:space="preserve"' if s[0].isspace() or s[-1].isspace() else ""
     return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{s}</t></is></c>'
