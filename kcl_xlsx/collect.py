@@ -200,8 +200,10 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
                                 as_of=as_of, choices=options.choices)
             todo = _from_ledger(files, led, okey, res)
             res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress)
+            first_seen = led.collected_index(okey)
             for f in files:
-                f.collected_at = led.collected_at(f.rel, f.sub.sha256 if f.sub else "", okey) or now_iso()
+                f.sha256 = f.sha256 or (f.sub.sha256 if f.sub else "")
+                f.collected_at = first_seen.get((f.rel, f.sha256), "") or now_iso()
             res.files = sorted(files + archives, key=lambda f: f.rel)
             _classify(res, files, roster, deadline)
             led.classify((f.rel, f.sub.sha256, okey, f.classification, f.school) for f in files if f.sub)
@@ -323,6 +325,13 @@ def _safe(name: str) -> str:
     return re.sub(r"[^\w.~$ -]+", "_", name)[:120] or "file"
 
 
+def _sha_or_blank(p: Path) -> str:
+    try:
+        return _sha_file(p)
+    except OSError:
+        return ""
+
+
 def _sha_file(p: Path) -> str:
     h = hashlib.sha256()
     with open(p, "rb") as fh:
@@ -335,18 +344,21 @@ def _sha_file(p: Path) -> str:
 
 
 def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectResult) -> list[InboxFile]:
+    """Take every file the ledger already knows from it; return the files to parse."""
+    known, sizes = led.stat_index(okey), led.sizes(okey)
     todo = []
     for f in files:
-        row = led.known(f.rel, f.size, f.mtime_ns, okey)
-        if row is not None:
+        rowid = known.get((f.rel, f.size, f.mtime_ns))
+        if rowid is not None:
+            row = led.row(rowid)
             f.sha256, f.source = row["sha256"], "cached"
             _keep(f, submission_from_row(row), led, okey)
             res.cached += 1
             continue
-        try:
-            f.sha256 = _sha_file(f.path)
-        except OSError:
-            f.sha256 = ""
+        if f.size not in sizes:
+            todo.append(f)  # new bytes for sure: the worker hashes it while reading it
+            continue
+        f.sha256 = _sha_or_blank(f.path)
         row = led.by_sha(f.sha256, okey)
         if row is not None:
             f.source = "same_hash"
@@ -397,8 +409,8 @@ def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: 
 
     for f, parsed in results:
         f.source = "parsed"
-        if not parsed.sub.sha256:
-            parsed.sub.sha256 = f.sha256
+        if not parsed.sub.sha256:  # a worker that crashed, a file too large to hash there
+            parsed.sub.sha256 = f.sha256 or _sha_or_blank(f.path)
         batch.append((f, parsed))
         done += 1
         if progress:

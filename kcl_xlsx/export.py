@@ -6,6 +6,7 @@ with ' so that opening the CSV in a spreadsheet never runs a school's text as a 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -37,26 +38,51 @@ def export(data: SummaryData, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     written = []
     for name, df in frames(data).items():
-        written.append(_write(out_dir / f"{name}.csv", lambda tmp, df=df: write_csv(df, tmp)))
-        written.append(_write(out_dir / f"{name}.parquet", lambda tmp, df=df: write_parquet(df, tmp)))
+        csv_path, parquet_path = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
+        with _temporary(csv_path) as csv_tmp, _temporary(parquet_path) as parquet_tmp:
+            write_tables(df, csv_tmp, parquet_tmp)
+            _replace(csv_tmp, csv_path)
+            _replace(parquet_tmp, parquet_path)
+        written += [csv_path, parquet_path]
     return written
 
 
-def _write(path: Path, writer) -> Path:
-    """Stream into a temporary file beside ``path`` (a province's rows do not fit in memory
-    twice), then rename; an earlier file is kept with a timestamp."""
+@contextlib.contextmanager
+def _temporary(path: Path):
+    """A temporary file beside ``path`` (same file system: the rename is atomic), removed
+    if it is still there at the end."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=path.suffix, dir=path.parent)
         os.close(fd)
-        writer(Path(tmp))
-        replace_keeping_backup(Path(tmp), path)
+    except OSError as exc:
+        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+    try:
+        yield Path(tmp)
     except OSError as exc:
         raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
     finally:
-        if "tmp" in locals() and os.path.exists(tmp):
+        if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    try:
+        replace_keeping_backup(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+
+
+def _write(path: Path, writer) -> Path:
+    """``writer(tmp)`` into a temporary file beside ``path``, then renamed; an earlier file
+    is kept with a timestamp."""
+    with _temporary(path) as tmp:
+        writer(tmp)
+        _replace(tmp, path)
     return path
+
+
+CHUNK_ROWS = 50_000  # rows converted at a time: a province's 400,000 rows never sit in memory as text twice
 
 
 def _texty(column: pd.Series) -> bool:
@@ -64,25 +90,95 @@ def _texty(column: pd.Series) -> bool:
     return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
 
 
-def _csv_safe(df: pd.DataFrame) -> pd.DataFrame:
-    safe = df.copy()
-    for col in safe.columns:
-        if _texty(safe[col]):
-            safe[col] = safe[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_RISKY) else v)
-    return safe
+def _chunks(df: pd.DataFrame):
+    for start in range(0, max(len(df), 1), CHUNK_ROWS):
+        yield df.iloc[start:start + CHUNK_ROWS]
+
+
+def _schema(df: pd.DataFrame):
+    """One schema for every chunk (a chunk whose text column is all blank would otherwise
+    guess another type): text stays text, numbers stay numbers."""
+    import pyarrow as pa
+
+    fields = []
+    for col in df.columns:
+        dtype = df[col].dtype
+        if _texty(df[col]):
+            kind = pa.string()
+        elif pd.api.types.is_bool_dtype(dtype):
+            kind = pa.bool_()
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = pa.int64()
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = pa.float64()
+        else:
+            kind = pa.string()
+        fields.append(pa.field(str(col), kind))
+    return pa.schema(fields)
+
+
+def _arrow(chunk: pd.DataFrame, schema):
+    """The chunk as an Arrow table, converted in C++; a text column holding something else
+    than text (a number in Giá trị) is converted value by value."""
+    import pyarrow as pa
+
+    arrays = []
+    for field in schema:
+        values = chunk[field.name]
+        try:
+            arrays.append(pa.array(values, type=field.type, from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays.append(pa.array([None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+                                    for v in values], type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _csv_safe(table):
+    """Text starting with = + - @ (or a tab/CR) gets a leading ': a spreadsheet opening
+    the CSV shows it as text instead of running it as a formula."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type):
+            risky = pc.fill_null(_any_prefix(column, _RISKY), False)
+            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def _any_prefix(column, prefixes):
+    import pyarrow.compute as pc
+
+    mask = pc.starts_with(column, prefixes[0])
+    for p in prefixes[1:]:
+        mask = pc.or_(mask, pc.starts_with(column, p))
+    return mask
+
+
+def write_tables(df: pd.DataFrame, csv_path: Path | None, parquet_path: Path | None) -> None:
+    """The frame as CSV and/or Parquet, in one pass of chunks (each converted to Arrow once)."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    schema = _schema(df)
+    with contextlib.ExitStack() as stack:
+        fh = stack.enter_context(open(csv_path, "wb")) if csv_path else None
+        parquet = stack.enter_context(pq.ParquetWriter(str(parquet_path), schema)) if parquet_path else None
+        if fh:
+            fh.write(b"\xef\xbb\xbf")  # BOM: Excel reads the file as UTF-8
+        for n, chunk in enumerate(_chunks(df)):
+            table = _arrow(chunk, schema)
+            if parquet:
+                parquet.write_table(table)
+            if fh:
+                pcsv.write_csv(_csv_safe(table), fh, pcsv.WriteOptions(include_header=n == 0))
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    _csv_safe(df).to_csv(path, index=False, lineterminator="\r\n", encoding="utf-8-sig")
-
-
-def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
-    clean = df.copy()
-    for col in clean.columns:  # mixed object columns (text and numbers) become text
-        if _texty(clean[col]):
-            clean[col] = clean[col].map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))
-    return clean
+    write_tables(df, path, None)
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:
-    _parquet_safe(df).to_parquet(path, index=False)
+    write_tables(df, None, path)

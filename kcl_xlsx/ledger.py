@@ -162,6 +162,25 @@ class Ledger:
             "SELECT * FROM files WHERE path=? AND size=? AND mtime_ns=? AND options_key=? "
             "ORDER BY last_seen_at DESC LIMIT 1", (path, size, mtime_ns, options_key)).fetchone()
 
+    def stat_index(self, options_key: str = "") -> dict[tuple[str, int, int], int]:
+        """(path, size, mtime) -> rowid of every file recorded under ``options_key`` (the
+        newest sighting wins), read in one query: a run asks this of every inbox file."""
+        rows = self.conn.execute("SELECT path, size, mtime_ns, rowid FROM files WHERE options_key=? "
+                                 "ORDER BY last_seen_at", (options_key,))
+        return {(p, size, mtime): rowid for p, size, mtime, rowid in rows}
+
+    def sizes(self, options_key: str = "") -> set[int]:
+        """Sizes of the recorded files: a file of another size cannot be a known one renamed."""
+        return {r[0] for r in self.conn.execute("SELECT DISTINCT size FROM files WHERE options_key=?", (options_key,))}
+
+    def row(self, rowid: int) -> sqlite3.Row:
+        return self.conn.execute("SELECT * FROM files WHERE rowid=?", (rowid,)).fetchone()
+
+    def collected_index(self, options_key: str = "") -> dict[tuple[str, str], str]:
+        """(path, sha256) -> when the file was first collected."""
+        rows = self.conn.execute("SELECT path, sha256, collected_at FROM files WHERE options_key=?", (options_key,))
+        return {(p, sha): at for p, sha, at in rows}
+
     def by_sha(self, sha256: str, options_key: str = "") -> sqlite3.Row | None:
         """Any row of the same bytes (a renamed, touched or copied file needs no re-parse)."""
         if not sha256:
