@@ -156,12 +156,6 @@ class Ledger:
 
     # -- queries ------------------------------------------------------------------------------
 
-    def known(self, path: str, size: int, mtime_ns: int, options_key: str = "") -> sqlite3.Row | None:
-        """The row of an unchanged file (same path, size and mtime), else None."""
-        return self.conn.execute(
-            "SELECT * FROM files WHERE path=? AND size=? AND mtime_ns=? AND options_key=? "
-            "ORDER BY last_seen_at DESC LIMIT 1", (path, size, mtime_ns, options_key)).fetchone()
-
     def stat_index(self, options_key: str = "") -> dict[tuple[str, int, int], int]:
         """(path, size, mtime) -> rowid of every file recorded under ``options_key`` (the
         newest sighting wins), read in one query: a run asks this of every inbox file."""
@@ -194,12 +188,6 @@ class Ledger:
     def set_meta(self, key: str, value: str) -> None:
         with self.transaction():
             _meta_set(self.conn, key, value)
-
-    def classification_of(self, path: str, size: int, mtime_ns: int, options_key: str = "") -> sqlite3.Row | None:
-        """sha256, classification and school of an unchanged file, without its stored rows."""
-        return self.conn.execute(
-            "SELECT sha256, classification, matched_school FROM files WHERE path=? AND size=? AND mtime_ns=? "
-            "AND options_key=? ORDER BY last_seen_at DESC LIMIT 1", (path, size, mtime_ns, options_key)).fetchone()
 
     def all(self) -> list[sqlite3.Row]:
         return self.conn.execute("SELECT * FROM files ORDER BY path, collected_at").fetchall()
@@ -255,10 +243,6 @@ class Ledger:
                                   "WHERE path=? AND sha256=? AND options_key=?",
                                   [(c, m, now_iso(), p, s, k) for p, s, k, c, m in items])
 
-    def collected_at(self, path: str, sha256: str, options_key: str = "") -> str:
-        row = self.conn.execute("SELECT collected_at FROM files WHERE path=? AND sha256=? AND options_key=?",
-                                (path, sha256, options_key)).fetchone()
-        return row[0] if row else ""
 
 
 class _Tx:
