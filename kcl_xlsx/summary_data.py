@@ -128,16 +128,16 @@ def progress_labels(choices: Choices) -> list[str]:
     return labels[:2] + [LATE_PROGRESS] + labels[2:] if len(labels) >= 2 else labels + [LATE_PROGRESS]
 
 
-def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, choices: Choices) -> list[str]:
+def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, choices: Choices) -> pd.Series:
+    """:func:`progress_of` for every row, computed once per distinct (status, end month)
+    pair: a province has a few dozen of them and hundreds of thousands of rows."""
     as_of_month = as_of.year * 12 + as_of.month - 1
-    seen: dict[tuple, str] = {}  # a province has a few dozen distinct (status, month) pairs
-    out = []
-    for s, e in zip(status, end_month):
-        key = (s, None if e is None or pd.isna(e) else int(e))
-        if key not in seen:
-            seen[key] = progress_of(s, key[1], as_of_month, choices)
-        out.append(seen[key])
-    return out
+    pairs = pd.MultiIndex.from_arrays([pd.Series(status, dtype=object).fillna(""),
+                                       pd.array(end_month, dtype="Int64")])
+    codes, uniques = pd.factorize(pairs)
+    labels = [progress_of(s, None if pd.isna(e) else int(e), as_of_month, choices) for s, e in uniques]
+    return pd.Series(pd.array(labels, dtype=object)[codes] if len(codes) else [], dtype=object,
+                     index=getattr(status, "index", None))
 
 
 # --------------------------------------------------------------------------- stage 1: tables
@@ -183,16 +183,11 @@ def _rows_frame(res: CollectResult) -> pd.DataFrame:
         cols["source_row"].extend(b["row"])
         cols["start_month"].extend(b["start_month"])
         cols["end_month"].extend(b["end_month"])
-    # an empty inbox still gives text columns (a merge on school_code needs matching types)
-    df = pd.DataFrame({k: pd.Series(v, dtype=object) if not v else v for k, v in cols.items()})
-    return _typed_rows(df)
-
-
-def _typed_rows(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.astype({"budget_min_mvnd": float, "budget_max_mvnd": float})
-    for col in ("start_month", "end_month"):
-        df[col] = pd.array([None if v is None or pd.isna(v) else int(v) for v in df[col]], dtype="Int64")
-    return df
+    # Text stays object dtype: the values are shared str objects (one per distinct label),
+    # 8 bytes a cell, where pandas' own string type would copy every one of them.
+    numbers = {"budget_min_mvnd": "float64", "source_row": "int64", "start_month": "Int64", "end_month": "Int64"}
+    numbers["budget_max_mvnd"] = "float64"
+    return pd.DataFrame({k: pd.Series(v, dtype=numbers.get(k, object)) for k, v in cols.items()})
 
 
 def _num(x: Any) -> float:
