@@ -24,7 +24,7 @@ from .freetext import fold
 from . import collect_cache
 from .ledger import Ledger, now_iso, rows_to_json, submission_from_row
 from .roster import Roster
-from .row_block import VALUE_FIELDS, Block, LazyRows, block_of, empty_block, records
+from .row_block import VALUE_FIELDS, Block, LazyRows, block_of, empty_block, records, shared
 
 # file classifications
 ACCEPTED = "accepted"
@@ -376,7 +376,7 @@ def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectRes
 def _keep(f: InboxFile, sub: Submission, led: Ledger, okey: str, block: Block | None = None) -> None:
     """Hold the file's result for the rest of the run: its rows compactly, the full rows
     left in the ledger."""
-    f.block = block if block is not None else block_of(sub.rows)
+    f.block = shared(block if block is not None else block_of(sub.rows))
     count = len(f.block["row"])
     sub.rows = LazyRows(str(led.path), f.rel, sub.sha256, okey, count)  # type: ignore[assignment]
     f.sub = sub

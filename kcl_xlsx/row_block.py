@@ -35,10 +35,16 @@ def block_of(rows: Iterable[Any]) -> Block:
         if src == "row":
             out[name] = tuple(r.row for r in rows)
         elif src == "v":
-            out[name] = tuple(_shared(r.values.get(name)) for r in rows)
+            out[name] = tuple(r.values.get(name) for r in rows)
         else:
-            out[name] = tuple(_shared(r.derived.get(name)) for r in rows)
+            out[name] = tuple(r.derived.get(name) for r in rows)
     return out
+
+
+def shared(block: Block) -> Block:
+    """The block with its labels interned, in the process that keeps it: each block comes
+    from a worker (or the ledger) with its own copies of "Tiêu chuẩn 1 - ..." and the rest."""
+    return {name: tuple(map(_shared, values)) for name, values in block.items()}
 
 
 def empty_block() -> Block:
