@@ -1,0 +1,77 @@
+"""FastSheet: bulk rows rendered straight to worksheet XML inside an XlsxWriter workbook read
+back exactly (python-calamine, openpyxl, LibreOffice) and pass the OOXML schemas, with
+XlsxWriter's own rows above and below them and a table stretched over them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlsxwriter
+from python_calamine import CalamineWorkbook
+
+from kcl_xlsx.fast_sheet import Bulk, FastSheet
+from tests.support.libreoffice import resave
+
+TEXTS = ["<b>&amp;</b> & >", " leading space", "trailing space ", "dòng 1\ndòng 2", "ký tự\x01điều khiển",
+         "=SUM(A1:A9)", "+84 912 345 678", "Tiếng Việt có dấu: Trường Mầm non Hoa Sen", "x" * 2000]
+NUMBERS = [0, 1, -2.5, 1e15, 123456.789, 7, 0.1, 3, 42]
+
+
+def build(path: Path, rows: int = len(TEXTS)) -> None:
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Bảng", FastSheet)
+    num = wb.add_format({"num_format": "#,##0.0##"})
+    ws.write_string(0, 0, "Tiêu đề")  # XlsxWriter's own row above the block
+    texts = (TEXTS * (rows // len(TEXTS) + 1))[:rows]
+    numbers = (NUMBERS * (rows // len(NUMBERS) + 1))[:rows]
+    blanks = [None if i % 3 == 0 else "" if i % 3 == 1 else True for i in range(rows)]
+    ws.add_table(2, 0, 2 + rows, 2, {"name": "Bang", "columns": [{"header": "Chữ"}, {"header": "Số"},
+                                                              {"header": "Trống"}]})
+    ws.add_bulk(Bulk(3, [texts, numbers, blanks], [None, num, None]))
+    ws.write_formula(3 + rows, 1, f"=SUM(B4:B{3 + rows})", num, float(sum(numbers)))  # and below it
+    wb.close()
+
+
+def expected(rows: int = len(TEXTS)) -> list[list]:
+    texts = (TEXTS * (rows // len(TEXTS) + 1))[:rows]
+    numbers = (NUMBERS * (rows // len(NUMBERS) + 1))[:rows]
+    return [[t, float(n), "có" if i % 3 == 2 else ""] for i, (t, n) in enumerate(zip(texts, numbers))]
+
+
+def calamine_rows(path: Path) -> list[list]:
+    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Bảng").to_python(skip_empty_area=False)
+    return grid
+
+
+def test_values_read_back_exactly(tmp_path):
+    path = tmp_path / "f.xlsx"
+    build(path)
+    grid = calamine_rows(path)
+    assert grid[0][0] == "Tiêu đề"
+    assert grid[2] == ["Chữ", "Số", "Trống"]
+    got = [[r[0].replace("_x0001_", "\x01"), r[1], r[2]] for r in grid[3:3 + len(TEXTS)]]
+    assert got == expected()
+    assert grid[3 + len(TEXTS)][1] == pytest.approx(sum(NUMBERS))  # the total's cached value
+    ws = openpyxl.load_workbook(path)["Bảng"]
+    assert ws.tables["Bang"].ref == f"A3:C{3 + len(TEXTS)}"  # stretched over the whole block
+    assert ws.cell(4, 1).value == TEXTS[0] and ws.cell(9, 1).data_type == "s"  # "=SUM" stays text
+    assert ws.cell(4, 2).number_format == "#,##0.0##"
+
+
+def test_valid_ooxml_and_libreoffice_reads_the_same(tmp_path, ooxml_validate):
+    path = tmp_path / "f.xlsx"
+    build(path, rows=500)
+    ooxml_validate(path)
+    back = resave(path, tmp_path / "lo", fmt="xlsx")[0]
+    mine, theirs = calamine_rows(path), calamine_rows(back)
+    assert [r[:2] for r in theirs[3:503]] == [r[:2] for r in mine[3:503]]
+
+
+def test_overlapping_blocks_are_refused(tmp_path):
+    wb = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
+    ws = wb.add_worksheet("A", FastSheet)
+    ws.add_bulk(Bulk(1, [[1, 2, 3]], [None]))
+    with pytest.raises(ValueError):
+        ws.add_bulk(Bulk(3, [[4]], [None]))
+    wb.close()
