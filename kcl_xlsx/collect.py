@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STATUS_UNREADABLE, STATUS_VALID,
-                      STATUS_WRONG, CheckOptions, Submission, check_path)
+                      STATUS_WRONG, CheckOptions, PlanRow, Submission, check_path)
 from .freetext import fold
 from . import collect_cache
 from .ledger import Ledger, now_iso, rows_to_json, submission_from_row
 from .roster import Roster
-from .row_block import VALUE_FIELDS, Block, LazyRows, block_of, empty_block, records, shared
+from .row_block import Block, LazyRows, block_of, empty_block, shared
 
 # file classifications
 ACCEPTED = "accepted"
@@ -496,7 +496,8 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
             older = [f for f in ordered if _newest_key(f) < _newest_key(s.accepted)]
             s.previous = older[0] if older else None
             if s.previous:
-                s.changes = diff_rows(s.previous.block, s.accepted.block)
+                # both versions' full rows, from the ledger (a run keeps only what the summary needs)
+                s.changes = diff_rows(list(s.previous.sub.rows), list(s.accepted.sub.rows))
             newer_bad = [f for f in ordered if f.sub.status == STATUS_ERRORS and _newest_key(f) > _newest_key(s.accepted)]
             for f in newer_bad:
                 f.note = "bản mới hơn có lỗi; đang tổng hợp " + s.accepted.rel
@@ -568,20 +569,24 @@ class _Matcher:
 # --------------------------------------------------------------------------- changes
 
 
-def row_key(row: dict[str, Any]) -> str:
-    crit = row.get("criterion_code") or fold(row.get("criterion") or "")
-    return f"{crit} | {fold(row.get('actions') or '')}"
+def row_key(values: dict[str, Any], derived: dict[str, Any]) -> str:
+    crit = derived.get("criterion_code") or fold(values.get("criterion") or "")
+    return f"{crit} | {fold(values.get('actions') or '')}"
 
 
-def diff_rows(before: Block | None, after: Block | None) -> list[Change]:
+_COMPARED = ("muc", "standard", "criterion", "target", "actions", "lead", "collaborators", "start", "end",
+             "budget", "funding", "support", "note", "status", "result")
+
+
+def diff_rows(before: list[PlanRow], after: list[PlanRow]) -> list[Change]:
     """Rows added, removed and changed, keyed by criterion + actions."""
-    def index(block: Block | None) -> dict[str, dict[str, Any]]:
+    def index(rows: list[PlanRow]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for r in records(block or empty_block()):
-            k = row_key(r)
+        for r in rows:
+            k = row_key(r.values, r.derived)
             while k in out:
                 k += "+"
-            out[k] = {f: r[f] for f in VALUE_FIELDS}
+            out[k] = r.values
         return out
 
     a, b = index(before), index(after)
@@ -589,7 +594,7 @@ def diff_rows(before: Block | None, after: Block | None) -> list[Change]:
     for k in b:
         if k not in a:
             changes.append(Change("added", k, None, b[k]))
-        elif any(_v(a[k].get(f)) != _v(b[k].get(f)) for f in VALUE_FIELDS):
+        elif any(_v(a[k].get(f)) != _v(b[k].get(f)) for f in _COMPARED):
             changes.append(Change("changed", k, a[k], b[k]))
     changes.extend(Change("removed", k, a[k], None) for k in a if k not in b)
     return changes

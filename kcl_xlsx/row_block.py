@@ -13,16 +13,16 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Iterable
 
-# (column, where it comes from: "v" the row's values, "d" its derived fields, "row" its number)
+# What the summary needs of each row (not the free-text notes and results, which it never
+# shows): (column, where it comes from: "v" the row's values, "d" its derived fields, "row"
+# its number).
 FIELDS: tuple[tuple[str, str], ...] = (
     ("row", "row"),
     ("muc", "v"), ("standard", "v"), ("criterion", "v"), ("target", "v"), ("actions", "v"), ("lead", "v"),
-    ("collaborators", "v"), ("start", "v"), ("end", "v"), ("budget", "v"), ("funding", "v"), ("support", "v"),
-    ("note", "v"), ("status", "v"), ("result", "v"),
+    ("collaborators", "v"), ("start", "v"), ("end", "v"), ("funding", "v"), ("status", "v"),
     ("section", "d"), ("criterion_code", "d"), ("budget_min", "d"), ("budget_max", "d"), ("start_month", "d"),
     ("end_month", "d"),
 )
-VALUE_FIELDS = tuple(name for name, src in FIELDS if src == "v")
 
 Block = dict[str, tuple]
 
@@ -41,25 +41,23 @@ def block_of(rows: Iterable[Any]) -> Block:
     return out
 
 
+# the columns whose values repeat from plan to plan: dropdown labels and codes, and the
+# texts schools copy from the guidance and from each other
+SHARED_FIELDS = frozenset({"muc", "standard", "criterion", "target", "actions", "lead", "collaborators", "start",
+                           "end", "funding", "status", "section", "criterion_code"})
+
+
 def shared(block: Block) -> Block:
     """The block with its labels interned, in the process that keeps it: each block comes
-    from a worker (or the ledger) with its own copies of "Tiêu chuẩn 1 - ..." and the rest."""
-    return {name: tuple(map(_shared, values)) for name, values in block.items()}
+    from a worker (or the ledger) with its own copies of "Tiêu chuẩn 1 - ..." and the rest.
+    Numbers are left alone."""
+    intern = sys.intern
+    return {name: tuple([intern(v) if v.__class__ is str else v for v in values]) if name in SHARED_FIELDS else values
+            for name, values in block.items()}
 
 
 def empty_block() -> Block:
     return {name: () for name, _src in FIELDS}
-
-
-def records(block: Block) -> list[dict[str, Any]]:
-    """The block as one dict per row (small uses only: comparing two versions of a plan)."""
-    names = [name for name, _src in FIELDS]
-    return [dict(zip(names, values)) for values in zip(*(block[n] for n in names))]
-
-
-def _shared(value: Any) -> Any:
-    # one copy of each label however many plans carry it (a worker sends its own copies)
-    return sys.intern(value) if isinstance(value, str) and len(value) <= 256 else value
 
 
 class LazyRows(Sequence):

@@ -277,12 +277,11 @@ def test_match_by_name_and_file_name(sources, tmp_path):
 
 def test_diff_rows_keys_on_criterion_and_actions():
     from kcl_xlsx.checker import PlanRow
-    from kcl_xlsx.row_block import block_of
 
-    a = block_of([PlanRow(6, {"criterion": "1.1 - X", "actions": "Làm A", "budget": 1}, {"criterion_code": "1.1"}),
-                              PlanRow(7, {"criterion": "1.2 - Y", "actions": "Làm B"}, {"criterion_code": "1.2"})])
-    b = block_of([PlanRow(6, {"criterion": "1.1 - X", "actions": "lam a", "budget": 2}, {"criterion_code": "1.1"}),
-                              PlanRow(7, {"criterion": "2.1 - Z", "actions": "Làm C"}, {"criterion_code": "2.1"})])
+    a = [PlanRow(6, {"criterion": "1.1 - X", "actions": "Làm A", "budget": 1}, {"criterion_code": "1.1"}),
+         PlanRow(7, {"criterion": "1.2 - Y", "actions": "Làm B"}, {"criterion_code": "1.2"})]
+    b = [PlanRow(6, {"criterion": "1.1 - X", "actions": "lam a", "budget": 2}, {"criterion_code": "1.1"}),
+         PlanRow(7, {"criterion": "2.1 - Z", "actions": "Làm C"}, {"criterion_code": "2.1"})]
     kinds = sorted(c.kind for c in diff_rows(a, b))
     assert kinds == ["added", "changed", "removed"]
 
