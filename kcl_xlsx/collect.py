@@ -428,7 +428,7 @@ class Parsed:
     the ledger stores them, and the columns the summary needs (all cheap to send)."""
 
     sub: Submission
-    rows_json: str
+    rows_json: bytes  # UTF-8: sent through the pipe and into SQLite without decoding
     block: Block
 
 
@@ -436,14 +436,14 @@ def check_for_ledger(item: tuple[str, CheckOptions, str]) -> Parsed:
     """Check one file (in a worker process) and shape the result for the ledger."""
     path, options, display = item
     sub = check_path(path, options, display)
-    parsed = Parsed(sub, rows_to_json(sub.rows), block_of(sub.rows))
+    parsed = Parsed(sub, rows_to_json(sub.rows).encode("utf-8"), block_of(sub.rows))
     sub.rows = []
     return parsed
 
 
 def _parsed(got: Parsed | Submission) -> Parsed:
     # a file whose worker crashed or hung comes back as a bare Submission
-    return got if isinstance(got, Parsed) else Parsed(got, "[]", empty_block())
+    return got if isinstance(got, Parsed) else Parsed(got, b"[]", empty_block())
 
 
 # --------------------------------------------------------------------------- classification

@@ -89,7 +89,8 @@ def rows_to_json(rows: list[PlanRow]) -> str:
                        for r in rows], ensure_ascii=False, default=str)
 
 
-def rows_from_json(text: str) -> list[PlanRow]:
+def rows_from_json(text: str | bytes) -> list[PlanRow]:
+    """Rows stored as JSON text, or as its UTF-8 bytes (what a worker sends)."""
     return [PlanRow(d["row"], d["values"], d["derived"], d.get("errors", 0)) for d in json.loads(text or "[]")]
 
 
@@ -199,7 +200,7 @@ class Ledger:
 
     def record(self, sub: Submission, path: str, size: int, mtime_ns: int, options_key: str = "",
                *, classification: str = "", matched_school: str = "", seen_at: str | None = None,
-               rows_json: str | None = None) -> None:
+               rows_json: str | bytes | None = None) -> None:
         """Insert or refresh one file (call inside ``transaction()`` to batch).  ``rows_json``:
         the rows already serialised (a worker process did it), else ``sub.rows`` are."""
         seen_at = seen_at or now_iso()
