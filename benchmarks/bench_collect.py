@@ -50,6 +50,7 @@ def main() -> None:
           f"parsed: {first.parsed}, re-run parsed: {again.parsed}")
     print(f"bare python-calamine loop (1 process): {floor:.1f} s, {n / floor:.0f} files/s")
     print(f"collect, first run:  {t1:.1f} s, {n / t1:.0f} files/s  (ratio to the 1-process floor: {t1 / floor:.2f}x)")
+    print("  stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in first.timings.items()))
     print(f"collect, unchanged re-run: {t2:.2f} s = {100 * t2 / t1:.1f}% of the first run")
     print(f"peak RSS: main process {self_rss:.0f} MiB, largest worker {child_rss:.0f} MiB")
     print(f"targets: <= 30 s for 10,000 files: {'met' if t1 * 10_000 / n <= 30 else 'NOT met'} "

@@ -127,6 +127,7 @@ class CollectResult:
     exported: list[Path] = dataclasses.field(default_factory=list)
     unchanged: bool = False  # same inbox and options as the last run: nothing was redone
     recorded_counts: dict[str, int] | None = None
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per stage, for benchmarks
 
     @property
     def accepted(self) -> list[InboxFile]:
@@ -199,7 +200,9 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
             res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
                                 as_of=as_of, choices=options.choices)
             todo = _from_ledger(files, led, okey, res)
+            res.timings["find"] = time.perf_counter() - t0
             res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress)
+            res.timings["check"] = time.perf_counter() - t0 - res.timings["find"]
             first_seen = led.collected_index(okey)
             for f in files:
                 f.sha256 = f.sha256 or (f.sub.sha256 if f.sub else "")
@@ -219,17 +222,23 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
 
         from .summary_write import DETAIL_LIMIT
 
+        t1 = time.perf_counter()
         data = build_summary(res)
+        res.timings["pivots"] = time.perf_counter() - t1
         if export is None and out is not None and len(data.detail) > DETAIL_LIMIT:
             export = Path(out).with_name(f"{Path(out).stem}-xuat-du-lieu")  # the detail must live somewhere
         if out is not None and write_summary:
             from .summary_write import write_summary as _write
 
+            t1 = time.perf_counter()
             res.backup = _write(data, Path(out), detail_limit=DETAIL_LIMIT, detail_note=str(export or ""))
+            res.timings["workbook"] = time.perf_counter() - t1
         if export is not None:
             from .export import export as _export
 
+            t1 = time.perf_counter()
             res.exported = _export(data, Path(export))
+            res.timings["export"] = time.perf_counter() - t1
     with Ledger(ledger_path) as led:
         collect_cache.save(led, fp, res)
     res.seconds = time.perf_counter() - t0
