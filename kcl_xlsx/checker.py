@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -23,7 +23,7 @@ from .freetext import fold
 from .identity_check import resolve_identity
 from .normalize import RowNormalizer
 from .plan_spec import PlanSpec, Sources
-from .preflight import Bounds, decrypt, preflight
+from .preflight import Bounds, preflight
 from .reader import RawPlan, read_plan
 
 define_code("plan.empty", "error", "Kế hoạch chưa có dòng nào", "Nhập các công việc/giải pháp vào trang Kế hoạch.")
@@ -119,20 +119,18 @@ def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display
     sub = Submission(file=name, kind=pf.kind)
     try:
         sub.size = path.stat().st_size
-        data = b""
-        if pf.ok:
-            data = decrypt(path, pf.decrypt_password) if pf.decrypt_password else path.read_bytes()
     except OSError:
-        data = b""
+        pass
     sub.issues.extend(pf.issues)
     if not pf.ok:
         sub.status = _failed_status(pf.kind)
         if sub.size < options.bounds.max_file_bytes:
             sub.sha256 = _sha(path)
         return _stamp_file(sub)
-    # the hash is of the file as sent (for an encrypted file, not of its decrypted content)
-    sub.sha256 = _sha(path) if pf.decrypt_password else hashlib.sha256(data).hexdigest()
-    return _stamp_file(check_bytes(data, pf.kind, sub, options))
+    # the hash is of the file as sent (for an encrypted file, not of its decrypted content);
+    # the bytes read are the ones the pre-flight checked, not the file read a second time
+    sub.sha256 = _sha(path) if pf.decrypt_password else hashlib.sha256(pf.package).hexdigest()
+    return _stamp_file(check_bytes(pf.package, pf.kind, sub, options, pf.parts))
 
 
 def _sha(path: Path) -> str:
@@ -157,9 +155,10 @@ def _stamp_file(sub: Submission) -> Submission:
     return sub
 
 
-def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions) -> Submission:
+def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions,
+                parts: Mapping[str, bytes | None] | None = None) -> Submission:
     sources = _sources(options.catalog, options.choices)
-    raw = read_plan(data, kind, sources.form)
+    raw = read_plan(data, kind, sources.form, parts)
     sub.issues.extend(raw.issues)
     sub.info, sub.staff, sub.sheet = raw.info, raw.staff, raw.sheet or ""
     sub.application, sub.saved_at = raw.meta.application, raw.meta.modified
@@ -205,7 +204,7 @@ def _check_lists(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
         found = raw.lists.get(name)
         if found is None or not raw.lists:
             continue
-        if len(found) == len(values) and all(a == b for a, b in zip(found, values)):
+        if found == values:
             continue  # the common case, decided without folding
         if [fold(_txt(v)) for v in found] != [fold(_txt(v)) for v in values]:
             sub.issues.append(Issue.make("structure.lists_changed", sheet=L.LISTS_SHEET, value=name))
@@ -232,38 +231,49 @@ def _info_cell(raw: RawPlan, form, key: str) -> str:
     return xl_rowcol_to_cell(row, 1)
 
 
+_DUPLICATE_KEY = ("criterion", "target", "actions", "lead", "start", "end")
+
+
 def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
     normalizer = RowNormalizer(spec, raw.staff)
-    ctx = spec.py_context(raw.staff)
+    broken_rules = spec.rules.bind(spec.py_context(raw.staff))
+    where = _CellNamer(raw, spec)
     seen: dict[tuple, int] = {}
-    sheet = raw.sheet
 
     for raw_row in raw.rows:
-        def where(field: str, r=raw_row.row) -> dict:
-            col = raw.columns.get(field, L.PlanLayout(spec.form).columns[field])
-            cell = xl_rowcol_to_cell(r - 1, col)
-            return {"sheet": sheet, "cell": cell, "row": r, "column": spec.form.field(field).header,
-                    "where": f"{sheet}!{cell}"}
-
-        norm = normalizer.normalize(raw_row.cells, where)
+        at = partial(where, raw_row.row)
+        norm = normalizer.normalize(raw_row.cells, at)
         sub.issues.extend(norm.issues)
         errors = 0
-        for rule in spec.rules.check_row(norm.values, ctx):
+        for rule in broken_rules(norm.values):
             if rule.field not in raw.columns:
                 continue  # structure.column_missing already speaks for the whole column
-            pos = where(rule.field)
             value = norm.values.get(rule.field)
-            issue = _rule_issue(rule, pos, value, spec, norm.derived)
+            issue = _rule_issue(rule, at(rule.field), value, spec, norm.derived)
             errors += issue.severity == Severity.ERROR
             sub.issues.append(issue)
         sub.rows.append(PlanRow(raw_row.row, norm.values, norm.derived, errors))
-        key = tuple(fold(norm.values.get(k) or "") for k in ("criterion", "target", "actions", "lead", "start", "end"))
+        key = tuple([fold(norm.values.get(k) or "") for k in _DUPLICATE_KEY])
         if key in seen:
-            sub.issues.append(Issue.make("row.duplicate", other=seen[key], **where("criterion")))
+            sub.issues.append(Issue.make("row.duplicate", other=seen[key], **at("criterion")))
         else:
             seen[key] = raw_row.row
     if not sub.rows:
-        sub.issues.append(Issue.make("plan.empty", sheet=sheet))
+        sub.issues.append(Issue.make("plan.empty", sheet=raw.sheet))
+
+
+class _CellNamer:
+    """``namer(row, field)``: the position of a plan cell, for an issue (only asked for when
+    there is one, so nothing is formatted for the rows without issues)."""
+
+    def __init__(self, raw: RawPlan, spec: PlanSpec):
+        self.sheet, self.form = raw.sheet, spec.form
+        self.columns = {**L.PlanLayout(spec.form).columns, **raw.columns}  # found by header, else the template's
+
+    def __call__(self, row: int, field: str) -> dict:
+        cell = xl_rowcol_to_cell(row - 1, self.columns[field])
+        return {"sheet": self.sheet, "cell": cell, "row": row, "column": self.form.field(field).header,
+                "where": f"{self.sheet}!{cell}"}
 
 
 def _rule_issue(rule, pos: dict, value: Any, spec: PlanSpec, derived: dict) -> Issue:

@@ -5,6 +5,11 @@ Raw values come from python-calamine (str, float, int, bool, datetime, date, tim
 The output of :func:`normalize_row` is a dict ``field -> value`` in the template's own
 vocabulary (dropdown labels, numbers in triệu đồng), plus derived fields used by the
 summary (codes, month ordinals, budget min/max, lead and collaborators).
+
+A file's rows repeat the same dropdown labels over and over, and a run checks many files of
+one template: the lookup tables are built once per spec (:class:`_SpecTables`), what a
+piece of text needs cleaning-wise is worked out once per text (:func:`_text_facts`), and a
+cell's position is only asked for when there is an issue to report.
 """
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import dataclasses
 import datetime as dt
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any, Callable
 
 from macros_free_validation.report import Issue, define_code
@@ -47,12 +53,12 @@ class Normalized:
     issues: list[Issue]
 
 
-class RowNormalizer:
-    """Built once per plan spec; ``where(field)`` names a cell for messages."""
+class _SpecTables:
+    """What the normaliser looks up that depends on the spec alone (not on a file's staff)."""
 
-    def __init__(self, spec: PlanSpec, staff: list[str]):
-        self.spec, self.staff = spec, staff
+    def __init__(self, spec: PlanSpec):
         lists = spec.lists
+        self.keys = tuple(f.key for f in spec.form.fields)
         self.labels = {name: {fold(v): v for v in lists[name]} for name in ("levels", "standards", "criteria",
                                                                             "periods", "funding", "statuses")}
         self.std_by_code = {s.code: s.label for s in spec.framework.standards}
@@ -66,16 +72,45 @@ class RowNormalizer:
         self.funding_label = {o.key: o.label for o in spec.choices.funding}
         self.periods = {p.label: p for p in spec.periods}
         self.spans = {label: (a, b) for label, a, b in spec.choices.spans}
-        self.owners = list(spec.choices.owners) + list(staff)
-        self.owner_by_fold = {fold(o): o for o in reversed(self.owners)}  # first spelling wins
         self.exact = {name: frozenset(labels.values()) for name, labels in self.labels.items()}
         self.month_label = spec.choices.month_label
+        self.top_label = spec.top_label
+        self.role_by_fold = {fold(o): o for o in reversed(spec.choices.owners)}  # first spelling wins
+
+
+class RowNormalizer:
+    """Built once per file (its staff join the owners); ``where(field)`` names a cell for
+    messages and is only called for an issue."""
+
+    def __init__(self, spec: PlanSpec, staff: list[str]):
+        self.spec, self.staff = spec, staff
+        tables = spec.derived(_SpecTables)
+        self.keys, self.labels, self.exact = tables.keys, tables.labels, tables.exact
+        self.std_by_code, self.std_by_name = tables.std_by_code, tables.std_by_name
+        self.crit_by_code, self.crit_by_name = tables.crit_by_code, tables.crit_by_name
+        self.code_of, self.std_of, self.level_by_number = tables.code_of, tables.std_of, tables.level_by_number
+        self.funding_aliases, self.funding_label = tables.funding_aliases, tables.funding_label
+        self.periods, self.spans, self.month_label = tables.periods, tables.spans, tables.month_label
+        self.top_label = tables.top_label
+        self.owners = list(spec.choices.owners) + list(staff)
+        self.owner_by_fold = tables.role_by_fold
+        if staff:
+            self.owner_by_fold = {fold(o): o for o in reversed(self.owners)}  # first spelling wins
 
     def normalize(self, raw: dict[str, Any], where: Callable[[str], dict]) -> Normalized:
         out = Normalized({}, {}, [])
-        for field in self.spec.form.fields:
-            out.values[field.key] = self._text(raw.get(field.key), field.key, where, out)
         v = out.values
+        for key in self.keys:
+            value = raw.get(key)
+            if value is None:
+                v[key] = None
+                continue
+            if value.__class__ is str:
+                cleaned, what, formula_first = _text_facts(value)
+                if not (what or formula_first):  # most cells: nothing to report
+                    v[key] = cleaned or None
+                    continue
+            v[key] = self._text(value, key, where, out)
         self._choice("muc", self._muc, v, where, out)
         self._choice("standard", self._standard, v, where, out)
         self._choice("criterion", lambda t: self._criterion(t, v.get("muc")), v, where, out)
@@ -95,14 +130,11 @@ class RowNormalizer:
         if isinstance(value, (int, float, dt.date, dt.datetime, dt.time)):
             return value
         text = str(value)
-        cleaned = clean(text)
-        if cleaned != text:
-            what = _what_changed(text)
-            if what:
-                out.issues.append(Issue.make("text.normalized", what=what, value=text, **where(field)))
-        m = _FORMULA_START.match(cleaned)
-        if m and not _is_number_text(cleaned):
-            out.issues.append(Issue.make("text.formula_like", first=cleaned[0], value=cleaned, **where(field)))
+        cleaned, what, formula_first = _text_facts(text)
+        if what:
+            out.issues.append(Issue.make("text.normalized", what=what, value=text, **where(field)))
+        if formula_first:
+            out.issues.append(Issue.make("text.formula_like", first=formula_first, value=cleaned, **where(field)))
         return cleaned or None
 
     def _choice(self, field: str, resolve, v: dict, where, out: Normalized) -> None:
@@ -139,7 +171,7 @@ class RowNormalizer:
         hit = self.labels["criteria"].get(fold(text))
         if hit:
             return hit
-        top = self.spec.top_label
+        top = self.top_label
         in_top = top is not None and muc == top
         m = _TWO_PART_CODE.search(text)
         if m and not in_top:
@@ -251,7 +283,7 @@ class RowNormalizer:
         crit = v.get("criterion")
         code = self.code_of.get(crit, "") if isinstance(crit, str) else ""
         std = self.std_of.get(crit, "") if isinstance(crit, str) else ""
-        top = self.spec.top_label
+        top = self.top_label
         out.derived["criterion_code"] = code
         out.derived["standard_code"] = std or next(
             (c for c, label in self.std_by_code.items() if label == v.get("standard")), "")
@@ -262,6 +294,17 @@ class RowNormalizer:
 
 _LIST_OF = {"muc": "levels", "standard": "standards", "criterion": "criteria", "funding": "funding",
             "status": "statuses", "start": "periods", "end": "periods"}
+
+
+@lru_cache(maxsize=1 << 14)
+def _text_facts(text: str) -> tuple[str, str, str]:
+    """What reading ``text`` from a cell involves, the same for every cell that holds it: the
+    cleaned text, what cleaning changed that a person should hear of ("" if nothing), and
+    the first character when the text looks like a formula ("" if not)."""
+    cleaned = clean(text)
+    what = _what_changed(text) if cleaned != text else ""
+    formula_like = bool(_FORMULA_START.match(cleaned)) and not _is_number_text(cleaned)
+    return cleaned, what, cleaned[0] if formula_like else ""
 
 
 def _what_changed(text: str) -> str:

@@ -2,12 +2,19 @@
 no workbook load): custom properties, defined names, sheet states and protection, the
 program that saved it and when.  Sizes were bounded by the pre-flight already; parts are
 still read with a cap, and any XML problem gives empty metadata, never an exception.
+The pre-flight hands over the parts it already decompressed (:data:`META_PARTS`), so
+normally nothing here opens the zip again.
+
+XML goes through :func:`parse_xml`: defusedxml's answer, mostly from the standard library's
+C parser (a document without a DOCTYPE has no entity to declare, nothing to refuse).
 """
 from __future__ import annotations
 
 import dataclasses
+import xml.etree.ElementTree as StdET
 import zipfile
 from io import BytesIO
+from typing import Callable, Mapping
 
 from defusedxml import ElementTree as ET
 
@@ -23,6 +30,10 @@ NS = {
     "meta": "urn:oasis:names:tc:opendocument:xmlns:meta:1.0",
 }
 _PART_CAP = 8 * 1024 * 1024
+_XLSX_PARTS = ("xl/workbook.xml", "docProps/app.xml", "docProps/core.xml", "docProps/custom.xml")
+_ODS_PARTS = ("meta.xml",)
+# Every part read_meta may read, for whoever decompressed them already (the pre-flight).
+META_PARTS = frozenset(_XLSX_PARTS + _ODS_PARTS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,13 +56,21 @@ class PackageMeta:
         return next((s for s in self.sheets if s.name == name), None)
 
 
-def read_meta(data: bytes, kind: str) -> PackageMeta:
+# A part's bytes by name, None when the package has none (or it is too big to read).
+_Read = Callable[[str], "bytes | None"]
+
+
+def read_meta(data: bytes, kind: str, parts: Mapping[str, bytes | None] | None = None) -> PackageMeta:
+    """``parts``: metadata parts already decompressed (see ``Preflight.parts``); used when
+    it has every part this kind needs, else the parts are read from ``data``."""
+    reader = {"ods": _ods, "xlsx": _xlsx, "xlsm": _xlsx}.get(kind)
+    if reader is None:
+        return PackageMeta()
     try:
+        if parts is not None and all(name in parts for name in _parts_of(kind)):
+            return reader(lambda name: parts[name])
         with zipfile.ZipFile(BytesIO(data)) as zf:
-            if kind == "ods":
-                return _ods(zf)
-            if kind in ("xlsx", "xlsm"):
-                return _xlsx(zf)
+            return reader(lambda name: _zip_part(zf, name))
     except (zipfile.BadZipFile, ET.ParseError, KeyError, ValueError, OSError):
         pass
     except Exception:  # defusedxml's refusals (entities...) are not ParseError subclasses
@@ -59,7 +78,11 @@ def read_meta(data: bytes, kind: str) -> PackageMeta:
     return PackageMeta()
 
 
-def _xml(zf: zipfile.ZipFile, name: str):
+def _parts_of(kind: str) -> tuple[str, ...]:
+    return _ODS_PARTS if kind == "ods" else _XLSX_PARTS
+
+
+def _zip_part(zf: zipfile.ZipFile, name: str) -> bytes | None:
     try:
         info = zf.getinfo(name)
     except KeyError:
@@ -67,29 +90,57 @@ def _xml(zf: zipfile.ZipFile, name: str):
     if info.file_size > _PART_CAP:
         return None
     with zf.open(info) as fh:
-        return ET.fromstring(fh.read(_PART_CAP + 1))
+        return fh.read(_PART_CAP + 1)
 
 
-def _xlsx(zf: zipfile.ZipFile) -> PackageMeta:
-    wb = _xml(zf, "xl/workbook.xml")
+def _xml(read: _Read, name: str):
+    xml = read(name)
+    return None if xml is None else parse_xml(xml)
+
+
+class _DoctypeFound(Exception):
+    pass
+
+
+class _StopAtDoctype(StdET.TreeBuilder):
+    def doctype(self, name: str, pubid: str, system: str) -> None:
+        raise _DoctypeFound(name)
+
+
+def parse_xml(xml: bytes, forbid_dtd: bool = False) -> StdET.Element:
+    """``defusedxml.ElementTree.fromstring(xml, forbid_dtd=forbid_dtd)``: the same tree, or
+    the same exception.  The (much faster) C parser gives the same tree for a well-formed
+    document without a DOCTYPE; anything else is left to defusedxml, to refuse or report."""
+    if b"<!" in xml or b"<\x00!" in xml:  # maybe a DOCTYPE (UTF-8, UTF-16): straight to defusedxml
+        return ET.fromstring(xml, forbid_dtd=forbid_dtd)
+    parser = StdET.XMLParser(target=_StopAtDoctype())
+    try:
+        parser.feed(xml)
+        return parser.close()
+    except Exception:  # a DOCTYPE (or broken XML, reported in defusedxml's own words)
+        return ET.fromstring(xml, forbid_dtd=forbid_dtd)
+
+
+def _xlsx(read: _Read) -> PackageMeta:
+    wb = _xml(read, "xl/workbook.xml")
     if wb is None:
         return PackageMeta()
     sheets = [SheetInfo(s.get("name", ""), s.get("state", "visible")) for s in wb.iterfind("m:sheets/m:sheet", NS)]
     names = {d.get("name", ""): (d.text or "") for d in wb.iterfind("m:definedNames/m:definedName", NS)}
     pr = wb.find("m:workbookPr", NS)
     date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
-    app = _xml(zf, "docProps/app.xml")
-    core = _xml(zf, "docProps/core.xml")
+    app = _xml(read, "docProps/app.xml")
+    core = _xml(read, "docProps/core.xml")
     return PackageMeta(
-        custom=_custom(zf), defined_names=names, sheets=tuple(sheets),
+        custom=_custom(read), defined_names=names, sheets=tuple(sheets),
         application=_text(app, "ep:Application") + (" " + _text(app, "ep:AppVersion") if _text(app, "ep:AppVersion") else ""),
         modified=_text(core, "dcterms:modified"), modified_by=_text(core, "core:lastModifiedBy"),
         date1904=date1904,
     )
 
 
-def _custom(zf: zipfile.ZipFile) -> dict[str, str]:
-    root = _xml(zf, "docProps/custom.xml")
+def _custom(read: _Read) -> dict[str, str]:
+    root = _xml(read, "docProps/custom.xml")
     if root is None:
         return {}
     out = {}
@@ -99,8 +150,8 @@ def _custom(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
-def _ods(zf: zipfile.ZipFile) -> PackageMeta:
-    meta = _xml(zf, "meta.xml")
+def _ods(read: _Read) -> PackageMeta:
+    meta = _xml(read, "meta.xml")
     if meta is None:
         return PackageMeta()
     custom = {u.get(f"{{{NS['meta']}}}name", ""): (u.text or "")

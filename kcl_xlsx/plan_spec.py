@@ -11,7 +11,7 @@ import dataclasses
 import hashlib
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from macros_free_validation.compile import RuleSet
 from macros_free_validation.report import Severity, define_code
@@ -60,6 +60,9 @@ class Sources:
         return candidates[0]
 
 
+T = TypeVar("T")
+
+
 @dataclasses.dataclass(frozen=True)
 class PlanSpec:
     form: Form
@@ -67,6 +70,15 @@ class PlanSpec:
     framework: Framework
     level: SchoolLevel
     year: SchoolYear
+    _derived: dict = dataclasses.field(default_factory=dict, init=False, compare=False, repr=False)
+
+    def derived(self, make: Callable[["PlanSpec"], T]) -> T:
+        """``make(self)``, made once per spec and kept with it, as its lists and rules are:
+        for what other modules build from a spec alone (the ingest's lookup tables), so a
+        run that checks many files of one spec builds it once."""
+        if make not in self._derived:
+            self._derived[make] = make(self)
+        return self._derived[make]
 
     # -- identity of the design -----------------------------------------------------------
 

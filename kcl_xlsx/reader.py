@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Mapping
 
 from python_calamine import CalamineWorkbook
 
@@ -73,9 +73,10 @@ class RawPlan:
     issues: list[Issue]
 
 
-def read_plan(data: bytes, kind: str, form: Form) -> RawPlan:
-    """Everything the checker needs from the file's bytes (kind comes from sniffing)."""
-    meta = read_meta(data, kind)
+def read_plan(data: bytes, kind: str, form: Form, parts: Mapping[str, bytes | None] | None = None) -> RawPlan:
+    """Everything the checker needs from the file's bytes (kind comes from sniffing;
+    ``parts``: metadata parts the pre-flight already decompressed, see ``read_meta``)."""
+    meta = read_meta(data, kind, parts)
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     names = list(wb.sheet_names)
     states = {m.name: _state(m.visible) for m in wb.sheets_metadata}
@@ -205,14 +206,23 @@ def _rows(grid, header_row: int, columns: dict[str, int], form: Form, merged, is
     from xlsxwriter.utility import xl_rowcol_to_cell
 
     fill = _merge_fill(grid, merged, header_row)
+    filled_rows = {r for r, _c in fill}
     last_template_row = header_row + form.input_rows  # Excel row of the last input row, wherever the header is
+    keys, places = tuple(columns), tuple(columns.values())
     out, outside_reported = [], False
     for r in range(header_row, len(grid)):
         row = grid[r]
-        cells = {k: fill.get((r, c), row[c] if c < len(row) else None) for k, c in columns.items()}
-        cells = {k: (None if v == "" else v) for k, v in cells.items()}
-        if all(v is None or (isinstance(v, str) and not clean(v)) for v in cells.values()):
+        if r in filled_rows:
+            values = [fill.get((r, c), row[c] if c < len(row) else None) for c in places]
+        elif row.count("") == len(row):
+            continue  # nothing at all in the row (most of the template's 200 input rows)
+        else:
+            width = len(row)
+            values = [row[c] if c < width else None for c in places]
+        values = [None if v == "" else v for v in values]
+        if all(v is None or (isinstance(v, str) and not clean(v)) for v in values):
             continue
+        cells = dict(zip(keys, values))
         if r + 1 > last_template_row and not outside_reported:
             outside_reported = True
             first_col = min(columns.values()) if columns else 0
@@ -279,10 +289,18 @@ def _lists(grid) -> dict[str, list[Any]]:
     if not grid:
         return {}
     out: dict[str, list[Any]] = {}
+    columns = _columns(grid[1:], len(grid[0]))
     for c, name in enumerate(grid[0]):
         if isinstance(name, str) and name:
-            out[name] = [row[c] for row in grid[1:] if c < len(row) and row[c] not in ("", None)]
+            out[name] = [v for v in columns[c] if v not in ("", None)]
     return out
+
+
+def _columns(rows: list[list[Any]], width: int) -> list[list[Any]]:
+    """The first ``width`` columns of ``rows``; a short row has nothing in its missing cells."""
+    if all(len(row) == width for row in rows):  # calamine's grids are rectangular
+        return [list(column) for column in zip(*rows)] if rows else [[] for _ in range(width)]
+    return [[row[c] for row in rows if c < len(row)] for c in range(width)]
 
 
 def _identity_copies(meta: PackageMeta, grids, info: dict[str, str], form: Form) -> dict[str, dict[str, str]]:

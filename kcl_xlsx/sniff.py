@@ -4,7 +4,8 @@ Schools e-mail back anything: the real workbook, Excel's lock file, a PDF print,
 page a management system exported as ``.xls``, a CSV, an encrypted copy.  :func:`sniff`
 looks at the first few KB and, for containers, at the zip central directory or the OLE
 directory only; it never decompresses a worksheet (that is :mod:`kcl_xlsx.preflight`'s job,
-with bounds).
+with bounds).  :func:`sniff_bytes` sniffs a file already read into memory and hands back the
+zip directory it opened, so the pre-flight does not parse it a second time.
 
 Kinds: ``empty``, ``lock_file``, ``xlsx``, ``xlsm``, ``xlsb``, ``ods``, ``zip_other``,
 ``xls``, ``encrypted``, ``ole_other``, ``html``, ``csv_text``, ``pdf``, ``unknown``, and
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import io
 import os
 import struct
 import zipfile
+import zlib
 from typing import BinaryIO, NamedTuple
 
 import olefile
@@ -60,17 +63,31 @@ def sniff(path: str | os.PathLike[str]) -> Sniff:
 
 def sniff_stream(f: BinaryIO) -> Sniff:
     """Sniff an open, seekable binary stream (a file, or decrypted bytes in memory)."""
+    found, zf = _sniff(f, None)
+    if zf is not None:
+        zf.close()
+    return found
+
+
+def sniff_bytes(data: bytes) -> tuple[Sniff, zipfile.ZipFile | None]:
+    """:func:`sniff_stream` of a whole file held in memory.  For a zip it also returns the
+    open ``ZipFile`` (the caller closes it), and reads the small members it looks at with
+    :func:`inflate`."""
+    return _sniff(io.BytesIO(data), data)
+
+
+def _sniff(f: BinaryIO, data: bytes | None) -> tuple[Sniff, zipfile.ZipFile | None]:
     f.seek(0)
     head = f.read(HEAD_BYTES)
     if not head:
-        return Sniff("empty", "0 bytes")
+        return Sniff("empty", "0 bytes"), None
     if head.startswith(ZIP_MAGICS):
-        return _sniff_zip(f)
+        return _sniff_zip(f, data)
     if head.startswith(OLE_MAGIC):
-        return _sniff_ole(f)
+        return _sniff_ole(f), None
     if b"%PDF-" in head[:1024]:  # PDF allows a little junk before the header
-        return Sniff("pdf", "PDF document")
-    return _sniff_text(head)
+        return Sniff("pdf", "PDF document"), None
+    return _sniff_text(head), None
 
 
 # --------------------------------------------------------------------------- zip
@@ -105,42 +122,108 @@ def zip_directory(f: BinaryIO) -> ZipDirectory | None:
     return ZipDirectory(*struct.unpack_from("<QQ", record, 32))
 
 
-def read_member_head(zf: zipfile.ZipFile, name: str, limit: int = SMALL_MEMBER_BYTES) -> bytes:
+def read_member_head(zf: zipfile.ZipFile, name: str, limit: int = SMALL_MEMBER_BYTES,
+                     data: bytes | None = None) -> bytes:
     """Up to ``limit`` decompressed bytes of a member; b"" when it is missing or broken
-    (preflight reports broken members when it streams them)."""
+    (preflight reports broken members when it streams them).  ``data``: the zip's own bytes,
+    when the caller holds them in memory (a plain member is then read with :func:`inflate`)."""
     try:
+        if data is not None:
+            info = zf.getinfo(name)
+            plain = inflate(data, info, INFLATE_AT_ONCE_BYTES)
+            # zipfile stops at the declared size and then checks the CRC of what it read:
+            # a member longer than declared is left to it
+            if plain is not None and len(plain) <= info.file_size:
+                return plain[:limit]
         with zf.open(name) as member:
             return member.read(limit)
     except Exception:  # KeyError, BadZipFile, zlib.error, NotImplementedError (method)...
         return b""
 
 
-def _sniff_zip(f: BinaryIO) -> Sniff:
+# Members up to this size are inflated with one zlib call (max_length bounds the output even
+# when the declared size lies).
+INFLATE_AT_ONCE_BYTES = 4 * 2**20
+# The local file header (zipfile's structFileHeader): signature, versions, flags, method,
+# time, date, CRC, sizes, then the lengths of the name and of the extra field.
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_LOCAL_MAGIC = b"PK\x03\x04"
+# Flag bits zipfile refuses or needs a password for: encrypted, patched data, strong encryption.
+_FLAGS_NOT_PLAIN = 0x01 | 0x20 | 0x40
+
+
+def inflate(data: bytes, info: zipfile.ZipInfo, limit: int) -> bytes | None:
+    """The whole decompressed content of one member of the zip ``data``, with one zlib call
+    instead of zipfile's file objects, or None when the member is not plain: another
+    method, encrypted, a local header that disagrees with the directory, truncated or
+    damaged data, a wrong CRC, or more than ``limit`` bytes.
+
+    When it returns bytes they are exactly what zipfile reads to the member's real end,
+    and zipfile would not fail on them; None means "ask zipfile", which then reports
+    whatever is wrong in its own words."""
+    if (info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+            or info.flag_bits & _FLAGS_NOT_PLAIN or info.header_offset < 0):
+        return None
+    start = info.header_offset
+    if len(data) < start + _LOCAL_HEADER.size:
+        return None
+    header = _LOCAL_HEADER.unpack_from(data, start)
+    if header[0] != _LOCAL_MAGIC:
+        return None
+    name_at = start + _LOCAL_HEADER.size
+    name = data[name_at:name_at + header[10]]
+    try:  # as zipfile: the local header's own UTF-8 flag decides the encoding
+        if name.decode("utf-8" if header[3] & 0x800 else "cp437") != info.orig_filename:
+            return None
+    except UnicodeDecodeError:
+        return None
+    begin = name_at + header[10] + header[11]
+    raw = memoryview(data)[begin:begin + info.compress_size]
+    if len(raw) != info.compress_size:
+        return None
+    if info.compress_type == zipfile.ZIP_STORED:
+        plain = bytes(raw) if len(raw) <= limit else None
+    else:
+        plain = _inflate_raw(raw, limit)
+    return plain if plain is not None and zlib.crc32(plain) == info.CRC else None
+
+
+def _inflate_raw(raw: memoryview, limit: int) -> bytes | None:
+    """A complete raw deflate stream of at most ``limit`` bytes (what follows its end is
+    ignored, as zipfile does)."""
+    engine = zlib.decompressobj(-15)
+    try:
+        plain = engine.decompress(raw, limit + 1)
+    except zlib.error:
+        return None
+    return plain if engine.eof and len(plain) <= limit else None
+
+
+def _sniff_zip(f: BinaryIO, data: bytes | None) -> tuple[Sniff, zipfile.ZipFile | None]:
     directory = zip_directory(f)
     if directory is None:
-        return Sniff("corrupt", "zip without a readable central directory (truncated?)")
+        return Sniff("corrupt", "zip without a readable central directory (truncated?)"), None
     if directory.entries > SNIFF_MAX_ENTRIES or directory.size > SNIFF_MAX_DIRECTORY_BYTES:
         return Sniff("zip_other", f"zip with {directory.entries} entries, {directory.size} bytes of directory "
-                                  "(not listed)")
+                                  "(not listed)"), None
     try:
         zf = zipfile.ZipFile(f)
     except Exception as exc:  # BadZipFile, struct/OSError/ValueError on hostile directories
-        return Sniff("corrupt", f"zip: {type(exc).__name__}: {exc}")
-    with zf:
-        return classify_zip(zf)
+        return Sniff("corrupt", f"zip: {type(exc).__name__}: {exc}"), None
+    return classify_zip(zf, data), zf
 
 
-def classify_zip(zf: zipfile.ZipFile) -> Sniff:
+def classify_zip(zf: zipfile.ZipFile, data: bytes | None = None) -> Sniff:
     names = {n.lower(): n for n in zf.namelist()}  # OPC part names are case-insensitive
     if "mimetype" in names:
-        mimetype = read_member_head(zf, names["mimetype"], 200).strip()
+        mimetype = read_member_head(zf, names["mimetype"], 200, data).strip()
         if mimetype == ODS_MIMETYPE:
             has_basic = any(n.startswith(("basic/", "scripts/")) for n in names)
             return Sniff("ods", "OpenDocument spreadsheet", macros=has_basic)
         return Sniff("zip_other", f"zip with mimetype {mimetype[:80]!r}")
     content_types = b""
     if "[content_types].xml" in names:
-        content_types = read_member_head(zf, names["[content_types].xml"]).lower()
+        content_types = read_member_head(zf, names["[content_types].xml"], data=data).lower()
     has_vba = any(n.endswith("vbaproject.bin") for n in names)
     # xlsb's main content type is always "...binary.macroEnabled.main", macros or not.
     if b"sheet.binary.macroenabled.main" in content_types or "xl/workbook.bin" in names:

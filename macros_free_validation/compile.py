@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
-from functools import cached_property
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from .report import Severity
 from .rules import KINDS, ExcelContext, PyContext, Rule, xl_text
@@ -54,11 +53,12 @@ class RuleSet:
 
     # -- Python --------------------------------------------------------------------------
 
-    @cached_property
-    def _checks(self) -> tuple[tuple[Rule, Any], ...]:
-        # (rule, its kind's predicate), most serious first: resolved once, not per row
-        return tuple((r, KINDS[r.kind].python) for r in self.ordered(self.rules))
+    def bind(self, ctx: PyContext) -> Callable[[Mapping[str, Any]], list[Rule]]:
+        """``check_row`` with ``ctx`` bound: every rule's parameters are read once here,
+        so checking many rows against one context costs one predicate call per rule."""
+        checks = tuple((rule, rule.predicate(ctx)) for rule in self.ordered(self.rules))
+        return lambda row: [rule for rule, broken in checks if broken(row)]
 
     def check_row(self, row: Mapping[str, Any], ctx: PyContext) -> list[Rule]:
         """Every rule the row breaks, most serious first."""
-        return [r for r, broken in self._checks if broken(r, row, ctx)]
+        return self.bind(ctx)(row)

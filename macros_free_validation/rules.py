@@ -44,14 +44,32 @@ class PyContext:
 
     def in_list(self, name: str, value: Any) -> bool:
         if name not in self._folded:
-            self._folded[name] = frozenset(_fold(v) for v in self.lists[name])
+            self._folded[name] = _remembered(_folded_set, tuple(self.lists[name]))
         return _fold(value) in self._folded[name]
 
     def pair_in(self, keys: str, values: str, key: Any, value: Any) -> bool:
         if (keys, values) not in self._pairs:
-            self._pairs[(keys, values)] = frozenset(
-                (_fold(k), _fold(v)) for k, v in zip(self.lists[keys], self.lists[values]))
+            self._pairs[(keys, values)] = _remembered(_folded_pairs, tuple(zip(self.lists[keys], self.lists[values])))
         return (_fold(key), _fold(value)) in self._pairs[(keys, values)]
+
+
+# A context is made per file, but its lists are the template's (only the owners gain the
+# school's staff): their folded forms are kept across contexts, keyed by the lists' items.
+@lru_cache(maxsize=64)
+def _folded_set(items: tuple) -> frozenset[str]:
+    return frozenset(_fold(v) for v in items)
+
+
+@lru_cache(maxsize=64)
+def _folded_pairs(pairs: tuple) -> frozenset[tuple[str, str]]:
+    return frozenset((_fold(k), _fold(v)) for k, v in pairs)
+
+
+def _remembered(make: Callable[[tuple], frozenset], items: tuple) -> frozenset:
+    try:
+        return make(items)
+    except TypeError:  # an unhashable item: nothing to remember it by
+        return make.__wrapped__(items)
 
 
 @dataclasses.dataclass
@@ -65,7 +83,7 @@ class ExcelContext:
 
 def is_blank(value: Any) -> bool:
     # the sheet's blank test: spaces and no-break spaces only
-    return value is None or (isinstance(value, str) and value.replace("\u00a0", " ").strip(" ") == "")
+    return value is None or (isinstance(value, str) and not value.strip(" \u00a0"))
 
 
 def is_number(value: Any) -> bool:
@@ -118,7 +136,12 @@ class Rule:
     params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def violated(self, row: Mapping[str, Any], ctx: PyContext) -> bool:
-        return KINDS[self.kind].python(self, row, ctx)
+        return self.predicate(ctx)(row)
+
+    def predicate(self, ctx: PyContext) -> "Predicate":
+        """The Python side bound to a context: ``predicate(row)`` is True when the row
+        breaks the rule.  Bind once and call it for every row."""
+        return KINDS[self.kind].python(self, ctx)
 
     def excel(self, ctx: ExcelContext) -> str:
         return KINDS[self.kind].excel(self, ctx)
@@ -127,16 +150,50 @@ class Rule:
         return self.params.get(key, default)
 
 
+Predicate = Callable[[Mapping[str, Any]], bool]
+
+
 @dataclasses.dataclass(frozen=True)
 class Kind:
-    python: Callable[[Rule, Mapping[str, Any], PyContext], bool]
+    # python(rule, ctx) -> predicate(row): the rule's parameters are read when it is bound,
+    # not again for every row (a file has hundreds of rows, a rule set dozens of rules)
+    python: Callable[[Rule, PyContext], Predicate]
     excel: Callable[[Rule, ExcelContext], str]
     params: tuple[str, ...] = ()
 
 
-def _unless_py(rule: Rule, row: Mapping[str, Any]) -> bool:
-    other = rule.p("unless_field")
-    return bool(other) and _fold(row.get(other) or "") == _fold(rule.p("unless_value", ""))
+def _on_value(field: str, verdict: Callable[[Any], bool]) -> Predicate:
+    """The predicate of a rule that reads one field: ``verdict(value)``, remembered per
+    text value (and for an empty cell), since a file repeats its dropdown values row after
+    row.  (Numbers and dates are judged each time: they are cheap, and 1 == 1.0 == True
+    would share a slot.)"""
+    known: dict[str | None, bool] = {}
+
+    def broken(row: Mapping[str, Any]) -> bool:
+        value = row.get(field)
+        if value.__class__ is not str and value is not None:
+            return verdict(value)
+        hit = known.get(value)
+        if hit is None:
+            hit = known[value] = verdict(value)
+        return hit
+    return broken
+
+
+def _on_pair(read: Callable[[Mapping[str, Any]], tuple[Any, Any]], verdict: Callable[[Any, Any], bool]) -> Predicate:
+    """:func:`_on_value` for a rule that reads two values: ``verdict(*read(row))``."""
+    known: dict[tuple[str | None, str | None], bool] = {}
+
+    def broken(row: Mapping[str, Any]) -> bool:
+        pair = read(row)
+        a, b = pair
+        if (a.__class__ is not str and a is not None) or (b.__class__ is not str and b is not None):
+            return verdict(a, b)
+        hit = known.get(pair)
+        if hit is None:
+            hit = known[pair] = verdict(a, b)
+        return hit
+    return broken
 
 
 def _unless_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -144,8 +201,13 @@ def _unless_xl(rule: Rule, ctx: ExcelContext) -> str:
     return f"{_xl_val(ctx.ref(other))}={xl_text(rule.p('unless_value', ''))}" if other else "FALSE"
 
 
-def _required_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
-    return is_blank(row.get(rule.field)) and not _unless_py(rule, row)
+def _required_py(rule: Rule, ctx: PyContext) -> Predicate:
+    field, other = rule.field, rule.p("unless_field")
+    if not other:
+        return _on_value(field, is_blank)
+    excused = _fold(rule.p("unless_value", ""))
+    return _on_pair(lambda row: (row.get(field), row.get(other)),
+                    lambda value, other_value: is_blank(value) and _fold(other_value or "") != excused)
 
 
 def _required_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -155,9 +217,9 @@ def _required_xl(rule: Rule, ctx: ExcelContext) -> str:
     return f"AND({_xl_blank(cell)},NOT({_unless_xl(rule, ctx)}))"
 
 
-def _in_list_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
-    value = row.get(rule.field)
-    return not is_blank(value) and not ctx.in_list(rule.p("list"), value)
+def _in_list_py(rule: Rule, ctx: PyContext) -> Predicate:
+    name = rule.p("list")
+    return _on_value(rule.field, lambda value: not is_blank(value) and not ctx.in_list(name, value))
 
 
 def _in_list_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -165,10 +227,12 @@ def _in_list_xl(rule: Rule, ctx: ExcelContext) -> str:
     return f"AND(NOT({_xl_blank(cell)}),SUMPRODUCT(--({ctx.name(rule.p('list'))}={_xl_val(cell)}))=0)"
 
 
-def _pair_key_py(rule: Rule, row: Mapping[str, Any]) -> Any:
-    if rule.p("override_field") and _fold(row.get(rule.p("override_field")) or "") == _fold(rule.p("override_value")):
-        return rule.p("override_key")
-    return row.get(rule.p("key_field"))
+def _pair_key_py(rule: Rule) -> Callable[[Mapping[str, Any]], Any]:
+    key_field, override = rule.p("key_field"), rule.p("override_field")
+    if not override:
+        return lambda row: row.get(key_field)
+    when, key = _fold(rule.p("override_value")), rule.p("override_key")
+    return lambda row: key if _fold(row.get(override) or "") == when else row.get(key_field)
 
 
 def _pair_key_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -179,11 +243,14 @@ def _pair_key_xl(rule: Rule, ctx: ExcelContext) -> str:
             f"{xl_text(rule.p('override_key'))},{key})")
 
 
-def _pair_in_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
-    value, key = row.get(rule.field), _pair_key_py(rule, row)
-    if is_blank(value) or is_blank(key):
-        return False  # the required rules speak for a missing half
-    return not ctx.pair_in(rule.p("keys"), rule.p("values"), key, value)
+def _pair_in_py(rule: Rule, ctx: PyContext) -> Predicate:
+    field, key_of, keys, values = rule.field, _pair_key_py(rule), rule.p("keys"), rule.p("values")
+
+    def broken(key: Any, value: Any) -> bool:
+        if is_blank(value) or is_blank(key):
+            return False  # the required rules speak for a missing half
+        return not ctx.pair_in(keys, values, key, value)
+    return _on_pair(lambda row: (key_of(row), row.get(field)), broken)
 
 
 def _pair_in_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -193,9 +260,8 @@ def _pair_in_xl(rule: Rule, ctx: ExcelContext) -> str:
             f"SUMPRODUCT(({keys}={_xl_val(key)})*({values}={_xl_val(cell)}))=0)")
 
 
-def _number_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
-    value = row.get(rule.field)
-    return not is_blank(value) and not is_number(value)
+def _number_py(rule: Rule, ctx: PyContext) -> Predicate:
+    return _on_value(rule.field, lambda value: not is_blank(value) and not is_number(value))
 
 
 def _number_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -203,9 +269,9 @@ def _number_xl(rule: Rule, ctx: ExcelContext) -> str:
     return f"AND({cell}<>\"\",NOT(ISNUMBER({cell})))"
 
 
-def _min_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
-    value = row.get(rule.field)
-    return is_number(value) and value < rule.p("min")
+def _min_py(rule: Rule, ctx: PyContext) -> Predicate:
+    low = rule.p("min")
+    return _on_value(rule.field, lambda value: is_number(value) and value < low)
 
 
 def _min_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -213,9 +279,9 @@ def _min_xl(rule: Rule, ctx: ExcelContext) -> str:
     return f"AND(ISNUMBER({cell}),{cell}<{rule.p('min')})"
 
 
-def _max_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
-    value = row.get(rule.field)
-    return is_number(value) and value > rule.p("max")
+def _max_py(rule: Rule, ctx: PyContext) -> Predicate:
+    high = rule.p("max")
+    return _on_value(rule.field, lambda value: is_number(value) and value > high)
 
 
 def _max_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -223,13 +289,15 @@ def _max_xl(rule: Rule, ctx: ExcelContext) -> str:
     return f"AND(ISNUMBER({cell}),{cell}>{rule.p('max')})"
 
 
-def _not_before_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
-    span = ctx.spans.get(rule.p("spans"))
-    start, end = row.get(rule.p("start_field")), row.get(rule.field)
-    if span is None or is_blank(start) or is_blank(end):
-        return False
-    a, b = span(start), span(end)
-    return a is not None and b is not None and b[1] < a[0]
+def _not_before_py(rule: Rule, ctx: PyContext) -> Predicate:
+    span, start_field, field = ctx.spans.get(rule.p("spans")), rule.p("start_field"), rule.field
+
+    def broken(start: Any, end: Any) -> bool:
+        if span is None or is_blank(start) or is_blank(end):
+            return False
+        a, b = span(start), span(end)
+        return a is not None and b is not None and b[1] < a[0]
+    return _on_pair(lambda row: (row.get(start_field), row.get(field)), broken)
 
 
 def _not_before_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -246,9 +314,13 @@ def _positive(value: Any) -> bool:
     return is_number(value) and value > 0
 
 
-def _forbid_when_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
-    other = row.get(rule.p("when_field"))
-    return _positive(row.get(rule.field)) and not is_blank(other) and _fold(other) == _fold(rule.p("when_value"))
+def _forbid_when_py(rule: Rule, ctx: PyContext) -> Predicate:
+    field, other_field, when = rule.field, rule.p("when_field"), _fold(rule.p("when_value"))
+
+    def broken(row: Mapping[str, Any]) -> bool:
+        other = row.get(other_field)
+        return _positive(row.get(field)) and not is_blank(other) and _fold(other) == when
+    return broken
 
 
 def _forbid_when_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -256,8 +328,9 @@ def _forbid_when_xl(rule: Rule, ctx: ExcelContext) -> str:
     return f"AND(ISNUMBER({cell}),N({cell})>0,{_xl_val(other)}={xl_text(rule.p('when_value'))})"
 
 
-def _require_when_py(rule: Rule, row: Mapping[str, Any], ctx: PyContext) -> bool:
-    return is_blank(row.get(rule.field)) and _positive(row.get(rule.p("when_positive")))
+def _require_when_py(rule: Rule, ctx: PyContext) -> Predicate:
+    field, other = rule.field, rule.p("when_positive")
+    return lambda row: is_blank(row.get(field)) and _positive(row.get(other))
 
 
 def _require_when_xl(rule: Rule, ctx: ExcelContext) -> str:
