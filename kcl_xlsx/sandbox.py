@@ -15,6 +15,7 @@ would hide that sibling's death), so ``func`` must be a picklable module-level f
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import multiprocessing
 import multiprocessing.connection
@@ -43,6 +44,7 @@ DEFAULT_MEM_BYTES = 3 * 2**29  # 1.5 GiB of address space per worker
 _STOP = None
 _NO_MORE = object()  # end of the caller's items
 _READY = "ready"  # a new worker's first message: it could import ``func`` and set its limits
+_DIED_BUSY = object()  # hand_over's answer for a worker found dead with tasks queued (never yielded)
 _START_SECONDS = 60.0  # a cold start imports the parser; a slow machine may take a while
 _JOIN_SECONDS = 2.0
 
@@ -117,8 +119,14 @@ def _call(func: Callable[[Any], Any], item: Any) -> tuple[bool, Any, str | None,
 class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: multiprocessing.connection.Connection
-    item: Any = None
-    started: float = 0.0  # monotonic time the current task was handed over
+    # Tasks sent and not answered yet, oldest first: the worker runs them in this order.
+    # Keeping a second one queued means a worker never waits for the parent between tasks.
+    queue: collections.deque = dataclasses.field(default_factory=collections.deque)
+    started: float = 0.0  # monotonic time the oldest queued task started running
+
+    @property
+    def item(self) -> Any:
+        return self.queue[0] if self.queue else None
 
     def deadline(self, timeout_s: float) -> float:
         return self.started + timeout_s
@@ -146,6 +154,7 @@ class WorkerPool:
         self.context = context or _default_context()
         self.workers: list[_Worker] = []
         self.running = False
+        self.depth = 2  # tasks a worker holds at once (see imap_unordered)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -232,51 +241,66 @@ class WorkerPool:
     # ------------------------------------------------------------------ running tasks
 
     def imap_unordered(self, items: Iterable[Any]) -> Iterator[tuple[Any, Outcome]]:
-        """Yield ``(item, Outcome)`` for every item, in completion order."""
+        """Yield ``(item, Outcome)`` for every item, in completion order.  Each worker holds
+        up to ``depth`` tasks, so it goes straight on to its next file while the parent (or
+        the consumer of this iterator) is busy."""
         if self.running:
             raise RuntimeError("WorkerPool.imap_unordered is already running")
         self.start()
         self.running = True
         pending = iter(items)
-        idle = list(self.workers)
-        busy: dict[_Worker, None] = {}  # an ordered set
+        retry: collections.deque = collections.deque()  # tasks queued behind a task that killed its worker
+        exhausted = False
         try:
             while True:
-                while idle and (item := next(pending, _NO_MORE)) is not _NO_MORE:
-                    worker, refused = self.hand_over(idle.pop(), item)
-                    if refused:
-                        idle.append(worker)
-                        yield item, refused
-                    else:
-                        busy[worker] = None
-                if not busy:
+                for worker in list(self.workers):
+                    while len(worker.queue) < self.depth:
+                        if retry:
+                            item = retry.popleft()
+                        elif not exhausted and (item := next(pending, _NO_MORE)) is not _NO_MORE:
+                            pass
+                        else:
+                            exhausted = True
+                            break
+                        worker, refused = self.hand_over(worker, item)
+                        if refused is _DIED_BUSY:
+                            retry.appendleft(item)  # never sent: collect() reports the worker's death
+                            break
+                        if refused:
+                            yield item, refused
+                if not any(w.queue for w in self.workers):
                     return
-                for item, worker, outcome in self.collect(busy):
-                    idle.append(worker)
+                for item, outcome, orphans in self.collect():
+                    retry.extend(orphans)
                     yield item, outcome
         finally:
             self.running = False
-            for worker in busy:  # abandoned mid-task (the consumer stopped, Ctrl-C)
+            for worker in [w for w in self.workers if w.queue]:  # abandoned mid-task (the consumer stopped, Ctrl-C)
                 self.retire(worker)
 
-    def hand_over(self, worker: _Worker, item: Any) -> tuple[_Worker, Outcome | None]:
-        """Send ``item`` to an idle worker; one that died while idle is replaced once.
-        Returns the worker now in charge, and an Outcome if the item cannot be sent."""
+    def hand_over(self, worker: _Worker, item: Any) -> tuple[_Worker, Any]:
+        """Send ``item`` to ``worker``; one that died while idle is replaced once.  Returns
+        the worker now in charge, and an Outcome if the item cannot be sent."""
         for _ in range(2):
             try:
                 worker.conn.send((item,))
             except (OSError, EOFError):  # the pipe is broken: the worker died while idle
+                if worker.queue:  # it died with tasks queued: collect() will tell their fate
+                    return worker, _DIED_BUSY
                 worker = self.replace(worker)
                 continue
             except Exception as exc:  # pickling failed before anything was written
                 return worker, Outcome(False, error=f"item not sendable: {type(exc).__name__}: {exc}")
-            worker.item, worker.started = item, time.monotonic()
+            if not worker.queue:
+                worker.started = time.monotonic()
+            worker.queue.append(item)
             return worker, None
         return worker, Outcome(False, error="no worker could take the task", code=PARSER_CRASHED, seconds=0.0)
 
-    def collect(self, busy: dict[_Worker, None]) -> list[tuple[Any, _Worker, Outcome]]:
-        """Wait until some busy worker replies, dies or overruns; returns (item, worker now
-        free for the next task, outcome) for each, and removes them from ``busy``."""
+    def collect(self) -> list[tuple[Any, Outcome, list]]:
+        """Wait until some busy worker replies, dies or overruns; returns (item, outcome,
+        tasks to hand to another worker) for each finished task."""
+        busy = [w for w in self.workers if w.queue]
         first_deadline = min(w.deadline(self.timeout_s) for w in busy)
         by_handle = {}
         for worker in busy:
@@ -287,12 +311,28 @@ class WorkerPool:
         ready.update(w for w in busy if w.deadline(self.timeout_s) <= now)
         finished = []
         for worker in ready:
-            del busy[worker]
-            item, outcome = worker.item, self.outcome_of(worker, now)
+            outcome = self.outcome_of(worker, now)
+            item = worker.queue.popleft()
+            orphans: list = []
             if outcome.code:  # dead, overran or out of memory: a fresh process takes over
-                worker = self.replace(worker)
-            worker.item = None
-            finished.append((item, worker, outcome))
+                orphans = list(worker.queue)  # never started: they deserve a worker that is alive
+                worker.queue.clear()
+                self.replace(worker)
+            else:
+                worker.started = now  # its next queued task (if any) is running from now on
+            finished.append((item, outcome, orphans))
+            # a quick worker may already have answered its next task too
+            while not outcome.code and worker.queue and worker.conn.poll():
+                outcome = self.outcome_of(worker, time.monotonic())
+                item = worker.queue.popleft()
+                worker.started = time.monotonic()
+                if outcome.code:
+                    orphans = list(worker.queue)
+                    worker.queue.clear()
+                    self.replace(worker)
+                    finished.append((item, outcome, orphans))
+                    break
+                finished.append((item, outcome, []))
         return finished
 
     def outcome_of(self, worker: _Worker, now: float) -> Outcome:

@@ -39,6 +39,8 @@ def behave(item: str):
         raise ValueError("không đọc được")
     if item == "pid":
         return os.getpid()
+    if item == "slow":
+        time.sleep(0.6)
     return item.upper()
 
 
@@ -162,10 +164,31 @@ def test_outcome_issues_are_vietnamese_and_name_the_file():
 def test_no_process_is_left_behind():
     with WorkerPool(behave, jobs=2, timeout_s=1.0) as pool:
         first = list(pool.pids)
-        dict(pool.imap_unordered(["abort", "sleep", "ok"]))
+        results = dict(pool.imap_unordered(["abort", "sleep", "ok"]))
         replaced = list(pool.pids)
-    assert set(first).isdisjoint(replaced)  # both crashed workers were replaced
+    assert (results["abort"].code, results["sleep"].code, results["ok"].ok) == (PARSER_CRASHED, TIMEOUT, True)
+    assert len(replaced) == 2 and not set(replaced) <= set(first)  # crashed workers were replaced
     assert all(_gone(pid) for pid in first + replaced)
+
+
+@pytest.mark.parametrize("bad, code", [("abort", PARSER_CRASHED), ("sleep", TIMEOUT), ("allocate", PARSER_CRASHED)])
+def test_a_task_queued_behind_a_failing_one_still_runs(bad, code):
+    """A worker holds two tasks at once; when the first kills or hangs it, the second was
+    never run: it goes to a fresh worker, with a deadline counted from its own start."""
+    with WorkerPool(behave, jobs=1, timeout_s=1.0, mem_bytes=2**30) as pool:
+        results = dict(pool.imap_unordered([bad, "slow", "ok"]))
+    assert results[bad].code == code
+    assert results["slow"] == Outcome(True, "SLOW") and results["ok"] == Outcome(True, "OK")
+
+
+def test_workers_are_kept_busy_while_the_consumer_works():
+    """The next task is already in the worker's pipe while the parent handles a result."""
+    with WorkerPool(behave, jobs=1, timeout_s=10.0) as pool:
+        seen = []
+        for item, outcome in pool.imap_unordered(["slow", "slow", "slow"]):
+            seen.append(len(pool.workers[0].queue))
+            time.sleep(0.3)  # the consumer's own work
+    assert seen[:2] == [1, 1]  # when a result arrives, the next task is already with the worker
 
 
 def test_a_consumer_that_stops_early_leaves_no_worker_running():
