@@ -75,18 +75,14 @@ def issue_from_dict(d: dict[str, Any]) -> Issue:
     return Issue(**{k: v for k, v in d.items() if k in known})
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, tuple):
-        return list(v)
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    return v
+def _json_default(v: Any) -> str:
+    """What json cannot write by itself (tuples it writes as lists): dates as ISO text."""
+    return v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else str(v)
 
 
 def rows_to_json(rows: list[PlanRow]) -> str:
-    return json.dumps([{"row": r.row, "values": {k: _jsonable(v) for k, v in r.values.items()},
-                        "derived": {k: _jsonable(v) for k, v in r.derived.items()}, "errors": r.errors}
-                       for r in rows], ensure_ascii=False, default=str)
+    return json.dumps([{"row": r.row, "values": r.values, "derived": r.derived, "errors": r.errors} for r in rows],
+                      ensure_ascii=False, default=_json_default)
 
 
 def rows_from_json(text: str | bytes) -> list[PlanRow]:
