@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from workbook_templates.choices import Choices, load_choices
@@ -132,12 +133,14 @@ def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, cho
     """:func:`progress_of` for every row, computed once per distinct (status, end month)
     pair: a province has a few dozen of them and hundreds of thousands of rows."""
     as_of_month = as_of.year * 12 + as_of.month - 1
-    pairs = pd.MultiIndex.from_arrays([pd.Series(status, dtype=object).fillna(""),
-                                       pd.array(end_month, dtype="Int64")])
-    codes, uniques = pd.factorize(pairs)
-    labels = [progress_of(s, None if pd.isna(e) else int(e), as_of_month, choices) for s, e in uniques]
-    return pd.Series(pd.array(labels, dtype=object)[codes] if len(codes) else [], dtype=object,
-                     index=getattr(status, "index", None))
+    s_codes, statuses = pd.factorize(pd.Series(status, dtype=object).fillna(""))
+    e_codes, months = pd.factorize(pd.Series(pd.array(end_month, dtype="Int64")))  # a missing month: -1
+    pair = s_codes * (len(months) + 1) + (e_codes + 1)
+    uniques, inverse = np.unique(pair, return_inverse=True)
+    labels = np.array([progress_of(statuses[p // (len(months) + 1)],
+                                   None if p % (len(months) + 1) == 0 else int(months[p % (len(months) + 1) - 1]),
+                                   as_of_month, choices) for p in uniques], dtype=object)
+    return pd.Series(labels[inverse] if len(pair) else [], dtype=object, index=getattr(status, "index", None))
 
 
 # --------------------------------------------------------------------------- stage 1: tables
