@@ -75,7 +75,7 @@ class InboxFile:
     collected_at: str = ""
     late: bool = False
     note: str = ""
-    block: Block | None = None  # the rows the summary needs, compactly (see row_block)
+    block: Block | None = None  # the rows the summary needs, compactly (see row_block); None once it is built
 
     @property
     def mtime(self) -> dt.datetime:
@@ -225,6 +225,8 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
         t1 = time.perf_counter()
         data = build_summary(res)
         res.timings["pivots"] = time.perf_counter() - t1
+        for f in res.files:  # the summary's frames hold the rows now; the blocks would double the peak
+            f.block = None
         if export is None and out is not None and len(data.detail) > DETAIL_LIMIT:
             export = Path(out).with_name(f"{Path(out).stem}-xuat-du-lieu")  # the detail must live somewhere
         if out is not None and write_summary:
