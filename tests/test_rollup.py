@@ -193,7 +193,16 @@ def _bad_inputs(offices, tmp: Path) -> dict[str, list[str]]:
     shutil.copy(root / "MN001.xlsx", not_summary)  # a school template, not a summary
     (tmp / "hong.xlsx").write_bytes(b"PK\x03\x04 not really")
     (tmp / "rong").mkdir()
+    garbage = tmp / "rac"
+    shutil.copytree(out["A"][1], garbage)
+    (garbage / "rows.parquet").write_bytes(b"PAR1 not really parquet PAR1")
+    lacking = tmp / "thieu-cot"
+    lacking.mkdir()
+    (lacking / "rows.csv").write_text("school_code,actions\nX,Y\n", encoding="utf-8-sig")
+    (lacking / "schools.csv").write_text("school_code\nX\n", encoding="utf-8-sig")
     return {
+        "garbage-parquet": [str(garbage)],
+        "missing-columns": [str(lacking)],
         "missing": [str(tmp / "khong-co.xlsx")],
         "years": [str(out["A"][1]), str(other_year)],
         "not-summary": [str(not_summary)],
@@ -205,7 +214,7 @@ def _bad_inputs(offices, tmp: Path) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("case", ["missing", "years", "not-summary", "broken", "empty-folder", "output-is-input",
-                                  "not-xlsx-output"])
+                                  "not-xlsx-output", "garbage-parquet", "missing-columns"])
 def test_bad_inputs_one_line_exit_2(offices, tmp_path, case):
     args = _bad_inputs(offices, tmp_path)[case]
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
