@@ -103,7 +103,9 @@ def read_export(folder: Path) -> Tables:
             p = folder / f"{name}{suffix}"
             if p.is_file():
                 try:
-                    return reader(p)
+                    found = reader(p)
+                    found.attrs["source"] = p
+                    return found
                 except Exception as exc:  # a damaged or foreign file: name it, one line
                     raise SpecError(p, f"không đọc được ({type(exc).__name__})", "cannot be read") from None
         if required:
@@ -113,8 +115,8 @@ def read_export(folder: Path) -> Tables:
 
     rows, schools = table("rows", True), table("schools", True)
     issues, files = table("issues", False), table("files", False)
-    _require(rows, ROW_COLUMNS, folder / "rows")
-    _require(schools, SCHOOL_COLUMNS, folder / "schools")
+    _require(rows, ROW_COLUMNS, rows.attrs["source"])
+    _require(schools, SCHOOL_COLUMNS, schools.attrs["source"])
     contact = tuple(c for c in schools.columns if c not in SCHOOL_COLUMNS and c not in _SCHOOL_FIGURES)
     return Tables(_typed(rows, ROW_COLUMNS), _typed(schools, SCHOOL_COLUMNS + list(contact)),
                   _typed(issues, ISSUE_COLUMNS), _typed(files, FILE_COLUMNS), _empty(CHANGE_COLUMNS),
@@ -214,7 +216,9 @@ def _require(df: pd.DataFrame, columns: list[str], source: Path, sheet: str = ""
     lacking = [c for c in columns if c not in df.columns]
     if lacking:
         where = f"{source}!{sheet}" if sheet else str(source)
-        raise SpecError(where, f"thiếu cột {', '.join(lacking)}", f"missing column(s) {', '.join(lacking)}")
+        shown = ", ".join(lacking[:5]) + (f"... ({len(lacking)} cột)" if len(lacking) > 5 else "")
+        raise SpecError(where, f"thiếu cột {shown}; không phải bảng do kcl-xlsx xuất",
+                        "missing columns: not a kcl-xlsx export")
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
