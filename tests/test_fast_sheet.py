@@ -75,3 +75,18 @@ def test_overlapping_blocks_are_refused(tmp_path):
     with pytest.raises(ValueError):
         ws.add_bulk(Bulk(3, [[4]], [None]))
     wb.close()
+
+
+def test_over_long_and_markup_looking_text(tmp_path, ooxml_validate):
+    """Excel's cell limit (32,767 characters) holds, and a text that looks like XlsxWriter's
+    rich-text markup is still plain text."""
+    path = tmp_path / "t.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Bảng", FastSheet)
+    ws.write_string(0, 0, "Các trường")
+    ws.add_bulk(Bulk(1, [["S" * 40_000, "<r><t>đậm</t></r>", "ổn"]], [None]))
+    wb.close()
+    ooxml_validate(path)
+    col = [r[0] for r in calamine_rows(path)]
+    assert len(col[1]) == 32767 and col[1].endswith("…")
+    assert col[2:] == ["<r><t>đậm</t></r>", "ổn"]
