@@ -217,8 +217,9 @@ def _require(df: pd.DataFrame, columns: list[str], source: Path, sheet: str = ""
     if lacking:
         where = f"{source}!{sheet}" if sheet else str(source)
         shown = ", ".join(lacking[:5]) + (f"... ({len(lacking)} cột)" if len(lacking) > 5 else "")
-        raise SpecError(where, f"thiếu cột {shown}; không phải bảng do kcl-xlsx xuất",
-                        "missing columns: not a kcl-xlsx export")
+        raise SpecError(where, f"thiếu cột {shown}; không phải bảng do phiên bản kcl-xlsx này tạo ra "
+                               "(chạy lại kcl-xlsx collect cho đơn vị đó)",
+                        "missing columns: not written by this kcl-xlsx version (run collect again)")
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:
