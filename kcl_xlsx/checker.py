@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from macros_free_validation.report import Issue, Severity, define_code
+from macros_free_validation.report import Issue, Severity
 from workbook_templates.errors import SpecError
 
 from . import layout as L
@@ -26,19 +26,6 @@ from .plan_spec import PlanSpec, Sources
 from .preflight import Bounds, preflight
 from .reader import RawPlan, read_plan
 
-define_code("plan.empty", "error", "Kế hoạch chưa có dòng nào", "Nhập các công việc/giải pháp vào trang Kế hoạch.")
-define_code("row.duplicate", "warning", "{where}: dòng trùng với dòng {other}", "Xóa dòng trùng hoặc sửa nội dung.")
-define_code("period.outside_window", "error", "{where}: '{value}' nằm ngoài năm học {year} và {after} năm sau",
-            "Chọn tháng trong danh sách thả xuống.")
-define_code("template.unknown", "error", "Không xác định được mẫu (cấp học, năm học) của tệp",
-            "Dùng mẫu do đơn vị quản lý phát hành, hoặc chỉ rõ --level và --year.")
-define_code("template.wrong_year", "error", "Tệp là mẫu năm học {value}, không phải năm học {year}",
-            "Dùng mẫu của năm học {year}.")
-define_code("structure.lists_changed", "warning", "Danh sách '{value}' trên trang Danh mục đã bị sửa",
-            "Dùng đúng mẫu; danh sách thả xuống có thể sai.")
-define_code("info.missing", "warning", "{where}: chưa điền {column}", "Điền {column} trên trang Thông tin.")
-define_code("file.checked_with_assumed_template", "info",
-            "Tệp không có định danh; kiểm tra theo cấp {value}, năm học {year}", "")
 
 STATUS_VALID = "valid"
 STATUS_ERRORS = "errors"

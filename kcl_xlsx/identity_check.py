@@ -9,21 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from macros_free_validation.report import Issue, define_code
+from macros_free_validation.report import Issue
 
 from . import identity as ident
 from .freetext import fold
 
-define_code("identity.source", "info", "Định danh của mẫu đọc từ {value}", "")
-define_code("identity.missing", "warning", "Tệp không có định danh của mẫu (không phải mẫu kcl-xlsx, hoặc đã bị chép sang tệp khác)",
-            "Dùng đúng tệp mẫu do đơn vị quản lý gửi.")
-define_code("identity.mismatch", "warning", "Các bản định danh trong tệp không khớp ở '{column}': {value}",
-            "Tệp có thể đã bị sửa hoặc ghép từ tệp khác.")
-define_code("identity.tampered", "error", "{where}: {column} '{value}' khác định danh của mẫu ('{expected}')",
-            "Không sửa tên, mã trường; dùng đúng mẫu của trường mình.")
-define_code("identity.bad_signature", "error", "Chữ ký định danh không đúng: định danh đã bị sửa hoặc tệp không do đơn vị phát hành",
-            "Dùng đúng tệp mẫu do đơn vị quản lý gửi.")
-define_code("identity.unsigned", "info", "Định danh không được ký ({value})", "")
 
 SOURCE_LABELS = {"custom": "thuộc tính tài liệu", "sheet": "trang ẩn kcl_identity", "info": "trang Thông tin",
                  "name": "tên định nghĩa kcl_identity"}

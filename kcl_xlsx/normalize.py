@@ -20,25 +20,11 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, Callable
 
-from macros_free_validation.report import Issue, define_code
+from macros_free_validation.report import Issue
 
 from .freetext import clean, find_sources, fold, match_role, parse_budget, parse_owners, parse_period
 from .plan_spec import PlanSpec
 
-define_code("text.normalized", "info", "{where}: đã chuẩn hóa chữ ({what})",
-            "Không cần làm gì; lần sau nên gõ trực tiếp thay vì dán.")
-define_code("text.formula_like", "warning", "{where}: nội dung bắt đầu bằng '{first}' giống công thức; được giữ nguyên là chữ",
-            "Nếu không cố ý, xóa ký tự đầu.")
-define_code("value.interpreted", "info", "{where}: đọc '{value}' là '{result}'",
-            "Nên chọn giá trị trong danh sách thả xuống.")
-define_code("budget.parsed_from_text", "warning", "{where}: kinh phí ghi bằng chữ '{value}', đọc là {result} triệu đồng",
-            "Ghi kinh phí bằng số, đơn vị triệu đồng.")
-define_code("budget.range", "info", "{where}: kinh phí là khoảng {low}-{high} triệu đồng; tổng hợp dùng cả hai mức",
-            "")
-define_code("owner.split", "info", "{where}: '{value}' được tách thành chủ trì '{lead}' và phối hợp '{others}'",
-            "Cột Chủ trì chỉ ghi một người/bộ phận; người phối hợp ghi ở cột Phối hợp.")
-define_code("period.split", "info", "{where}: '{value}' gồm cả thời gian hoàn thành; đã tách sang cột Hoàn thành",
-            "Ghi tháng bắt đầu và tháng hoàn thành ở hai cột riêng.")
 
 _FORMULA_START = re.compile(r"^(?:[=+@]|-\S)")
 _TWO_PART_CODE = re.compile(r"(\d+)\s*[.,]\s*(\d+)")

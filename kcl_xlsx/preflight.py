@@ -59,9 +59,10 @@ from kcl_xlsx.sniff import (
     sniff_stream,
     zip_directory,
 )
-from macros_free_validation.report import Issue, Severity, define_code
+from macros_free_validation.report import Issue, Severity
 
 # --------------------------------------------------------------------------- issue codes
+# (their texts are in workbook_templates/data/issues.yaml)
 
 EMPTY = "file.empty"
 TOO_LARGE = "file.too_large"
@@ -80,52 +81,6 @@ XML_ENTITIES = "file.xml_entities"
 OUT_OF_BOUNDS = "file.out_of_bounds"
 CELL_TOO_LONG = "file.cell_too_long"
 
-_RESEND_AS_XLSX = "Mở tệp bằng Excel, chọn Tệp > Lưu thành > Sổ làm việc Excel (*.xlsx) rồi gửi lại."
-
-define_code(EMPTY, "error", "Tệp {file} rỗng (0 byte), không có dữ liệu nào.",
-            "Kiểm tra lại tệp đính kèm và gửi lại tệp kế hoạch đã điền.")
-define_code(TOO_LARGE, "error", "Tệp {file} quá lớn ({size_mb} MB, giới hạn {limit_mb} MB).",
-            "Xoá ảnh, trang tính và dòng thừa, lưu lại rồi gửi lại.")
-define_code(LOCK_FILE, "warning",
-            "Tệp {file} là tệp tạm của Excel (tên bắt đầu bằng ~$), không phải bài nộp; đã bỏ qua.",
-            "Nếu trường chỉ gửi tệp này, đề nghị trường gửi lại đúng tệp Excel (tên không có ~$ ở đầu).")
-define_code(NOT_SPREADSHEET, "error", "Tệp {file} không phải tệp Excel mà là {what}.",
-            "Gửi lại đúng tệp kế hoạch (.xlsx) đã được cấp, đã điền đầy đủ.")
-define_code(HTML_AS_XLS, "error",
-            "Tệp {file} là trang web (HTML/XML) được đặt đuôi Excel, không phải sổ làm việc Excel thật.",
-            _RESEND_AS_XLSX)
-define_code(CSV_AS_XLS, "error",
-            "Tệp {file} là tệp văn bản (CSV/TXT) được đặt đuôi Excel, không phải sổ làm việc Excel.",
-            "Điền vào đúng tệp mẫu kế hoạch (.xlsx) đã được cấp rồi gửi lại; không xuất ra CSV.")
-define_code(CORRUPT, "error", "Tệp {file} bị hỏng hoặc không trọn vẹn nên không đọc được.",
-            "Mở thử tệp trên máy của trường; nếu mở được thì lưu lại thành .xlsx và đính kèm lại, "
-            "nếu không thì điền lại vào tệp mẫu gốc.")
-define_code(ENCRYPTED, "error", "Tệp {file} được đặt mật khẩu mở tệp nên không đọc được.",
-            "Gỡ mật khẩu (Tệp > Thông tin > Bảo vệ sổ làm việc) rồi gửi lại.")
-define_code(DEFAULT_PASSWORD, "info",
-            "Tệp {file} được mã hoá bằng mật khẩu mặc định của Excel (không phải mật khẩu riêng); đã tự giải mã để đọc.",
-            "Không cần làm gì thêm.")
-define_code(MACRO_ENABLED, "warning",
-            "Tệp {file} có chứa macro; chỉ đọc giá trị trong ô, macro không bao giờ được chạy.",
-            "Lần sau hãy lưu thành Sổ làm việc Excel (*.xlsx), không có macro.")
-define_code(EXTERNAL_LINKS, "warning",
-            "Tệp {file} có liên kết tới sổ làm việc khác; giá trị lấy qua liên kết có thể đã cũ.",
-            "Trong Excel chọn Dữ liệu > Sửa liên kết > Ngắt liên kết, lưu lại rồi gửi lại.")
-define_code(TOO_MANY_PARTS, "error",
-            "Tệp {file} có quá nhiều thành phần bên trong ({count}, giới hạn {limit}), không giống tệp mẫu kế hoạch.",
-            "Dùng đúng tệp mẫu đã cấp, xoá ảnh và trang tính thừa rồi gửi lại.")
-define_code(ZIP_BOMB, "error",
-            "Tệp {file} khi giải nén phình to bất thường (ở {part}) nên bị từ chối để bảo vệ máy.",
-            "Xoá dữ liệu và định dạng thừa (dòng, cột trống kéo dài tới cuối trang), lưu lại rồi gửi lại.")
-define_code(XML_ENTITIES, "error",
-            "Tệp {file} chứa khai báo DOCTYPE/ENTITY trong phần {part}; Excel không tạo nội dung này nên tệp bị từ chối vì lý do an toàn.",
-            "Điền lại dữ liệu vào tệp mẫu gốc bằng Excel rồi gửi lại.")
-define_code(OUT_OF_BOUNDS, "error",
-            "Tệp {file} có dữ liệu hoặc vùng ô tới {cell} (phần {part}), vượt quá vùng cho phép (tối đa dòng {max_row}, cột {max_col}).",
-            "Xoá hẳn các dòng/cột thừa ở cuối trang tính (chọn rồi Xoá, không chỉ xoá nội dung), lưu lại rồi gửi lại.")
-define_code(CELL_TOO_LONG, "error",
-            "Tệp {file} có một ô chứa văn bản dài hơn {limit} ký tự, vượt giới hạn của Excel (phần {part}).",
-            "Rút gọn nội dung ô đó rồi gửi lại.")
 
 # What a rejected kind is, for the NOT_SPREADSHEET message ("... mà là {what}").
 _KIND_VI = {

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from python_calamine import CalamineWorkbook
 
-from macros_free_validation.report import Issue, define_code
+from macros_free_validation.report import Issue
 from workbook_templates.form import Form
 
 from . import identity as ident
@@ -20,19 +20,6 @@ from . import layout as L
 from .freetext import clean, fold
 from .package_meta import PackageMeta, ods_merged, read_meta
 
-define_code("structure.plan_sheet_renamed", "warning", "Trang '{sheet}' được dùng làm trang Kế hoạch (tên trang đã bị đổi)",
-            "Không đổi tên các trang tính của mẫu.")
-define_code("structure.plan_sheet_missing", "error", "Không tìm thấy trang Kế hoạch (bảng có tiêu đề các cột của mẫu)",
-            "Dùng đúng mẫu do đơn vị quản lý phát hành.")
-define_code("structure.sheet_missing", "warning", "Thiếu trang '{sheet}' của mẫu", "Dùng đúng mẫu, không xóa trang tính.")
-define_code("structure.column_missing", "error", "{where}: không tìm thấy cột '{column}'", "Không xóa hoặc đổi tên cột của mẫu.")
-define_code("structure.column_moved", "warning", "{where}: cột '{column}' bị chuyển chỗ (mẫu: cột {expected})",
-            "Không chèn, xóa hoặc di chuyển cột; dữ liệu vẫn được đọc theo tiêu đề.")
-define_code("structure.column_extra", "warning", "{where}: cột lạ '{value}' không có trong mẫu; bỏ qua", "Không chèn cột vào bảng.")
-define_code("structure.rows_outside", "warning", "{where}: có dữ liệu ngoài vùng nhập của mẫu (sau dòng {last})",
-            "Chỉ nhập trong vùng có sẵn; dữ liệu này vẫn được đọc.")
-define_code("cell.merged", "info", "{where}: ô gộp {value}; giá trị được điền cho mọi dòng của vùng gộp",
-            "Không gộp ô trong bảng kế hoạch.")
 
 _HEADER_SCAN_ROWS = 25
 

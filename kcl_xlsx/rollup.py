@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from macros_free_validation.report import Issue, define_code
+from macros_free_validation.report import Issue
 from workbook_templates.choices import load_choices
 from workbook_templates.errors import SpecError
 
@@ -29,9 +29,6 @@ from .summary_data import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, ROW_COLU
                            month_ordinal, progress_column, summarise)
 from .summary_write import HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING, S_OVERVIEW, S_SCHOOL, _h
 
-define_code("rollup.duplicate_school", "warning",
-            "Trường {value} có trong cả {first} và {other}; chỉ tính một lần, theo {first}",
-            "Kiểm tra lại trường này thuộc đơn vị nào.")
 
 NUMBER_COLUMNS = ("budget_min_mvnd", "budget_max_mvnd")
 INT_COLUMNS = ("source_row", "errors", "warnings")

@@ -14,7 +14,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from macros_free_validation.report import Issue, define_code
+from macros_free_validation.report import Issue
 from workbook_templates.errors import SpecError
 from workbook_templates.form import Form
 
@@ -137,14 +137,6 @@ def _level(text: str, form: Form, source: str, row: int) -> str:
     known = ", ".join(lvl.key for lvl in form.levels)
     raise SpecError(source, f"dòng {row}: cấp học '{text}' không rõ (dùng: {known})",
                     f"row {row}: unknown level '{text}'")
-
-
-define_code("roster.unknown_school", "warning", "Mã trường '{value}' không có trong danh sách trường ({file})",
-            "Kiểm tra mã trường hoặc bổ sung trường vào danh sách.")
-define_code("roster.level_mismatch", "error", "Tệp là mẫu cấp {value}, nhưng danh sách trường ghi cấp {expected}",
-            "Dùng đúng mẫu của cấp học của trường.")
-define_code("roster.name_mismatch", "warning", "Tên trường trong tệp ('{value}') khác danh sách trường ('{expected}')",
-            "Kiểm tra lại tên trường.")
 
 
 def compare_with_roster(code: str, name: str, level: str, roster: Roster) -> list[Issue]:

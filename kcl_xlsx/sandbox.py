@@ -24,19 +24,14 @@ import signal
 import time
 from typing import Any, Callable, Iterable, Iterator
 
-from macros_free_validation.report import Issue, define_code
+from macros_free_validation.report import Issue
 
 # --------------------------------------------------------------------------- issue codes
+# (their texts are in workbook_templates/data/issues.yaml)
 
 PARSER_CRASHED = "file.parser_crashed"
 TIMEOUT = "file.timeout"
 
-define_code(PARSER_CRASHED, "error",
-            "Trình đọc bị dừng đột ngột khi mở tệp {file} (tệp có thể bị hỏng hoặc được tạo bất thường).",
-            "Mở tệp bằng Excel, chọn Tệp > Lưu thành > Sổ làm việc Excel (*.xlsx) rồi gửi lại; "
-            "nếu vẫn lỗi, điền lại vào tệp mẫu gốc.")
-define_code(TIMEOUT, "error", "Đọc tệp {file} mất quá {seconds} giây nên đã dừng.",
-            "Xoá dữ liệu và định dạng thừa (dòng, cột trống kéo dài), lưu lại rồi gửi lại.")
 
 DEFAULT_MEM_BYTES = 3 * 2**29  # 1.5 GiB of address space per worker
 # A task travels as a 1-tuple ``(item,)``, so that any item (None included) is a task and
