@@ -19,7 +19,7 @@ from .summary_write import detail_for_people
 
 EXPORTED_SCHOOLS = ["school_code", "school_name", "unit", "level", "status", "actions", "criteria",
                     "budget_min_mvnd", "budget_max_mvnd", "errors", "warnings", "source_file"]
-_RISKY = ("=", "+", "-", "@", "\t", "\r")
+RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would read these as a formula
 
 
 def frames(data: SummaryData) -> dict[str, pd.DataFrame]:
@@ -142,7 +142,7 @@ def _csv_safe(table):
     columns = []
     for column in table.columns:
         if pa.types.is_string(column.type):
-            risky = pc.fill_null(_any_prefix(column, _RISKY), False)
+            risky = pc.fill_null(_any_prefix(column, RISKY_STARTS), False)
             column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=table.schema)

@@ -24,6 +24,7 @@ from macros_free_validation.report import Issue
 from workbook_templates.choices import load_choices
 from workbook_templates.errors import SpecError
 
+from .export import RISKY_STARTS
 from .preflight import preflight
 from .summary_data import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, ROW_COLUMNS, SCHOOL_COLUMNS, Tables,
                            month_ordinal, progress_column, summarise)
@@ -32,7 +33,6 @@ from .summary_write import HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MI
 
 NUMBER_COLUMNS = ("budget_min_mvnd", "budget_max_mvnd")
 INT_COLUMNS = ("source_row", "errors", "warnings")
-_RISKY = ("=", "+", "-", "@", "\t", "\r")  # what the CSV export protects with a leading '
 _OVERVIEW_YEAR = "Năm học"
 _OVERVIEW_EXPECTED = "Số trường phải nộp"
 
@@ -126,7 +126,7 @@ _SCHOOL_FIGURES = ("actions", "criteria", "budget_min_mvnd", "budget_max_mvnd")
 def _read_csv(p: Path) -> pd.DataFrame:
     df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     # undo the export's protection of formula-like text ('=...): the roll-up writes text as text
-    return df.map(lambda v: v[1:] if isinstance(v, str) and v.startswith("'") and v[1:].startswith(_RISKY) else v)
+    return df.map(lambda v: v[1:] if isinstance(v, str) and v.startswith("'") and v[1:].startswith(RISKY_STARTS) else v)
 
 
 def read_workbook(path: Path) -> Tables:

@@ -58,3 +58,21 @@ def test_earlier_export_is_kept(tmp_path):
     kept = [p for p in tmp_path.iterdir() if p.name != "rows.csv"]
     assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == "một"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".kcl-")]
+
+
+def test_chunked_writing_gives_one_table(tmp_path, monkeypatch):
+    """Rows are converted CHUNK_ROWS at a time: one header, every row, one schema even when
+    a text column is blank in the first chunk and holds a number in a later one."""
+    from kcl_xlsx import export
+
+    monkeypatch.setattr(export, "CHUNK_ROWS", 2)
+    df = pd.DataFrame({"school_code": ["A", "B", "C", "D", "E"],
+                       "note": pd.Series([None, None, "=1+1", 3.5, "ổn"], dtype=object),
+                       "budget_max_mvnd": [1.0, 2.5, 0.0, 4.0, 5.0], "source_row": [6, 7, 8, 9, 10]})
+    export.write_tables(df, tmp_path / "t.csv", tmp_path / "t.parquet")
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "t.csv").read_text(encoding="utf-8-sig"))))
+    assert [r["school_code"] for r in rows] == ["A", "B", "C", "D", "E"]  # the header once, every row
+    assert [r["note"] for r in rows] == ["", "", "'=1+1", "3.5", "ổn"]
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert [None if pd.isna(v) else v for v in back["note"]] == [None, None, "=1+1", "3.5", "ổn"]  # Parquet keeps the text as it was
+    assert back["budget_max_mvnd"].tolist() == [1.0, 2.5, 0.0, 4.0, 5.0] and back["source_row"].tolist() == [6, 7, 8, 9, 10]
