@@ -41,6 +41,9 @@ LEVELS_HELP = "Cấp học / school level: mam-non, tieu-hoc, thcs, thpt, nhieu-
 CatalogOpt = Annotated[Optional[Path], typer.Option("--catalog", help="Tệp danh mục tiêu chí riêng (YAML) / own criteria catalog file.")]
 ChoicesOpt = Annotated[Optional[Path], typer.Option("--choices", help="Tệp danh sách lựa chọn riêng (YAML) / own choice lists file.")]
 FrameworkOpt = Annotated[Optional[str], typer.Option("--framework", help="Mã khung tiêu chí (xem `kcl-xlsx catalog`); mặc định: khung đã kiểm chứng của cấp học.")]
+SignKeyOpt = Annotated[Optional[str], typer.Option("--key", help=f"Khóa ký định danh (HMAC); mặc định biến môi trường {KEY_ENV}.")]
+CheckKeyOpt = Annotated[Optional[str], typer.Option("--key", help=f"Khóa kiểm tra chữ ký; mặc định biến môi trường {KEY_ENV}.")]
+IssueDateOpt = Annotated[Optional[str], typer.Option("--issue-date", help="Ngày phát hành YYYY-MM-DD (mặc định hôm nay).")]
 
 
 class UsageError(Exception):
@@ -94,8 +97,8 @@ def template(
     catalog: CatalogOpt = None,
     choices: ChoicesOpt = None,
     framework: FrameworkOpt = None,
-    key: Annotated[Optional[str], typer.Option("--key", help=f"Khóa ký định danh (HMAC); mặc định biến môi trường {KEY_ENV}.")] = None,
-    issue_date: Annotated[Optional[str], typer.Option("--issue-date", help="Ngày phát hành YYYY-MM-DD (mặc định hôm nay).")] = None,
+    key: SignKeyOpt = None,
+    issue_date: IssueDateOpt = None,
 ) -> None:
     """Tạo mẫu kế hoạch khóa sẵn cho một trường hoặc cho cả danh sách trường.
     Write the locked plan template for one school, or one per school of a roster."""
@@ -157,7 +160,7 @@ def check(
     roster: Annotated[Optional[str], typer.Option("--roster", help="Danh sách trường: đối chiếu trường và cấp học.")] = None,
     year: Annotated[Optional[str], typer.Option("--year", help="Năm học mong đợi, ví dụ 2025-2026.")] = None,
     level: Annotated[Optional[str], typer.Option("--level", help="Cấp học dùng cho tệp không có định danh. " + LEVELS_HELP)] = None,
-    key: Annotated[Optional[str], typer.Option("--key", help=f"Khóa kiểm tra chữ ký; mặc định {KEY_ENV}.")] = None,
+    key: CheckKeyOpt = None,
     catalog: CatalogOpt = None,
     choices: ChoicesOpt = None,
     show_info: Annotated[bool, typer.Option("--show-info", help="Hiện cả các thông tin tự chuẩn hóa (mức info).")] = False,
@@ -206,7 +209,7 @@ def collect(
     export: Annotated[Optional[Path], typer.Option("--export", help="Thư mục xuất CSV (UTF-8 BOM) và Parquet.")] = None,
     ledger: Annotated[Optional[Path], typer.Option("--ledger", help="Sổ theo dõi SQLite (mặc định: kcl-ledger.sqlite cạnh tệp tổng hợp).")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Ngày xét tiến độ YYYY-MM-DD (mặc định hôm nay): công việc quá tháng hoàn thành mà chưa xong là trễ hạn.")] = None,
-    key: Annotated[Optional[str], typer.Option("--key", help=f"Khóa kiểm tra chữ ký; mặc định {KEY_ENV}.")] = None,
+    key: CheckKeyOpt = None,
     catalog: CatalogOpt = None,
     choices: ChoicesOpt = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", help="Số tiến trình song song (mặc định: số lõi).")] = None,
@@ -267,8 +270,8 @@ def reissue(
     catalog: CatalogOpt = None,
     choices: ChoicesOpt = None,
     framework: FrameworkOpt = None,
-    key: Annotated[Optional[str], typer.Option("--key", help=f"Khóa ký định danh; mặc định {KEY_ENV}.")] = None,
-    issue_date: Annotated[Optional[str], typer.Option("--issue-date", help="Ngày phát hành YYYY-MM-DD.")] = None,
+    key: SignKeyOpt = None,
+    issue_date: IssueDateOpt = None,
 ) -> None:
     """Phát hành mẫu năm học mới, chuyển tiếp các công việc chưa hoàn thành.
     Next year's templates with each school's unfinished actions carried over."""
