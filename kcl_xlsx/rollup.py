@@ -25,12 +25,16 @@ from workbook_templates.choices import load_choices
 from workbook_templates.errors import SpecError
 
 from .export import RISKY_STARTS
-from .preflight import preflight
+from .preflight import Bounds, preflight
 from .summary_data import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, ROW_COLUMNS, SCHOOL_COLUMNS, Tables,
                            month_ordinal, progress_column, summarise)
 from .summary_write import HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING, S_OVERVIEW, S_SCHOOL, _h
 
 
+# A summary is not a school's plan: up to 100,000 rows on Chi tiết (past that the rows are in
+# the export), a column per funding source; still bounded, against a damaged or hostile file.
+SUMMARY_BOUNDS = Bounds(max_file_bytes=512 * 2**20, max_parts=2000, max_part_uncompressed=2**31,
+                        max_total_uncompressed=2**32, max_ratio=1000, max_row=1_048_576, max_col=2000)
 NUMBER_COLUMNS = ("budget_min_mvnd", "budget_max_mvnd")
 INT_COLUMNS = ("source_row", "errors", "warnings")
 _OVERVIEW_YEAR = "Năm học"
@@ -133,7 +137,7 @@ def read_workbook(path: Path) -> Tables:
     """A summary workbook written by ``collect`` (or by a roll-up)."""
     from python_calamine import CalamineWorkbook
 
-    pf = preflight(path)
+    pf = preflight(path, SUMMARY_BOUNDS)
     if not pf.ok or pf.kind not in ("xlsx", "xlsm"):
         first = next((i.message for i in pf.issues), "không phải tệp .xlsx")
         raise SpecError(path, f"không dùng được làm đầu vào: {first}", "not a usable summary workbook")

@@ -241,3 +241,19 @@ def test_detail_only_in_export_is_refused_with_a_pointer(offices, tmp_path, monk
     summary_write.write_summary(summarise(tables), big, detail_limit=2, detail_note="xuat/")
     with pytest.raises(SpecError, match="xuất dữ liệu"):
         read_input(big)
+
+
+def test_a_large_office_summary_is_read(offices, tmp_path):
+    """A district summary has thousands of rows on Chi tiết, far past a school plan's bounds."""
+    import pandas as pd
+
+    from kcl_xlsx.rollup import read_input
+    from kcl_xlsx.summary_data import summarise
+    from kcl_xlsx.summary_write import write_summary
+
+    out, _sent, _root = offices
+    tables = read_input(out["A"][1])
+    tables.rows = pd.concat([tables.rows] * (6000 // len(tables.rows) + 1), ignore_index=True)
+    big = tmp_path / "lon.xlsx"
+    write_summary(summarise(tables), big)
+    assert len(read_input(big).rows) == len(tables.rows) > 5000
