@@ -102,6 +102,14 @@ def month_text(ordinal: Any) -> str:
     return f"{o // 12:04d}-{o % 12 + 1:02d}"
 
 
+def months_text(ordinals: pd.Series) -> pd.Series:
+    """:func:`month_text` of a whole column, worked out once per distinct month (a
+    district's 400,000 rows hold a few dozen months)."""
+    codes, months = pd.factorize(ordinals)  # a missing month is code -1: the "" at the end
+    texts = np.array([month_text(m) for m in months] + [""], dtype=object)
+    return pd.Series(texts[codes], index=ordinals.index, dtype=object)
+
+
 def month_ordinal(text: Any) -> int | None:
     """The inverse of :func:`month_text` (None for a blank or a malformed value)."""
     if isinstance(text, (int, float)) and not pd.isna(text):

@@ -17,7 +17,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .fast_sheet import Bulk, FastSheet
 from .output import OutputError, replace_keeping_backup
-from .summary_data import FUNDING_PREFIX, SummaryData, month_text
+from .summary_data import FUNDING_PREFIX, SummaryData, months_text
 
 MAX_ROWS = 1_048_576
 S_OVERVIEW, S_SCHOOL, S_UNIT, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD, S_DETAIL, S_ISSUES, S_MISSING, S_FILES, S_CHANGES = (
@@ -151,8 +151,7 @@ def _plain(values: pd.Series) -> list:
 
 def detail_for_people(detail: pd.DataFrame) -> pd.DataFrame:
     """The rows table as the Chi tiết sheet and the export show it: months as "YYYY-MM"."""
-    return detail.assign(start_month=detail["start_month"].map(month_text),
-                         end_month=detail["end_month"].map(month_text))
+    return detail.assign(start_month=months_text(detail["start_month"]), end_month=months_text(detail["end_month"]))
 
 
 def _progress_chart(wb, ws, by_school: pd.DataFrame, labels: list[str]) -> None:
@@ -243,7 +242,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
 
     # Chi tiết: an Excel table, continued on further sheets past the row limit; past
     # detail_limit rows (province scale) the rows live only in the export, and it says so
-    det = detail_for_people(d.detail)
+    det = d.detail
     if len(det) > detail_limit:
         ws = wb.add_worksheet(S_DETAIL, FastSheet)
         ws.set_column(0, 0, 120)
@@ -252,6 +251,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
         ws.write_string(1, 0, f"Toàn bộ các dòng có trong tệp xuất dữ liệu: {detail_note} (rows.csv, rows.parquet); "
                               "có thể mở bằng Excel hoặc Power BI để lập PivotTable.")
         det = det.iloc[0:0]
+    det = detail_for_people(det)  # only the rows written here (none past the limit)
     per = MAX_ROWS - 1
     chunks = [det.iloc[i:i + per] for i in range(0, len(det), per)] or [det]
     for n, chunk in enumerate(chunks if len(det) or len(d.detail) <= detail_limit else []):

@@ -130,3 +130,17 @@ def test_collect_exports_the_detail_itself_when_it_is_too_large(tmp_path, monkey
     assert folder / "rows.parquet" in res.exported and (folder / "rows.csv").exists()
     detail = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Chi tiết").to_python()
     assert str(folder) in " ".join(str(c) for row in detail for c in row)
+
+
+def test_months_text_is_month_text_of_every_value():
+    import pandas as pd
+
+    from kcl_xlsx.summary_data import month_text, months_text
+
+    ordinals = pd.Series([2025 * 12 + 8, None, 2026 * 12 + 4, 2025 * 12 + 8, 2025 * 12 + 11], dtype="Int64",
+                         index=[10, 11, 12, 13, 14])
+    got = months_text(ordinals)
+    assert got.tolist() == ["2025-09", "", "2026-05", "2025-09", "2025-12"]
+    assert got.tolist() == [month_text(v) for v in ordinals]
+    assert list(got.index) == [10, 11, 12, 13, 14]
+    assert months_text(pd.Series([], dtype="Int64")).tolist() == []
