@@ -22,7 +22,7 @@ from .checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STAT
                       STATUS_WRONG, CheckOptions, PlanRow, Submission, check_path)
 from .freetext import fold
 from . import collect_cache
-from .ledger import Ledger, now_iso, rows_to_json, submission_from_row
+from .ledger import Ledger, now_iso, pack_rows, submission_from_row
 from .roster import Roster
 from .row_block import Block, LazyRows, block_of, empty_block, shared
 
@@ -439,7 +439,7 @@ class Parsed:
     the ledger stores them, and the columns the summary needs (all cheap to send)."""
 
     sub: Submission
-    rows_json: bytes  # UTF-8: sent through the pipe and into SQLite without decoding
+    rows_json: bytes  # ledger.pack_rows: sent through the pipe and into SQLite as they are
     block: Block
 
 
@@ -447,7 +447,7 @@ def check_for_ledger(item: tuple[str, CheckOptions, str]) -> Parsed:
     """Check one file (in a worker process) and shape the result for the ledger."""
     path, options, display = item
     sub = check_path(path, options, display)
-    parsed = Parsed(sub, rows_to_json(sub.rows).encode("utf-8"), block_of(sub.rows))
+    parsed = Parsed(sub, pack_rows(sub.rows), block_of(sub.rows))
     sub.rows = []
     return parsed
 

@@ -222,6 +222,31 @@ def test_ledger_records_every_file(runs):
     assert row["saved_at"].startswith("2025-10-05")
 
 
+def test_ledger_keeps_rows_compressed_and_reads_older_json_rows(runs, tmp_path):
+    import sqlite3
+
+    from kcl_xlsx.ledger import read_rows, rows_to_json
+
+    first = runs[0]
+    f = next(f for f in first.accepted if f.rel == "TH001_sua-lai.xlsx")
+    with sqlite3.connect(first.ledger_path) as conn:
+        stored, okey = conn.execute("SELECT rows_json, options_key FROM files WHERE path=? AND sha256=?",
+                                    (f.rel, f.sha256)).fetchone()
+    rows = read_rows(first.ledger_path, f.rel, f.sha256, okey)
+    as_json = rows_to_json(rows).encode("utf-8")
+    assert isinstance(stored, bytes) and stored[:1] == b"\x78" and len(stored) * 2 < len(as_json)
+    assert rows and all(r.values.get("criterion") for r in rows)
+    # a ledger written before compression held the JSON itself, as text or UTF-8 bytes
+    old = tmp_path / "old.sqlite"
+    shutil.copyfile(first.ledger_path, old)
+    with sqlite3.connect(old) as conn:
+        conn.execute("UPDATE files SET rows_json=? WHERE sha256=?", (as_json.decode("utf-8"), f.sha256))
+    assert read_rows(old, f.rel, f.sha256, okey) == rows
+    with sqlite3.connect(old) as conn:
+        conn.execute("UPDATE files SET rows_json=? WHERE sha256=?", (as_json, f.sha256))
+    assert read_rows(old, f.rel, f.sha256, okey) == rows
+
+
 def test_touched_file_is_rehashed_not_reparsed(scenario, tmp_path):
     roster, inbox, *_ = scenario
     copy = tmp_path / "inbox"
