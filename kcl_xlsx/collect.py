@@ -219,7 +219,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
         shutil.rmtree(tmp, ignore_errors=True)
     if (out is not None and write_summary) or export is not None:
         from .summary_data import build_summary
-
+        from .summary_outputs import write_outputs
         from .summary_write import DETAIL_LIMIT
 
         t1 = time.perf_counter()
@@ -229,18 +229,10 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
             f.block = None
         if export is None and out is not None and len(data.detail) > DETAIL_LIMIT:
             export = Path(out).with_name(f"{Path(out).stem}-xuat-du-lieu")  # the detail must live somewhere
-        if out is not None and write_summary:
-            from .summary_write import write_summary as _write
-
-            t1 = time.perf_counter()
-            res.backup = _write(data, Path(out), detail_limit=DETAIL_LIMIT, detail_note=str(export or ""))
-            res.timings["workbook"] = time.perf_counter() - t1
-        if export is not None:
-            from .export import export as _export
-
-            t1 = time.perf_counter()
-            res.exported = _export(data, Path(export))
-            res.timings["export"] = time.perf_counter() - t1
+        written = write_outputs(data, Path(out) if out is not None and write_summary else None, export,
+                                detail_limit=DETAIL_LIMIT, detail_note=str(export or ""))
+        res.backup, res.exported = written.backup, written.exported
+        res.timings.update(written.seconds)
     with Ledger(ledger_path) as led:
         collect_cache.save(led, fp, res)
     res.seconds = time.perf_counter() - t0

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .output import OutputError, replace_keeping_backup
+from .output import cannot_write, replace_keeping_backup
 from .summary_data import ROW_COLUMNS, SummaryData
 from .summary_write import detail_for_people
 
 EXPORTED_SCHOOLS = ["school_code", "school_name", "unit", "level", "status", "actions", "criteria",
                     "budget_min_mvnd", "budget_max_mvnd", "errors", "warnings", "source_file"]
-RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would read these as a formula
+RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would read these as a formula (one character each)
 
 
 def frames(data: SummaryData) -> dict[str, pd.DataFrame]:
@@ -56,11 +56,11 @@ def _temporary(path: Path):
         fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=path.suffix, dir=path.parent)
         os.close(fd)
     except OSError as exc:
-        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+        raise cannot_write(path, exc) from None
     try:
         yield Path(tmp)
     except OSError as exc:
-        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+        raise cannot_write(path, exc) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -70,7 +70,7 @@ def _replace(tmp: Path, path: Path) -> None:
     try:
         replace_keeping_backup(tmp, path)
     except OSError as exc:
-        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+        raise cannot_write(path, exc) from None
 
 
 def _write(path: Path, writer) -> Path:
@@ -135,26 +135,20 @@ def _arrow(chunk: pd.DataFrame, schema):
 
 def _csv_safe(table):
     """Text starting with = + - @ (or a tab/CR) gets a leading ': a spreadsheet opening
-    the CSV shows it as text instead of running it as a formula."""
+    the CSV shows it as text instead of running it as a formula.  Most columns hold no such
+    text: they are passed through as they are."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    starts = pa.array(RISKY_STARTS)  # single characters: compared with each text's first one
     columns = []
     for column in table.columns:
         if pa.types.is_string(column.type):
-            risky = pc.fill_null(_any_prefix(column, RISKY_STARTS), False)
-            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+            risky = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=starts)  # a null is not risky
+            if pc.any(risky).as_py():
+                column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=table.schema)
-
-
-def _any_prefix(column, prefixes):
-    import pyarrow.compute as pc
-
-    mask = pc.starts_with(column, prefixes[0])
-    for p in prefixes[1:]:
-        mask = pc.or_(mask, pc.starts_with(column, p))
-    return mask
 
 
 def write_tables(df: pd.DataFrame, csv_path: Path | None, parquet_path: Path | None) -> None:

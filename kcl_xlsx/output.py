@@ -12,6 +12,12 @@ class OutputError(RuntimeError):
     """An output cannot be written.  ``str()`` is one line naming the path."""
 
 
+def cannot_write(path: Path | str, exc: OSError) -> OutputError:
+    """The one line for an output the system refused to write (no room, no permission, a
+    file where a folder should be)."""
+    return OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write")
+
+
 def check_writable_dir(path: Path) -> None:
     path = Path(path)
     probe = path if path.exists() else path.parent
@@ -39,7 +45,7 @@ def write_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".part", dir=path.parent)
     except OSError as exc:
-        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+        raise cannot_write(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -57,7 +63,7 @@ def write_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
     except OSError as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write") from None
+        raise cannot_write(path, exc) from None
 
 
 def backup_name(path: Path) -> Path:

@@ -28,6 +28,7 @@ from .export import RISKY_STARTS
 from .preflight import Bounds, preflight
 from .summary_data import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, ROW_COLUMNS, SCHOOL_COLUMNS, Tables,
                            month_ordinal, progress_column, summarise)
+from .summary_outputs import write_outputs
 from .summary_write import HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING, S_OVERVIEW, S_SCHOOL, _h
 
 
@@ -69,14 +70,8 @@ def rollup(inputs: list[Path], out: Path | None, *, export: Path | None = None, 
     tables = combine(offices, as_of or dt.date.today(), choices)
     res = RollupResult(offices, tables, out)
     data = summarise(tables)
-    if out is not None:
-        from .summary_write import write_summary
-
-        res.backup = write_summary(data, Path(out))
-    if export is not None:
-        from .export import export as write_export
-
-        res.exported = write_export(data, Path(export))
+    written = write_outputs(data, Path(out) if out is not None else None, Path(export) if export is not None else None)
+    res.backup, res.exported = written.backup, written.exported
     return res
 
 

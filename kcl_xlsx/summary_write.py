@@ -16,7 +16,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from .fast_sheet import Bulk, FastSheet
-from .output import OutputError, replace_keeping_backup
+from .output import cannot_write, replace_keeping_backup
 from .summary_data import FUNDING_PREFIX, SummaryData, months_text
 
 MAX_ROWS = 1_048_576
@@ -57,15 +57,18 @@ DETAIL_LIMIT = 100_000  # rows of the Chi tiết sheet; past it the detail is in
 def write_summary(data: SummaryData, out: Path, detail_limit: int = DETAIL_LIMIT, detail_note: str = "") -> Path | None:
     """Write ``out``; return the backup name of an earlier summary (None if there was none)."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".xlsx", dir=out.parent)
-    os.close(fd)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".xlsx", dir=out.parent)
+        os.close(fd)
+    except OSError as exc:  # the folder is a file, or not writable
+        raise cannot_write(out, exc) from None
     try:
         _write(data, Path(tmp), detail_limit, detail_note)
         backup = replace_keeping_backup(Path(tmp), out)
         return backup
     except OSError as exc:
-        raise OutputError(f"{out}: không ghi được ({exc.strerror}) / cannot write") from None
+        raise cannot_write(out, exc) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -42,10 +42,14 @@ def test_formula_like_text_is_neutralised_in_csv(tmp_path):
     from kcl_xlsx.export import write_csv
 
     path = tmp_path / "x.csv"
-    write_csv(pd.DataFrame({"actions": ["=HYPERLINK(\"http://x\")", "+84 912", "@SUM(A1)", "- gạch đầu dòng", "bình thường"]}),
+    write_csv(pd.DataFrame({"actions": ["=HYPERLINK(\"http://x\")", "+84 912", "@SUM(A1)", "- gạch đầu dòng", "bình thường",
+                                        "\t=1", "x =1"],
+                            "target": ["a", "b", "c", "d", "e", "f", "g"]}),  # nothing risky: left as it is
               path)
-    values = [r["actions"] for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))]
-    assert values == ["'=HYPERLINK(\"http://x\")", "'+84 912", "'@SUM(A1)", "'- gạch đầu dòng", "bình thường"]
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline="")))
+    assert [r["actions"] for r in rows] == ["'=HYPERLINK(\"http://x\")", "'+84 912", "'@SUM(A1)", "'- gạch đầu dòng",
+                                            "bình thường", "'\t=1", "x =1"]
+    assert [r["target"] for r in rows] == list("abcdefg")
 
 
 def test_earlier_export_is_kept(tmp_path):

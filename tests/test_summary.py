@@ -144,3 +144,29 @@ def test_months_text_is_month_text_of_every_value():
     assert got.tolist() == [month_text(v) for v in ordinals]
     assert list(got.index) == [10, 11, 12, 13, 14]
     assert months_text(pd.Series([], dtype="Int64")).tolist() == []
+
+
+def test_outputs_written_side_by_side(tmp_path):
+    from kcl_xlsx.summary_outputs import write_outputs
+
+    data = build_summary(result(tmp_path))
+    done = write_outputs(data, tmp_path / "o.xlsx", tmp_path / "xuat")
+    names = sorted(p.name for p in done.exported)
+    assert names == sorted(f"{t}.{e}" for t in ("rows", "issues", "schools", "files") for e in ("csv", "parquet"))
+    assert all(p.exists() for p in done.exported) and set(done.seconds) == {"workbook", "export"}
+    assert CalamineWorkbook.from_path(str(tmp_path / "o.xlsx")).sheet_names == SHEETS
+
+
+def test_an_output_that_fails_is_reported_after_the_other_is_complete(tmp_path):
+    from kcl_xlsx.output import OutputError
+    from kcl_xlsx.summary_outputs import write_outputs
+
+    data = build_summary(result(tmp_path))
+    (tmp_path / "la-tep").write_text("x")
+    with pytest.raises(OutputError, match="la-tep"):  # the export folder is a file
+        write_outputs(data, tmp_path / "o.xlsx", tmp_path / "la-tep" / "xuat")
+    assert (tmp_path / "o.xlsx").exists()
+    with pytest.raises(OutputError, match="la-tep"):  # the workbook's folder is a file
+        write_outputs(data, tmp_path / "la-tep" / "o.xlsx", tmp_path / "xuat")
+    assert sorted(p.name for p in (tmp_path / "xuat").iterdir()) == sorted(
+        f"{t}.{e}" for t in ("rows", "issues", "schools", "files") for e in ("csv", "parquet"))  # whole, no temporaries
