@@ -26,7 +26,7 @@ from .checker import CheckOptions
 from .feedback_run import write_feedback_files
 from .identity import KEY_ENV, office_key
 from .issuing import MANIFEST, TemplateFactory, issue_one, issue_roster
-from .output import OutputError
+from .output import OutputError, check_writable_dir
 from .plan_spec import Sources
 from .roster import School, load_roster
 
@@ -227,6 +227,7 @@ def collect(
     _jobs(jobs)
     if output.suffix.lower() != ".xlsx":
         raise UsageError(f"{output}: tệp tổng hợp cần đuôi .xlsx / output must end in .xlsx")
+    _writable(output.parent, feedback, export, ledger.parent if ledger else None)
     sources = Sources.load(catalog=catalog, choices=choices)
     if year:
         parse_school_year(year)
@@ -309,6 +310,7 @@ def rollup(
 
     if output.suffix.lower() != ".xlsx":
         raise UsageError(f"{output}: tệp tổng hợp cần đuôi .xlsx / output must end in .xlsx")
+    _writable(output.parent, export)
     for given in inputs:
         if given.exists() and given.resolve() in (output.resolve(), (export or output).resolve()):
             raise UsageError(f"{given}: vừa là đầu vào vừa là đầu ra / is both an input and the output")
@@ -336,6 +338,14 @@ def _inside(path: Path, folder: Path) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _writable(*folders: Path | None) -> None:
+    """Refuse before any work the output folders that cannot be written (a file standing
+    where a folder is needed, no permission), rather than after minutes of checking."""
+    for folder in folders:
+        if folder is not None:
+            check_writable_dir(folder)
 
 
 def _jobs(jobs: Optional[int]) -> None:

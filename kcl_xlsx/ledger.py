@@ -19,6 +19,7 @@ from typing import Any, Iterable
 from macros_free_validation.report import Issue, Severity
 
 from .checker import PlanRow, Submission
+from .output import OutputError, cannot_write
 
 SCHEMA_VERSION = 1
 
@@ -138,16 +139,21 @@ class Ledger:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-        self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        with self.transaction():
-            for stmt in _SCHEMA.strip().split(";"):
-                if stmt.strip():
-                    self.conn.execute(stmt)
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            self.conn.row_factory = sqlite3.Row
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            with self.transaction():
+                for stmt in _SCHEMA.strip().split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+                self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        except OSError as exc:  # its folder is a file, or not writable
+            raise cannot_write(self.path, exc) from None
+        except sqlite3.Error as exc:  # not a database, locked by another run, unreadable
+            raise OutputError(f"{self.path}: không mở được sổ theo dõi ({exc}) / cannot open the ledger") from None
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -19,12 +19,16 @@ def cannot_write(path: Path | str, exc: OSError) -> OutputError:
 
 
 def check_writable_dir(path: Path) -> None:
+    """``path`` is a folder we may write in, or one we can create: its nearest existing
+    ancestor is a writable folder (not a file standing where a folder is needed)."""
     path = Path(path)
-    probe = path if path.exists() else path.parent
+    probe = path
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    if path.exists() and not path.is_dir():
+    if probe == path and not path.is_dir():
         raise OutputError(f"{path}: đã có một tệp cùng tên, cần một thư mục / exists and is not a folder")
+    if not probe.is_dir():
+        raise OutputError(f"{path}: {probe} là một tệp, không phải thư mục / {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK):
         raise OutputError(f"{path}: không có quyền ghi / not writable")
 

@@ -325,3 +325,36 @@ def test_sandboxed_run(scenario, tmp_path):
     res = collect(inbox, tmp_path / "t.xlsx", roster=roster, year=YEAR, jobs=2)
     assert res.sandboxed
     assert {c: s.status for c, s in res.schools.items()}["TH001"] == SUBMITTED_VALID
+
+
+@pytest.mark.parametrize("where", ["-o", "--export", "--feedback", "--ledger", "rollup -o"])
+def test_an_output_blocked_by_a_file_is_one_line_before_any_work(tmp_path, where):
+    from typer.testing import CliRunner
+
+    from kcl_xlsx.cli import app
+
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    (tmp_path / "la-tep").write_text("một tệp, không phải thư mục", encoding="utf-8")
+    blocked = tmp_path / "la-tep" / "ra"
+    out = tmp_path / "ra" / "tong-hop.xlsx"
+    cmd = {"-o": ["collect", str(inbox), "-o", str(blocked / "t.xlsx")],
+           "--export": ["collect", str(inbox), "-o", str(out), "--export", str(blocked)],
+           "--feedback": ["collect", str(inbox), "-o", str(out), "--feedback", str(blocked)],
+           "--ledger": ["collect", str(inbox), "-o", str(out), "--ledger", str(blocked / "l.sqlite")],
+           "rollup -o": ["rollup", str(tmp_path / "x.xlsx"), "-o", str(blocked / "t.xlsx")]}[where]
+    res = CliRunner().invoke(app, cmd)
+    lines = res.output.strip().splitlines()
+    assert res.exit_code == 2 and len(lines) == 1, res.output
+    assert "la-tep" in lines[0] and "Traceback" not in res.output
+    assert not (tmp_path / "ra").exists()  # refused before anything was written
+
+
+def test_a_ledger_that_is_not_a_database_is_one_line(tmp_path):
+    from kcl_xlsx.output import OutputError
+
+    bad = tmp_path / "so.sqlite"
+    bad.write_bytes(b"day khong phai co so du lieu" * 100)
+    with pytest.raises(OutputError, match="so.sqlite.*cannot open the ledger"):
+        Ledger(bad)
+    assert bad.read_bytes() == b"day khong phai co so du lieu" * 100  # left as it was
