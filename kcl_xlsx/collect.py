@@ -37,11 +37,16 @@ UNREADABLE = "unreadable"
 NOT_WORKBOOK = "not_workbook"
 TEMPORARY = "temporary"
 ARCHIVE = "archive"  # a .zip attachment; its workbooks are listed on their own
+SKIPPED = "skipped"  # a symbolic link or a special file (pipe, device): listed, never opened
 CLASS_LABELS = {
     ACCEPTED: "Được tổng hợp", SUPERSEDED: "Bản cũ (đã có bản mới hơn)", DUPLICATE: "Trùng (cùng nội dung)",
     WITH_ERRORS: "Có lỗi (không tổng hợp)", UNMATCHED: "Không xác định được trường",
     WRONG_TEMPLATE: "Sai mẫu", UNREADABLE: "Không đọc được", NOT_WORKBOOK: "Không phải bảng tính",
-    TEMPORARY: "Tệp tạm (~$)", ARCHIVE: "Tệp nén (đã mở)",
+    TEMPORARY: "Tệp tạm (~$)", ARCHIVE: "Tệp nén (đã mở)", SKIPPED: "Bỏ qua (liên kết hoặc không phải tệp thường)",
+}
+_SKIP_NOTES = {  # why an entry of the inbox is listed but not read
+    "link": "liên kết tượng trưng (symlink): không đọc theo liên kết / a symbolic link, not followed",
+    "special": "không phải tệp thường (ống, thiết bị...): không mở / not a regular file, not opened",
 }
 _STATUS_CLASS = {STATUS_WRONG: WRONG_TEMPLATE, STATUS_UNREADABLE: UNREADABLE,
                  STATUS_NOT_WORKBOOK: NOT_WORKBOOK, STATUS_TEMPORARY: TEMPORARY}
@@ -195,7 +200,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
         return res
     tmp = Path(tempfile.mkdtemp(prefix="kcl-collect-"))
     try:
-        files, archives = _walk(inbox, tmp, options)
+        files, listed = _walk(inbox, tmp, options)
         with Ledger(ledger_path) as led:
             res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
                                 as_of=as_of, choices=options.choices)
@@ -207,7 +212,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
             for f in files:
                 f.sha256 = f.sha256 or (f.sub.sha256 if f.sub else "")
                 f.collected_at = first_seen.get((f.rel, f.sha256), "") or now_iso()
-            res.files = sorted(files + archives, key=lambda f: f.rel)
+            res.files = sorted(files + listed, key=lambda f: f.rel)
             _classify(res, files, roster, deadline)
             led.classify((f.rel, f.sub.sha256, okey, f.classification, f.school) for f in files if f.sub)
         if feedback is not None:  # inside: zip members are readable only until the clean-up
@@ -247,11 +252,21 @@ def _roster_key(roster: Roster | None) -> str:
 
 
 def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile], list[InboxFile]]:
+    """The files to check, and the entries only listed: .zip attachments (their workbooks
+    are among the files), symbolic links (never followed: one could point at any file of
+    the machine, or at /dev/zero) and special files (a pipe would block the run)."""
     files: list[InboxFile] = []
-    archives: list[InboxFile] = []
-    for p in sorted(q for q in inbox.rglob("*") if q.is_file() and not q.is_symlink()):
-        st = p.stat()
+    listed: list[InboxFile] = []
+    for p in sorted(inbox.rglob("*")):
         rel = p.relative_to(inbox).as_posix()
+        if p.is_symlink() or not (p.is_file() or p.is_dir()):
+            st = p.lstat()
+            listed.append(InboxFile(rel, p, st.st_size, st.st_mtime_ns, classification=SKIPPED,
+                                    note=_SKIP_NOTES["link" if p.is_symlink() else "special"]))
+            continue
+        if not p.is_file():
+            continue
+        st = p.stat()
         item = InboxFile(rel, p, st.st_size, st.st_mtime_ns)
         if p.suffix.lower() == ".zip" and not p.name.startswith("~$") and _is_zip(p):
             members = _extract(p, rel, tmp, options, st.st_mtime_ns)
@@ -259,11 +274,11 @@ def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile
                 item.classification = ARCHIVE
                 item.sha256 = _sha_file(p)
                 item.note = f"{len(members)} bảng tính bên trong"
-                archives.append(item)
+                listed.append(item)
                 files.extend(members)
                 continue
         files.append(item)
-    return files, archives
+    return files, listed
 
 
 def _is_zip(p: Path) -> bool:

@@ -15,7 +15,8 @@ from python_calamine import CalamineWorkbook
 
 from kcl_xlsx.demo import set_saved_time
 from kcl_xlsx.collect import (ACCEPTED, ARCHIVE, DUPLICATE, LATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
-                              SUBMITTED_VALID, SUPERSEDED, TEMPORARY, UNMATCHED, WITH_ERRORS, collect, diff_rows)
+                              SKIPPED, SUBMITTED_VALID, SUPERSEDED, TEMPORARY, UNMATCHED, WITH_ERRORS, collect,
+                              diff_rows)
 from kcl_xlsx.issuing import TemplateFactory
 from kcl_xlsx.ledger import Ledger
 from kcl_xlsx.roster import load_roster
@@ -358,3 +359,30 @@ def test_a_ledger_that_is_not_a_database_is_one_line(tmp_path):
     with pytest.raises(OutputError, match="so.sqlite.*cannot open the ledger"):
         Ledger(bad)
     assert bad.read_bytes() == b"day khong phai co so du lieu" * 100  # left as it was
+
+
+def test_links_and_special_files_are_listed_never_opened(scenario, tmp_path):
+    import os
+
+    roster, inbox, *_ = scenario
+    box = tmp_path / "inbox"
+    box.mkdir()
+    shutil.copyfile(inbox / "PT001.xlsx", box / "PT001.xlsx")
+    secret = tmp_path / "bi-mat.xlsx"
+    secret.write_text("không được đọc", encoding="utf-8")
+    (box / "lien-ket.xlsx").symlink_to(secret)
+    (box / "zero.xlsx").symlink_to("/dev/zero")
+    (box / "vong").symlink_to(box)  # a folder link back to the inbox itself
+    os.mkfifo(box / "ong.xlsx")  # opening it to read would wait for ever
+    out = tmp_path / "o" / "t.xlsx"
+    res = collect(box, out, roster=roster, year=YEAR, jobs=JOBS)
+    by_rel = {f.rel: f for f in res.files}
+    assert sorted(by_rel) == ["PT001.xlsx", "lien-ket.xlsx", "ong.xlsx", "vong", "zero.xlsx"]
+    assert by_rel["PT001.xlsx"].classification == ACCEPTED and res.parsed == 1
+    for rel in ("lien-ket.xlsx", "zero.xlsx", "vong"):
+        assert by_rel[rel].classification == SKIPPED and "symlink" in by_rel[rel].note and by_rel[rel].sub is None
+    assert by_rel["ong.xlsx"].classification == SKIPPED and "not a regular file" in by_rel["ong.xlsx"].note
+    listed = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Tệp").to_python()
+    shown = {row[0]: row for row in listed[1:]}
+    assert "Bỏ qua (liên kết hoặc không phải tệp thường)" in shown["ong.xlsx"]
+    assert "không được đọc" not in str(listed)
