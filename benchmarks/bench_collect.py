@@ -29,11 +29,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
+    ap.add_argument("--resaved", type=int, default=20,
+                    help="how many files LibreOffice re-saves first, as schools' programs do (default 20, as the "
+                         "issue asks; --resaved N with N = --files for an inbox where every file was re-saved)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         inbox, out = Path(tmp) / "inbox", Path(tmp) / "out" / "tong-hop.xlsx"
         t = time.perf_counter()
-        files, roster = make_inbox(inbox, args.files)
+        files, roster = make_inbox(inbox, args.files, resaved=args.resaved)
         made = time.perf_counter() - t
         floor = calamine_floor(files)
         opts = CheckOptions(year="2025-2026")
@@ -46,7 +49,7 @@ def main() -> None:
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     n = len(files)
-    print(f"files: {n} (made in {made:.1f} s), jobs: {args.jobs}, accepted: {len(first.accepted)}, "
+    print(f"files: {n} ({args.resaved} re-saved by LibreOffice; made in {made:.1f} s), jobs: {args.jobs}, accepted: {len(first.accepted)}, "
           f"parsed: {first.parsed}, re-run parsed: {again.parsed}")
     print(f"bare python-calamine loop (1 process): {floor:.1f} s, {n / floor:.0f} files/s")
     print(f"collect, first run:  {t1:.1f} s, {n / t1:.0f} files/s  (ratio to the 1-process floor: {t1 / floor:.2f}x)")
