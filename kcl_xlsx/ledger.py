@@ -3,8 +3,9 @@
 One row per (path relative to the inbox, sha256, options key): size, mtime, the school and
 template it claims, when the school saved it and when we first collected it, its status,
 classification, issues (JSON) and rows (zlib-compressed JSON, see :func:`pack_rows`),
-enough to rebuild the :class:`Submission` without parsing the file again.  Writes go in one transaction per batch (WAL journal), so a run
-killed half-way leaves a consistent ledger; the next run parses only what is missing.
+enough to rebuild the :class:`Submission` without parsing the file again.  Writes go in one
+transaction per batch (WAL journal), so a run killed half-way leaves a consistent ledger; the
+next run parses only what is missing.
 """
 from __future__ import annotations
 
