@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterable, Iterator
 from macros_free_validation.report import Issue
 
 from .checker import STATUS_ERRORS, STATUS_UNREADABLE, STATUS_VALID, CheckOptions, Submission, check_path
+from .entries import skip_reason
 from .roster import compare_with_roster
 from .sandbox import WorkerPool
 
@@ -17,16 +18,24 @@ TIMEOUT_S = 60.0
 MEMORY_BYTES = 1536 * 2**20
 
 
-def walk(inputs: Iterable[Path]) -> list[Path]:
-    """Files named, and every file below the folders named (sorted, so runs are stable)."""
+def walk(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files named, and every file below the folders named (sorted, so runs are stable);
+    and the entries not opened, with the reason (see :mod:`entries`)."""
     out: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for p in inputs:
         p = Path(p)
-        if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.is_file()))
+        if p.is_dir() and not p.is_symlink():
+            below = sorted(p.rglob("*"))
         else:
-            out.append(p)
-    return out
+            below = [p]  # named by the user: a link to a file is followed
+        for q in below:
+            reason = skip_reason(q, follow_links=q == p)
+            if reason:
+                skipped.append((q, reason))
+            elif not q.is_dir():
+                out.append(q)
+    return out, skipped
 
 
 def _check_item(item: tuple[str, CheckOptions, str]) -> Submission:

@@ -173,10 +173,12 @@ def check(
     if level:
         sources.form.level(level)
     schools = load_roster(roster, sources.form) if roster else None
-    files = walk(paths)
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: không có tệp hoặc thư mục này / no such file or folder")
+    files, skipped = walk(paths)
+    for path, reason in skipped:
+        err.print(f"{path}: bỏ qua, {reason}", markup=False)
     _jobs(jobs)
     options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
                            key=office_key(key), year=year, level=level)

@@ -22,6 +22,7 @@ from .checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STAT
                       STATUS_WRONG, CheckOptions, PlanRow, Submission, check_path)
 from .freetext import fold
 from . import collect_cache
+from .entries import skip_reason
 from .ledger import Ledger, now_iso, pack_rows, submission_from_row
 from .roster import Roster
 from .row_block import Block, LazyRows, block_of, empty_block, shared
@@ -43,10 +44,6 @@ CLASS_LABELS = {
     WITH_ERRORS: "Có lỗi (không tổng hợp)", UNMATCHED: "Không xác định được trường",
     WRONG_TEMPLATE: "Sai mẫu", UNREADABLE: "Không đọc được", NOT_WORKBOOK: "Không phải bảng tính",
     TEMPORARY: "Tệp tạm (~$)", ARCHIVE: "Tệp nén (đã mở)", SKIPPED: "Bỏ qua (liên kết hoặc không phải tệp thường)",
-}
-_SKIP_NOTES = {  # why an entry of the inbox is listed but not read
-    "link": "liên kết tượng trưng (symlink): không đọc theo liên kết / a symbolic link, not followed",
-    "special": "không phải tệp thường (ống, thiết bị...): không mở / not a regular file, not opened",
 }
 _STATUS_CLASS = {STATUS_WRONG: WRONG_TEMPLATE, STATUS_UNREADABLE: UNREADABLE,
                  STATUS_NOT_WORKBOOK: NOT_WORKBOOK, STATUS_TEMPORARY: TEMPORARY}
@@ -259,10 +256,10 @@ def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile
     listed: list[InboxFile] = []
     for p in sorted(inbox.rglob("*")):
         rel = p.relative_to(inbox).as_posix()
-        if p.is_symlink() or not (p.is_file() or p.is_dir()):
+        reason = skip_reason(p)
+        if reason:
             st = p.lstat()
-            listed.append(InboxFile(rel, p, st.st_size, st.st_mtime_ns, classification=SKIPPED,
-                                    note=_SKIP_NOTES["link" if p.is_symlink() else "special"]))
+            listed.append(InboxFile(rel, p, st.st_size, st.st_mtime_ns, classification=SKIPPED, note=reason))
             continue
         if not p.is_file():
             continue

@@ -22,6 +22,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from kcl_xlsx import entries
 from kcl_xlsx.checker import CheckOptions, check_path
 from kcl_xlsx.cli import app
 from kcl_xlsx.issuing import TemplateFactory
@@ -287,6 +288,28 @@ def test_hostile_files_in_a_folder_do_not_stop_the_run(files, tmp_path):
     flagged = {(r["file"], r["code"], r["severity"]) for r in json.loads(res.stdout) if r["severity"] != "info"}
     assert flagged == {(str(hostile), "file.out_of_bounds", "error"), (str(lock), "file.lock_file", "warning")}
     assert str(good) in {r["file"] for r in json.loads(res.stdout)}
+
+
+def test_links_and_pipes_are_named_on_stderr_never_opened(files, tmp_path):
+    """In a folder, a symbolic link is not followed and a pipe is not opened (reading it
+    would wait for ever); each is named with the reason.  A link named on the command line
+    is the user's choice and is followed."""
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    good = inbox / "tot.xlsx"
+    shutil.copy(files["valid"], good)
+    (inbox / "lien-ket.xlsx").symlink_to(files["errors"])
+    os.mkfifo(inbox / "ong.xlsx")
+    os.mkfifo(tmp_path / "ong-ngoai.xlsx")
+    (tmp_path / "ten-goi.xlsx").symlink_to(files["errors"])
+    res = invoke(str(inbox), str(tmp_path / "ong-ngoai.xlsx"), str(tmp_path / "ten-goi.xlsx"), "--format", "json",
+                 "--year", YEAR, "--key", KEY)
+    checked = {r["file"] for r in json.loads(res.stdout)}
+    assert checked == {str(good), str(tmp_path / "ten-goi.xlsx")} and res.exit_code == 1  # the named link's errors
+    said = nfc(res.stderr).splitlines()
+    assert sorted(said) == sorted([f"{inbox / 'lien-ket.xlsx'}: bỏ qua, {entries.LINK}",
+                                   f"{inbox / 'ong.xlsx'}: bỏ qua, {entries.SPECIAL}",
+                                   f"{tmp_path / 'ong-ngoai.xlsx'}: bỏ qua, {entries.SPECIAL}"])
 
 
 def test_feedback_one_workbook_per_file_with_issues(files, tmp_path):

@@ -1,0 +1,23 @@
+"""Which entries of a folder may be opened: regular files only.
+
+Inside a folder a symbolic link is never followed (it could point at any file of the
+machine, or at /dev/zero) and a special file is never opened (reading a pipe waits for
+ever).  Both are listed with the reason, never dropped silently.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+LINK = "liên kết tượng trưng (symlink): không đọc theo liên kết / a symbolic link, not followed"
+SPECIAL = "không phải tệp thường (ống, thiết bị...): không mở / not a regular file, not opened"
+
+
+def skip_reason(p: Path, follow_links: bool = False) -> str | None:
+    """Why ``p`` is not to be opened, or None for a regular file or a folder.  A link that
+    the user named on the command line is followed (``follow_links``); one found inside a
+    folder is not."""
+    if p.is_symlink() and not follow_links:
+        return LINK
+    if not (p.is_file() or p.is_dir()):
+        return SPECIAL
+    return None
