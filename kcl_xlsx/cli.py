@@ -227,9 +227,7 @@ def collect(
             raise UsageError(f"{option} {path}: nằm trong hộp thư {inbox}; hộp thư không bao giờ bị ghi vào "
                              f"/ is inside the inbox, which is never written to")
     _jobs(jobs)
-    if output.suffix.lower() != ".xlsx":
-        raise UsageError(f"{output}: tệp tổng hợp cần đuôi .xlsx / output must end in .xlsx")
-    _writable(output.parent, feedback, export, ledger.parent if ledger else None)
+    _summary_outputs(output, feedback, export, ledger.parent if ledger else None)
     sources = Sources.load(catalog=catalog, choices=choices)
     if year:
         parse_school_year(year)
@@ -310,9 +308,7 @@ def rollup(
     Roll several offices' summaries (or exports) up into one summary, grouped by unit."""
     from .rollup import rollup as run_rollup
 
-    if output.suffix.lower() != ".xlsx":
-        raise UsageError(f"{output}: tệp tổng hợp cần đuôi .xlsx / output must end in .xlsx")
-    _writable(output.parent, export)
+    _summary_outputs(output, export)
     for given in inputs:
         if given.exists() and given.resolve() in (output.resolve(), (export or output).resolve()):
             raise UsageError(f"{given}: vừa là đầu vào vừa là đầu ra / is both an input and the output")
@@ -342,10 +338,15 @@ def _inside(path: Path, folder: Path) -> bool:
         return False
 
 
-def _writable(*folders: Path | None) -> None:
-    """Refuse before any work the output folders that cannot be written (a file standing
-    where a folder is needed, no permission), rather than after minutes of checking."""
-    for folder in folders:
+def _summary_outputs(workbook: Path, *folders: Path | None) -> None:
+    """Refuse before any work (not after minutes of checking) a summary name that cannot be
+    one, and output folders that cannot be written: a file standing where a folder is
+    needed, no permission."""
+    if workbook.suffix.lower() != ".xlsx":
+        raise UsageError(f"{workbook}: tệp tổng hợp cần đuôi .xlsx / output must end in .xlsx")
+    if workbook.is_dir():
+        raise UsageError(f"{workbook}: là một thư mục, cần tên tệp .xlsx / is a folder, not a file name")
+    for folder in (workbook.parent, *folders):
         if folder is not None:
             check_writable_dir(folder)
 

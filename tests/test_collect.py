@@ -386,3 +386,20 @@ def test_links_and_special_files_are_listed_never_opened(scenario, tmp_path):
     shown = {row[0]: row for row in listed[1:]}
     assert "Bỏ qua (liên kết hoặc không phải tệp thường)" in shown["ong.xlsx"]
     assert "không được đọc" not in str(listed)
+
+
+@pytest.mark.parametrize("command", ["collect", "rollup"])
+def test_a_summary_name_that_is_a_folder_is_refused_before_any_work(tmp_path, command):
+    from typer.testing import CliRunner
+
+    from kcl_xlsx.cli import app
+
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    folder = tmp_path / "tong-hop.xlsx"
+    folder.mkdir()
+    source = [str(inbox)] if command == "collect" else [str(tmp_path / "x.xlsx")]
+    res = CliRunner().invoke(app, [command, *source, "-o", str(folder)])
+    assert res.exit_code == 2 and res.output.strip().splitlines() == [
+        f"kcl-xlsx: {folder}: là một thư mục, cần tên tệp .xlsx / is a folder, not a file name"]
+    assert sorted(tmp_path.iterdir()) == sorted([inbox, folder]) and list(folder.iterdir()) == []  # nothing written
