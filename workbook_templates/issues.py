@@ -2,32 +2,24 @@
 live with the rules in form.yaml), with its severity, message and hint."""
 from __future__ import annotations
 
-import dataclasses
 from functools import lru_cache
 from pathlib import Path
+
+from macros_free_validation.report import CodeSpec, Severity
 
 from .errors import SpecError
 from .spec_io import need, read_yaml
 
 BUILTIN_ISSUES = "issues.yaml"
-SEVERITIES = ("error", "warning", "info")
 
 
-@dataclasses.dataclass(frozen=True)
-class IssueText:
-    code: str
-    severity: str
-    message: str
-    hint: str = ""
-
-
-def load_issue_codes(path: str | Path | None = None) -> tuple[IssueText, ...]:
+def load_issue_codes(path: str | Path | None = None) -> tuple[CodeSpec, ...]:
     """The codes of ``path`` (default: the built-in file); a bad file is one SpecError line."""
     return _load(str(path) if path is not None else None)
 
 
 @lru_cache(maxsize=4)
-def _load(path: str | None) -> tuple[IssueText, ...]:
+def _load(path: str | None) -> tuple[CodeSpec, ...]:
     data, source, _raw = read_yaml(path, BUILTIN_ISSUES)
     entries = need(data, "codes", source, "tệp mã lỗi")
     if not isinstance(entries, dict):
@@ -42,8 +34,10 @@ def _load(path: str | None) -> tuple[IssueText, ...]:
             raise SpecError(source, f"{where}: khóa lạ {', '.join(sorted(map(str, extra)))}",
                             f"{where}: unknown key(s) {', '.join(sorted(map(str, extra)))}")
         severity = need(spec, "severity", source, where)
-        if severity not in SEVERITIES:
-            raise SpecError(source, f"{where}: severity '{severity}' không hợp lệ ({', '.join(SEVERITIES)})",
+        known = [s.value for s in Severity]
+        if severity not in known:
+            raise SpecError(source, f"{where}: severity '{severity}' không hợp lệ ({', '.join(known)})",
                             f"{where}: unknown severity '{severity}'")
-        out.append(IssueText(str(code), severity, str(need(spec, "message", source, where)), str(spec.get("hint") or "")))
+        out.append(CodeSpec(str(code), Severity(severity), str(need(spec, "message", source, where)),
+                            str(spec.get("hint") or "")))
     return tuple(out)
