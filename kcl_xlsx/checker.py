@@ -19,6 +19,7 @@ from macros_free_validation.report import Issue, Severity
 from workbook_templates.errors import SpecError
 
 from . import layout as L
+from .entries import file_sha256
 from .freetext import fold
 from .identity_check import resolve_identity
 from .normalize import RowNormalizer
@@ -112,19 +113,12 @@ def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display
     if not pf.ok:
         sub.status = _failed_status(pf.kind)
         if sub.size < options.bounds.max_file_bytes:
-            sub.sha256 = _sha(path)
+            sub.sha256 = file_sha256(path)
         return _stamp_file(sub)
     # the hash is of the file as sent (for an encrypted file, not of its decrypted content);
     # the bytes read are the ones the pre-flight checked, not the file read a second time
-    sub.sha256 = _sha(path) if pf.decrypt_password else hashlib.sha256(pf.package).hexdigest()
+    sub.sha256 = file_sha256(path) if pf.decrypt_password else hashlib.sha256(pf.package).hexdigest()
     return _stamp_file(check_bytes(pf.package, pf.kind, sub, options, pf.parts))
-
-
-def _sha(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
 
 
 def _failed_status(kind: str) -> str:

@@ -22,7 +22,7 @@ from .checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STAT
                       STATUS_WRONG, CheckOptions, PlanRow, Submission, check_path)
 from .freetext import fold
 from . import collect_cache
-from .entries import skip_reason
+from .entries import file_sha256, skip_reason
 from .ledger import Ledger, now_iso, pack_rows, submission_from_row
 from .roster import Roster
 from .row_block import Block, LazyRows, block_of, empty_block, shared
@@ -269,7 +269,7 @@ def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile
             members = _extract(p, rel, tmp, options, st.st_mtime_ns)
             if members is not None:
                 item.classification = ARCHIVE
-                item.sha256 = _sha_file(p)
+                item.sha256 = file_sha256(p)
                 item.note = f"{len(members)} bảng tính bên trong"
                 listed.append(item)
                 files.extend(members)
@@ -340,21 +340,6 @@ def _safe(name: str) -> str:
     return re.sub(r"[^\w.~$ -]+", "_", name)[:120] or "file"
 
 
-def _sha_or_blank(p: Path) -> str:
-    try:
-        return _sha_file(p)
-    except OSError:
-        return ""
-
-
-def _sha_file(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as fh:
-        for chunk in iter(lambda: fh.read(2**20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # --------------------------------------------------------------------------- parsing (cached)
 
 
@@ -373,7 +358,7 @@ def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectRes
         if f.size not in sizes:
             todo.append(f)  # new bytes for sure: the worker hashes it while reading it
             continue
-        f.sha256 = _sha_or_blank(f.path)
+        f.sha256 = file_sha256(f.path)
         row = led.by_sha(f.sha256, okey)
         if row is not None:
             f.source = "same_hash"
@@ -425,7 +410,7 @@ def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: 
     for f, parsed in results:
         f.source = "parsed"
         if not parsed.sub.sha256:  # a worker that crashed, a file too large to hash there
-            parsed.sub.sha256 = f.sha256 or _sha_or_blank(f.path)
+            parsed.sub.sha256 = f.sha256 or file_sha256(f.path)
         batch.append((f, parsed))
         done += 1
         if progress:

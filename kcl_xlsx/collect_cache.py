@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .entries import file_sha256
 from .ledger import Ledger
 
 KEY = "last_run"
@@ -34,17 +35,10 @@ def fingerprint(inbox: Path, *parts: Any) -> str:
     return h.hexdigest()
 
 
-def file_sha(path: Path) -> str:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
 def save(led: Ledger, fp: str, res: Any) -> None:
     outputs = [str(p) for p in ([res.out] if res.out else []) + list(res.exported) + list(res.feedback)]
     record = {
-        "fingerprint": fp, "outputs": {p: file_sha(Path(p)) for p in outputs},
+        "fingerprint": fp, "outputs": {p: file_sha256(p) for p in outputs},
         "counts": res.counts(), "parsed": res.parsed,
         "files": sum(1 for f in res.files if f.classification != "archive"),  # what a re-run would re-read
         "schools": {code: {"name": s.name, "level": s.level, "unit": s.unit, "status": s.status,
@@ -63,7 +57,7 @@ def recall(led: Ledger, fp: str) -> dict | None:
     if record.get("fingerprint") != fp:
         return None
     for path, sha in record.get("outputs", {}).items():
-        if file_sha(Path(path)) != sha:
+        if file_sha256(path) != sha:
             return None  # an output was removed or changed: rebuild it
     return record
 

@@ -403,3 +403,15 @@ def test_a_summary_name_that_is_a_folder_is_refused_before_any_work(tmp_path, co
     assert res.exit_code == 2 and res.output.strip().splitlines() == [
         f"kcl-xlsx: {folder}: là một thư mục, cần tên tệp .xlsx / is a folder, not a file name"]
     assert sorted(tmp_path.iterdir()) == sorted([inbox, folder]) and list(folder.iterdir()) == []  # nothing written
+
+
+def test_file_sha256_reads_in_pieces_and_is_blank_when_unreadable(scenario, tmp_path):
+    from kcl_xlsx.entries import file_sha256
+
+    _roster, inbox, *_ = scenario
+    data = (inbox / "PT001.xlsx").read_bytes()
+    big = tmp_path / "lon.bin"
+    big.write_bytes(data * 40)  # more than one 1 MB piece
+    assert file_sha256(inbox / "PT001.xlsx") == hashlib.sha256(data).hexdigest()
+    assert file_sha256(big) == hashlib.sha256(data * 40).hexdigest() and big.stat().st_size > 2**20
+    assert file_sha256(tmp_path) == "" and file_sha256(tmp_path / "khong-co.xlsx") == ""
