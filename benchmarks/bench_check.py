@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.inbox_factory import calamine_floor, make_inbox  # noqa: E402
-from kcl_xlsx.check_run import check_many  # noqa: E402
-from kcl_xlsx.checker import CheckOptions, check_path  # noqa: E402
+from kcl_xlsx.check.run import check_many  # noqa: E402
+from kcl_xlsx.check.checker import CheckOptions, check_path  # noqa: E402
 
 
 def ours_serial(files: list[Path]) -> float:

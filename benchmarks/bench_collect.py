@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.inbox_factory import calamine_floor, make_inbox  # noqa: E402
-from kcl_xlsx.checker import CheckOptions  # noqa: E402
-from kcl_xlsx.collect import collect  # noqa: E402
+from kcl_xlsx.check.checker import CheckOptions  # noqa: E402
+from kcl_xlsx.collect.run import collect  # noqa: E402
 
 
 def main() -> None:

@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from kcl_xlsx.issuing import TemplateFactory, issue_roster
-from kcl_xlsx.plan_spec import Sources
-from kcl_xlsx.roster import Roster, School
+from kcl_xlsx.issue.issuing import TemplateFactory, issue_roster
+from kcl_xlsx.spec.plan_spec import Sources
+from kcl_xlsx.spec.roster import Roster, School
 
 LEVELS = ("mam-non", "tieu-hoc", "thcs", "thpt", "nhieu-cap")
 

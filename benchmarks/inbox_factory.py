@@ -14,12 +14,12 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from kcl_xlsx.issuing import TemplateFactory, file_names
-from kcl_xlsx.plan_spec import Sources
-from kcl_xlsx.roster import Roster, School
-from kcl_xlsx.sample_plans import plan_rows
-from kcl_xlsx.template_build import Prefill, build_base
-from kcl_xlsx.template_stamp import Stamper, identity_values
+from kcl_xlsx.issue.issuing import TemplateFactory, file_names
+from kcl_xlsx.spec.plan_spec import Sources
+from kcl_xlsx.spec.roster import Roster, School
+from kcl_xlsx.spec.sample_plans import plan_rows
+from kcl_xlsx.issue.template_build import Prefill, build_base
+from kcl_xlsx.issue.template_stamp import Stamper, identity_values
 
 LEVELS = ("mam-non", "tieu-hoc", "thcs", "thpt", "nhieu-cap")
 VARIANTS = 4

@@ -20,15 +20,16 @@ from workbook_templates.errors import SpecError
 
 from workbook_templates.choices import parse_school_year
 
-from . import catalog_view, report_render
-from .check_run import check_many, walk, with_roster
-from .checker import CheckOptions
-from .feedback_run import write_feedback_files
-from .identity import KEY_ENV, office_key
-from .issuing import MANIFEST, TemplateFactory, issue_one, issue_roster
-from .output import OutputError, check_writable_dir
-from .plan_spec import Sources
-from .roster import School, load_roster
+from kcl_xlsx.spec import catalog_view
+from kcl_xlsx.check import render as report_render
+from kcl_xlsx.check.run import check_many, walk, with_roster
+from kcl_xlsx.check.checker import CheckOptions
+from kcl_xlsx.check.feedback_run import write_feedback_files
+from kcl_xlsx.spec.identity import KEY_ENV, office_key
+from kcl_xlsx.issue.issuing import MANIFEST, TemplateFactory, issue_one, issue_roster
+from kcl_xlsx.base.output import OutputError, check_writable_dir
+from kcl_xlsx.spec.plan_spec import Sources
+from kcl_xlsx.spec.roster import School, load_roster
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="kcl-xlsx: phát hành, thu thập, kiểm tra và tổng hợp kế hoạch cải tiến chất lượng "
@@ -217,8 +218,8 @@ def collect(
     jobs: Annotated[Optional[int], typer.Option("--jobs", help="Số tiến trình song song (mặc định: số lõi).")] = None,
 ) -> None:
     """Thu thập cả hộp thư thành bảng tổng hợp. Collect an inbox into the summary workbook."""
-    from .collect import collect as run_collect
-    from .collect_view import print_result, progress_bar
+    from kcl_xlsx.collect.run import collect as run_collect
+    from kcl_xlsx.collect.view import print_result, progress_bar
 
     if not inbox.is_dir():
         raise UsageError(f"{inbox}: không phải thư mục / not a folder")
@@ -250,8 +251,8 @@ def demo(
 ) -> None:
     """Chạy thử toàn bộ quy trình trên dữ liệu mẫu. Run the whole flow on the built-in sample:
     templates, filled plans, collect, summary, feedback, exports."""
-    from .collect_view import print_result
-    from .demo import run_demo
+    from kcl_xlsx.collect.view import print_result
+    from kcl_xlsx.demo import run_demo
 
     res = run_demo(folder, jobs)
     print_result(out, res)
@@ -276,7 +277,7 @@ def reissue(
 ) -> None:
     """Phát hành mẫu năm học mới, chuyển tiếp các công việc chưa hoàn thành.
     Next year's templates with each school's unfinished actions carried over."""
-    from .reissue import load_mapping, reissue as run_reissue
+    from kcl_xlsx.issue.reissue import load_mapping, reissue as run_reissue
 
     sources = Sources.load(catalog=catalog, choices=choices)
     parse_school_year(year)
@@ -306,7 +307,7 @@ def rollup(
 ) -> None:
     """Tổng hợp nhiều đơn vị (ví dụ Sở tổng hợp các Phòng), nhóm theo đơn vị.
     Roll several offices' summaries (or exports) up into one summary, grouped by unit."""
-    from .rollup import rollup as run_rollup
+    from kcl_xlsx.summary.rollup import rollup as run_rollup
 
     _summary_outputs(output, export)
     for given in inputs:

@@ -17,12 +17,12 @@ from typing import Any, Mapping, Sequence
 
 import openpyxl
 
-from . import layout as L
-from .issuing import TemplateFactory, issue_roster
-from .output import OutputError
-from .plan_spec import Sources
-from .roster import load_roster
-from .sample_plans import plan_rows
+from kcl_xlsx.spec import layout as L
+from kcl_xlsx.issue.issuing import TemplateFactory, issue_roster
+from kcl_xlsx.base.output import OutputError
+from kcl_xlsx.spec.plan_spec import Sources
+from kcl_xlsx.spec.roster import load_roster
+from kcl_xlsx.spec.sample_plans import plan_rows
 from workbook_templates.form import Form, load_form
 
 YEAR = "2025-2026"
@@ -97,7 +97,7 @@ def _put(cell, value: Any) -> None:
 
 def run_demo(folder: Path, jobs: int | None = None):
     """Write templates, a filled inbox, the summary and its companions into ``folder``."""
-    from .collect import collect
+    from kcl_xlsx.collect.run import collect
 
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):

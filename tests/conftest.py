@@ -44,6 +44,6 @@ def ooxml_validate():
 
 @pytest.fixture(scope="session")
 def sources():
-    from kcl_xlsx.plan_spec import Sources
+    from kcl_xlsx.spec.plan_spec import Sources
 
     return Sources.load()

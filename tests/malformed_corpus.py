@@ -1,11 +1,11 @@
 """Hostile and broken files a school's e-mail can bring, built in code (no binary fixtures).
 
 Each builder takes a directory and returns the path it wrote.  ``CORPUS`` maps a name to
-``(builder, expected issue code or None)``: the one issue :func:`kcl_xlsx.preflight.preflight`
+``(builder, expected issue code or None)``: the one issue :func:`kcl_xlsx.intake.preflight.preflight`
 must report for that file (None: the file is good and must pass without any issue).
 
 Never open ``cell_at_xfd1048576`` with python-calamine in a test process: it aborts the
-interpreter (a 512 GiB allocation).  Use :mod:`kcl_xlsx.sandbox`.
+interpreter (a 512 GiB allocation).  Use :mod:`kcl_xlsx.intake.sandbox`.
 """
 from __future__ import annotations
 

@@ -22,12 +22,12 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from kcl_xlsx import entries
-from kcl_xlsx.checker import CheckOptions, check_path
+from kcl_xlsx.intake import entries
+from kcl_xlsx.check.checker import CheckOptions, check_path
 from kcl_xlsx.cli import app
-from kcl_xlsx.issuing import TemplateFactory
-from kcl_xlsx.plan_spec import Sources, example_row
-from kcl_xlsx.roster import School
+from kcl_xlsx.issue.issuing import TemplateFactory
+from kcl_xlsx.spec.plan_spec import Sources, example_row
+from kcl_xlsx.spec.roster import School
 from tests import malformed_corpus as mc
 from tests.support.fill import fill_plan
 

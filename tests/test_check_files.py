@@ -36,11 +36,11 @@ import pytest
 import xlsxwriter
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-from kcl_xlsx.checker import CheckOptions, Submission, check_path
-from kcl_xlsx.issuing import TemplateFactory
-from kcl_xlsx.plan_spec import Sources, example_row
-from kcl_xlsx.preflight import preflight
-from kcl_xlsx.roster import School
+from kcl_xlsx.check.checker import CheckOptions, Submission, check_path
+from kcl_xlsx.issue.issuing import TemplateFactory
+from kcl_xlsx.spec.plan_spec import Sources, example_row
+from kcl_xlsx.intake.preflight import preflight
+from kcl_xlsx.spec.roster import School
 from macros_free_validation.report import Severity, codes
 from tests import malformed_corpus as mc
 from tests.support.fill import fill_plan
@@ -104,7 +104,7 @@ def test_the_tables_cover_the_corpus():
 
 _CHILD = r"""
 import json, sys, traceback
-from kcl_xlsx.checker import CheckOptions, check_path
+from kcl_xlsx.check.checker import CheckOptions, check_path
 options = CheckOptions(year=sys.argv[1], key=sys.argv[2].encode())
 for path in sys.argv[3:]:
     print(json.dumps({"path": path, "started": True}), flush=True)

@@ -17,12 +17,12 @@ from typing import Any
 import openpyxl
 import pytest
 
-from kcl_xlsx import identity as ident
-from kcl_xlsx.checker import CheckOptions, Submission, check_path
-from kcl_xlsx.issuing import TemplateFactory
-from kcl_xlsx.plan_spec import Sources, example_row
-from kcl_xlsx.reader import read_plan
-from kcl_xlsx.roster import School
+from kcl_xlsx.spec import identity as ident
+from kcl_xlsx.check.checker import CheckOptions, Submission, check_path
+from kcl_xlsx.issue.issuing import TemplateFactory
+from kcl_xlsx.spec.plan_spec import Sources, example_row
+from kcl_xlsx.intake.readers.xlsx import read_plan
+from kcl_xlsx.spec.roster import School
 from macros_free_validation.report import Severity
 from tests.support.fill import fill_plan
 from tests.support.libreoffice import resave

@@ -23,11 +23,11 @@ import openpyxl
 import pytest
 from xlsxwriter.utility import xl_col_to_name
 
-from kcl_xlsx import layout as L
-from kcl_xlsx.checker import CheckOptions, PlanRow, Submission, check_path
-from kcl_xlsx.issuing import TemplateFactory
-from kcl_xlsx.plan_spec import Sources, example_row
-from kcl_xlsx.roster import School
+from kcl_xlsx.spec import layout as L
+from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path
+from kcl_xlsx.issue.issuing import TemplateFactory
+from kcl_xlsx.spec.plan_spec import Sources, example_row
+from kcl_xlsx.spec.roster import School
 from macros_free_validation.report import Severity, codes
 from tests.support.fill import fill_plan
 

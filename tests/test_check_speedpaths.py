@@ -24,12 +24,12 @@ from defusedxml import ElementTree as DefusedET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kcl_xlsx import preflight as pf_module
-from kcl_xlsx import reader
-from kcl_xlsx import sniff as sniff_module
-from kcl_xlsx.package_meta import read_meta, parse_xml
-from kcl_xlsx.plan_spec import Sources
-from kcl_xlsx.preflight import Bounds, Preflight, preflight
+from kcl_xlsx.intake import preflight as pf_module
+from kcl_xlsx.intake.readers import xlsx as reader
+from kcl_xlsx.intake import sniff as sniff_module
+from kcl_xlsx.intake.package_meta import read_meta, parse_xml
+from kcl_xlsx.spec.plan_spec import Sources
+from kcl_xlsx.intake.preflight import Bounds, Preflight, preflight
 from macros_free_validation.compile import RuleSet
 from macros_free_validation.rules import PyContext, Rule
 from tests import malformed_corpus as mc

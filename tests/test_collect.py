@@ -14,15 +14,15 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from kcl_xlsx.demo import set_saved_time
-from kcl_xlsx.collect import (ACCEPTED, ARCHIVE, DUPLICATE, LATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
+from kcl_xlsx.collect.run import (ACCEPTED, ARCHIVE, DUPLICATE, LATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
                               SKIPPED, SUBMITTED_VALID, SUPERSEDED, TEMPORARY, UNMATCHED, WITH_ERRORS, collect,
                               diff_rows)
-from kcl_xlsx.issuing import TemplateFactory
-from kcl_xlsx.ledger import Ledger
-from kcl_xlsx.roster import load_roster
+from kcl_xlsx.issue.issuing import TemplateFactory
+from kcl_xlsx.collect.ledger import Ledger
+from kcl_xlsx.spec.roster import load_roster
 from tests.support.fill import fill_plan
 from tests.support.libreoffice import resave
-from kcl_xlsx.sample_plans import plan_rows
+from kcl_xlsx.spec.sample_plans import plan_rows
 
 YEAR = "2025-2026"
 JOBS = 0  # in-process; see test_sandboxed_run for the worker pool
@@ -226,7 +226,7 @@ def test_ledger_records_every_file(runs):
 def test_ledger_keeps_rows_compressed_and_reads_older_json_rows(runs, tmp_path):
     import sqlite3
 
-    from kcl_xlsx.ledger import read_rows, rows_to_json
+    from kcl_xlsx.collect.ledger import read_rows, rows_to_json
 
     first = runs[0]
     f = next(f for f in first.accepted if f.rel == "TH001_sua-lai.xlsx")
@@ -261,7 +261,7 @@ def test_touched_file_is_rehashed_not_reparsed(scenario, tmp_path):
 
 def test_interrupted_run_resumes(scenario, tmp_path, monkeypatch):
     roster, inbox, *_ = scenario
-    import kcl_xlsx.collect as C
+    import kcl_xlsx.collect.run as C
 
     calls = {"n": 0}
     real = C.check_path
@@ -302,7 +302,7 @@ def test_match_by_name_and_file_name(sources, tmp_path):
 
 
 def test_diff_rows_keys_on_criterion_and_actions():
-    from kcl_xlsx.checker import PlanRow
+    from kcl_xlsx.check.checker import PlanRow
 
     a = [PlanRow(6, {"criterion": "1.1 - X", "actions": "Làm A", "budget": 1}, {"criterion_code": "1.1"}),
          PlanRow(7, {"criterion": "1.2 - Y", "actions": "Làm B"}, {"criterion_code": "1.2"})]
@@ -320,8 +320,8 @@ def test_summary_valid_ooxml_and_opens_in_libreoffice(runs, ooxml_validate, tmp_
 
 
 def test_sandboxed_run(scenario, tmp_path):
-    """The same inbox through the worker pool (kcl_xlsx.sandbox) gives the same result."""
-    pytest.importorskip("kcl_xlsx.sandbox", reason="kcl_xlsx/sandbox.py not there yet")
+    """The same inbox through the worker pool (kcl_xlsx.intake.sandbox) gives the same result."""
+    pytest.importorskip("kcl_xlsx.intake.sandbox", reason="kcl_xlsx/sandbox.py not there yet")
     roster, inbox, *_ = scenario
     res = collect(inbox, tmp_path / "t.xlsx", roster=roster, year=YEAR, jobs=2)
     assert res.sandboxed
@@ -352,7 +352,7 @@ def test_an_output_blocked_by_a_file_is_one_line_before_any_work(tmp_path, where
 
 
 def test_a_ledger_that_is_not_a_database_is_one_line(tmp_path):
-    from kcl_xlsx.output import OutputError
+    from kcl_xlsx.base.output import OutputError
 
     bad = tmp_path / "so.sqlite"
     bad.write_bytes(b"day khong phai co so du lieu" * 100)
@@ -406,7 +406,7 @@ def test_a_summary_name_that_is_a_folder_is_refused_before_any_work(tmp_path, co
 
 
 def test_file_sha256_reads_in_pieces_and_is_blank_when_unreadable(scenario, tmp_path):
-    from kcl_xlsx.entries import file_sha256
+    from kcl_xlsx.intake.entries import file_sha256
 
     _roster, inbox, *_ = scenario
     data = (inbox / "PT001.xlsx").read_bytes()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from kcl_xlsx.demo import run_demo
-from kcl_xlsx.summary_data import ROW_COLUMNS as EXPORTED_DETAIL
+from kcl_xlsx.summary.tables import ROW_COLUMNS as EXPORTED_DETAIL
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_rows_have_the_documented_columns_and_match_parquet(demo):
 
 
 def test_formula_like_text_is_neutralised_in_csv(tmp_path):
-    from kcl_xlsx.export import write_csv
+    from kcl_xlsx.summary.export import write_csv
 
     path = tmp_path / "x.csv"
     write_csv(pd.DataFrame({"actions": ["=HYPERLINK(\"http://x\")", "+84 912", "@SUM(A1)", "- gạch đầu dòng", "bình thường",
@@ -53,7 +53,7 @@ def test_formula_like_text_is_neutralised_in_csv(tmp_path):
 
 
 def test_earlier_export_is_kept(tmp_path):
-    from kcl_xlsx.export import _write
+    from kcl_xlsx.summary.export import _write
 
     target = tmp_path / "rows.csv"
     _write(target, lambda p: p.write_text("một", encoding="utf-8"))
@@ -67,7 +67,7 @@ def test_earlier_export_is_kept(tmp_path):
 def test_chunked_writing_gives_one_table(tmp_path, monkeypatch):
     """Rows are converted CHUNK_ROWS at a time: one header, every row, one schema even when
     a text column is blank in the first chunk and holds a number in a later one."""
-    from kcl_xlsx import export
+    from kcl_xlsx.summary import export
 
     monkeypatch.setattr(export, "CHUNK_ROWS", 2)
     df = pd.DataFrame({"school_code": ["A", "B", "C", "D", "E"],

@@ -10,7 +10,7 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from kcl_xlsx.fast_sheet import Bulk, FastSheet
+from kcl_xlsx.summary.fast_sheet import Bulk, FastSheet
 from tests.support.libreoffice import resave
 
 TEXTS = ["<b>&amp;</b> & >", " leading space", "trailing space ", "dòng 1\ndòng 2", "ký tự\x01điều khiển",

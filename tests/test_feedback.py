@@ -1,4 +1,4 @@
-"""Tests of kcl_xlsx.feedback: the annotated copy of a school's own workbook.
+"""Tests of kcl_xlsx.check.feedback: the annotated copy of a school's own workbook.
 
 A real template is built (TemplateFactory), a few cells are filled with openpyxl as a school
 would, issues are made by hand, and the OUTPUT file is read back: report sheet, marks on the
@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from kcl_xlsx.feedback import (
+from kcl_xlsx.check.feedback import (
     ERROR_RGB,
     REPORT_SHEET,
     REPORT_TITLE,
@@ -26,7 +26,7 @@ from kcl_xlsx.feedback import (
     status_line,
     write_feedback,
 )
-from kcl_xlsx.output import OutputError
+from kcl_xlsx.base.output import OutputError
 from macros_free_validation.report import Issue, Severity
 from tests.support.libreoffice import require_soffice, resave
 
@@ -122,8 +122,8 @@ FILLED = {
 
 @pytest.fixture(scope="module")
 def template(sources) -> bytes:
-    from kcl_xlsx.issuing import TemplateFactory
-    from kcl_xlsx.roster import School
+    from kcl_xlsx.issue.issuing import TemplateFactory
+    from kcl_xlsx.spec.roster import School
 
     school = School(code="THCS-01", name="Trường THCS Chu Văn An", level="thcs")
     data, _identity = TemplateFactory(sources, "2025-2026").make("thcs", school)

@@ -22,12 +22,12 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from kcl_xlsx.demo import set_saved_time
-from kcl_xlsx.checker import STATUS_VALID, CheckOptions, check_path
+from kcl_xlsx.check.checker import STATUS_VALID, CheckOptions, check_path
 from kcl_xlsx.cli import app
-from kcl_xlsx.collect import SUPERSEDED, collect
-from kcl_xlsx.issuing import TemplateFactory, issue_roster
-from kcl_xlsx.plan_spec import PlanSpec
-from kcl_xlsx.roster import load_roster
+from kcl_xlsx.collect.run import SUPERSEDED, collect
+from kcl_xlsx.issue.issuing import TemplateFactory, issue_roster
+from kcl_xlsx.spec.plan_spec import PlanSpec
+from kcl_xlsx.spec.roster import load_roster
 from tests.support.fill import fill_plan, nfc
 
 YEAR = "2025-2026"
@@ -360,7 +360,7 @@ def test_changes_sheet_lists_the_updated_rows(scenario):
 
 def test_fill_plan_saved_sets_the_saved_time(scenario, tmp_path, sources):
     fac = TemplateFactory(sources, YEAR)
-    from kcl_xlsx.roster import School
+    from kcl_xlsx.spec.roster import School
 
     data, _ = fac.make("thcs", School("CS009", "Trường THCS Thử", "thcs"))
     (tmp_path / "mau.xlsx").write_bytes(data)

@@ -1,4 +1,4 @@
-"""Tests of kcl_xlsx.freetext: reading schools' free text as a Vietnamese reader would.
+"""Tests of kcl_xlsx.spec.freetext: reading schools' free text as a Vietnamese reader would.
 
 The tables hold the examples of the specification and cells copied verbatim from the
 real plans in /work/shared/seeds/*.txt (file name in the comment)."""
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kcl_xlsx.freetext import (
+from kcl_xlsx.spec.freetext import (
     Budget,
     Owners,
     Period,

@@ -21,7 +21,7 @@ _RAISED = re.compile(r'Issue\.make\(\s*"([a-z_]+\.[a-z_.]+)"|^[A-Z_]+ = "([a-z_]
 
 def raised_codes() -> set[str]:
     found = set()
-    for path in (ROOT / "kcl_xlsx").glob("*.py"):
+    for path in (ROOT / "kcl_xlsx").rglob("*.py"):
         for a, b in _RAISED.findall(path.read_text(encoding="utf-8")):
             found.add(a or b)
     return {c for c in found if not re.search(r"\.(csv|xlsx|xls|ods|sqlite|json|yaml)$", c)}  # file names
@@ -49,7 +49,7 @@ def test_texts_are_composed_vietnamese_with_hints_for_errors():
 
 def test_a_worker_process_knows_the_codes():
     """A fresh interpreter that imports only the checker (as a worker does) can raise them."""
-    code = "from kcl_xlsx.checker import check_path; from macros_free_validation.report import Issue; " \
+    code = "from kcl_xlsx.check.checker import check_path; from macros_free_validation.report import Issue; " \
            "print(Issue.make('file.timeout', file='x', seconds='1').message)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert "x" in out.stdout and "giây" in out.stdout

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import example, HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kcl_xlsx import preflight as pf_module
-from kcl_xlsx.preflight import Bounds, Preflight, decrypt, preflight
-from kcl_xlsx.sniff import OLE_MAGIC, SPREADSHEET_KINDS, sniff
+from kcl_xlsx.intake import preflight as pf_module
+from kcl_xlsx.intake.preflight import Bounds, Preflight, decrypt, preflight
+from kcl_xlsx.intake.sniff import OLE_MAGIC, SPREADSHEET_KINDS, sniff
 from macros_free_validation.report import Severity, codes
 from tests import malformed_corpus as mc
 from tests.support.libreoffice import require_soffice
@@ -102,7 +102,7 @@ def test_display_name_is_the_file_named_in_messages(corpus: _Corpus):
 
 
 def test_every_file_code_names_the_file_in_one_line():
-    import kcl_xlsx.sandbox  # noqa: F401  (registers its codes)
+    import kcl_xlsx.intake.sandbox  # noqa: F401  (registers its codes)
 
     file_codes = {code: spec for code, spec in codes().items() if code.startswith("file.")}
     mine = {v for k, v in vars(pf_module).items() if k.isupper() and isinstance(v, str) and v.startswith("file.")}

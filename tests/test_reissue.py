@@ -31,16 +31,16 @@ import pytest
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
-from kcl_xlsx import identity as ident
-from kcl_xlsx.checker import STATUS_VALID, CheckOptions
+from kcl_xlsx.spec import identity as ident
+from kcl_xlsx.check.checker import STATUS_VALID, CheckOptions
 from kcl_xlsx.cli import app
-from kcl_xlsx.collect import ACCEPTED, collect
-from kcl_xlsx.issuing import MANIFEST, TemplateFactory, issue_roster
-from kcl_xlsx.ledger import Ledger, submission_from_row
-from kcl_xlsx.plan_spec import PlanSpec
-from kcl_xlsx.reissue import REPORT, reissue
-from kcl_xlsx.roster import load_roster
-from kcl_xlsx.template_build import PREVIOUS_SHEET
+from kcl_xlsx.collect.run import ACCEPTED, collect
+from kcl_xlsx.issue.issuing import MANIFEST, TemplateFactory, issue_roster
+from kcl_xlsx.collect.ledger import Ledger, submission_from_row
+from kcl_xlsx.spec.plan_spec import PlanSpec
+from kcl_xlsx.issue.reissue import REPORT, reissue
+from kcl_xlsx.spec.roster import load_roster
+from kcl_xlsx.issue.template_build import PREVIOUS_SHEET
 from macros_free_validation.report import Severity
 from tests.support.fill import fill_plan, nfc, read_plan
 from tests.support.libreoffice import resave
@@ -427,7 +427,7 @@ def test_carried_rows_are_marked_in_ghi_chu(year1, cli_run):
 
 
 def test_carried_rows_stay_editable(year1, cli_run, sources):
-    from kcl_xlsx import layout as L
+    from kcl_xlsx.spec import layout as L
 
     lay = L.PlanLayout(sources.form)
     for code in ("MN001", "TH001", "CS001", "PT001"):
@@ -754,8 +754,8 @@ def test_without_roster_last_years_schools_get_templates(year1, sources, tmp_pat
 
 
 def test_carried_lead_from_the_staff_list_stays_valid(sources, tmp_path):
-    from kcl_xlsx import layout as L
-    from kcl_xlsx.roster import School
+    from kcl_xlsx.spec import layout as L
+    from kcl_xlsx.spec.roster import School
 
     fac = TemplateFactory(sources, YEAR1, issue_date=dt.date(2025, 8, 15))
     data, _ = fac.make("thcs", School("CS001", "Trường THCS Lê Quý Đôn", "thcs"))

@@ -15,11 +15,11 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from kcl_xlsx.cli import app
-from kcl_xlsx.collect import collect
-from kcl_xlsx.issuing import TemplateFactory
-from kcl_xlsx.roster import load_roster
-from kcl_xlsx.rollup import rollup
-from kcl_xlsx.sample_plans import plan_rows
+from kcl_xlsx.collect.run import collect
+from kcl_xlsx.issue.issuing import TemplateFactory
+from kcl_xlsx.spec.roster import load_roster
+from kcl_xlsx.summary.rollup import rollup
+from kcl_xlsx.spec.sample_plans import plan_rows
 from tests.support.fill import fill_plan
 from tests.support.libreoffice import resave
 
@@ -230,9 +230,9 @@ def test_bad_inputs_one_line_exit_2(offices, tmp_path, case):
 def test_detail_only_in_export_is_refused_with_a_pointer(offices, tmp_path, monkeypatch):
     """An office's summary whose rows were too many for its Chi tiết sheet: the roll-up asks
     for that office's export folder instead."""
-    from kcl_xlsx import summary_write
-    from kcl_xlsx.rollup import read_input
-    from kcl_xlsx.summary_data import summarise
+    from kcl_xlsx.summary import workbook as summary_write
+    from kcl_xlsx.summary.rollup import read_input
+    from kcl_xlsx.summary.tables import summarise
     from workbook_templates.errors import SpecError
 
     out, _sent, _root = offices
@@ -247,9 +247,9 @@ def test_a_large_office_summary_is_read(offices, tmp_path):
     """A district summary has thousands of rows on Chi tiết, far past a school plan's bounds."""
     import pandas as pd
 
-    from kcl_xlsx.rollup import read_input
-    from kcl_xlsx.summary_data import summarise
-    from kcl_xlsx.summary_write import write_summary
+    from kcl_xlsx.summary.rollup import read_input
+    from kcl_xlsx.summary.tables import summarise
+    from kcl_xlsx.summary.workbook import write_summary
 
     out, _sent, _root = offices
     tables = read_input(out["A"][1])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcl_xlsx.roster import load_roster
+from kcl_xlsx.spec.roster import load_roster
 from workbook_templates.errors import SpecError
 from workbook_templates.form import load_form
 

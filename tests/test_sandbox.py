@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kcl_xlsx.sandbox import PARSER_CRASHED, TIMEOUT, Outcome, WorkerPool, run_one
+from kcl_xlsx.intake.sandbox import PARSER_CRASHED, TIMEOUT, Outcome, WorkerPool, run_one
 from macros_free_validation.report import Severity
 from tests import malformed_corpus as mc
 
@@ -208,7 +208,7 @@ def test_a_worker_that_cannot_start_is_a_setup_error():
 
 _CTRL_C_SCRIPT = textwrap.dedent("""
     import sys
-    from kcl_xlsx.sandbox import WorkerPool
+    from kcl_xlsx.intake.sandbox import WorkerPool
     from tests.test_sandbox import behave
 
     if __name__ == "__main__":

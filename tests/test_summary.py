@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from kcl_xlsx.checker import PlanRow, Submission, STATUS_VALID
-from kcl_xlsx.collect import ACCEPTED, CollectResult, InboxFile, SchoolResult, SUBMITTED_VALID
-from kcl_xlsx.row_block import block_of
-from kcl_xlsx.summary_data import build_summary
-from kcl_xlsx.summary_write import write_summary
+from kcl_xlsx.check.checker import PlanRow, Submission, STATUS_VALID
+from kcl_xlsx.collect.run import ACCEPTED, CollectResult, InboxFile, SchoolResult, SUBMITTED_VALID
+from kcl_xlsx.collect.row_block import block_of
+from kcl_xlsx.summary.tables import build_summary
+from kcl_xlsx.summary.workbook import write_summary
 from tests.support.libreoffice import resave
 
 SHEETS = ["Tổng quan", "Theo trường", "Theo đơn vị", "Theo tiêu chí", "Theo tiêu chuẩn", "Nguồn kinh phí", "Thời gian", "Chủ trì",
@@ -97,8 +97,8 @@ def test_libreoffice_opens_it(summary, tmp_path):
 
 def test_end_to_end_summary_valid_and_opens(tmp_path, sources, ooxml_validate):
     """A collected summary (with an empty inbox: every sheet still well formed)."""
-    from kcl_xlsx.collect import collect
-    from kcl_xlsx.roster import load_roster
+    from kcl_xlsx.collect.run import collect
+    from kcl_xlsx.spec.roster import load_roster
 
     (tmp_path / "inbox").mkdir()
     res = collect(tmp_path / "inbox", tmp_path / "o.xlsx", roster=load_roster("sample", sources.form), jobs=0)
@@ -118,8 +118,8 @@ def test_detail_past_the_limit_lives_in_the_export_and_the_sheet_says_so(tmp_pat
 
 
 def test_collect_exports_the_detail_itself_when_it_is_too_large(tmp_path, monkeypatch):
-    import kcl_xlsx.summary_write as sw
-    from kcl_xlsx.collect import collect
+    import kcl_xlsx.summary.workbook as sw
+    from kcl_xlsx.collect.run import collect
     from kcl_xlsx.demo import run_demo
 
     run_demo(tmp_path / "demo", jobs=1)
@@ -135,7 +135,7 @@ def test_collect_exports_the_detail_itself_when_it_is_too_large(tmp_path, monkey
 def test_months_text_is_month_text_of_every_value():
     import pandas as pd
 
-    from kcl_xlsx.summary_data import month_text, months_text
+    from kcl_xlsx.summary.tables import month_text, months_text
 
     ordinals = pd.Series([2025 * 12 + 8, None, 2026 * 12 + 4, 2025 * 12 + 8, 2025 * 12 + 11], dtype="Int64",
                          index=[10, 11, 12, 13, 14])
@@ -147,7 +147,7 @@ def test_months_text_is_month_text_of_every_value():
 
 
 def test_both_outputs_written(tmp_path):
-    from kcl_xlsx.summary_outputs import write_outputs
+    from kcl_xlsx.summary.outputs import write_outputs
 
     data = build_summary(result(tmp_path))
     done = write_outputs(data, tmp_path / "o.xlsx", tmp_path / "xuat")
@@ -158,8 +158,8 @@ def test_both_outputs_written(tmp_path):
 
 
 def test_an_output_that_cannot_be_written_is_one_line_and_leaves_no_temporary(tmp_path):
-    from kcl_xlsx.output import OutputError
-    from kcl_xlsx.summary_outputs import write_outputs
+    from kcl_xlsx.base.output import OutputError
+    from kcl_xlsx.summary.outputs import write_outputs
 
     data = build_summary(result(tmp_path))
     (tmp_path / "la-tep").write_text("x")

@@ -23,9 +23,9 @@ import yaml
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
-from kcl_xlsx import identity as ident
+from kcl_xlsx.spec import identity as ident
 from kcl_xlsx.cli import app
-from kcl_xlsx.issuing import MANIFEST, MANIFEST_COLUMNS
+from kcl_xlsx.issue.issuing import MANIFEST, MANIFEST_COLUMNS
 from tests.support.fill import nfc
 
 YEAR = "2025-2026"
@@ -278,8 +278,8 @@ ONE = ("template", "--level", "thcs", "--year", YEAR)
 
 
 def _sample_file_names() -> list[str]:
-    from kcl_xlsx.issuing import file_names
-    from kcl_xlsx.roster import load_roster
+    from kcl_xlsx.issue.issuing import file_names
+    from kcl_xlsx.spec.roster import load_roster
     from workbook_templates.form import load_form
 
     return list(file_names(load_roster("sample", load_form()).schools).values())

@@ -32,11 +32,11 @@ from openpyxl.formula.tokenizer import Token, Tokenizer, TokenizerError
 from openpyxl.formula.translate import Translator
 from python_calamine import CalamineWorkbook
 
-from kcl_xlsx import identity as ident
-from kcl_xlsx import layout as L
-from kcl_xlsx.issuing import TemplateFactory
-from kcl_xlsx.plan_spec import PlanSpec, Sources, example_row
-from kcl_xlsx.roster import School
+from kcl_xlsx.spec import identity as ident
+from kcl_xlsx.spec import layout as L
+from kcl_xlsx.issue.issuing import TemplateFactory
+from kcl_xlsx.spec.plan_spec import PlanSpec, Sources, example_row
+from kcl_xlsx.spec.roster import School
 from macros_free_validation.report import Severity
 from macros_free_validation.rules import Rule
 from tests.support.fill import fill_plan, nfc, read_plan

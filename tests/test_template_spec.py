@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kcl_xlsx.plan_spec import Sources, example_row
-from kcl_xlsx.template_build import TemplateBuildError, build_base
+from kcl_xlsx.spec.plan_spec import Sources, example_row
+from kcl_xlsx.issue.template_build import TemplateBuildError, build_base
 from macros_free_validation.report import Severity
 from workbook_templates.catalog import load_catalog
 from workbook_templates.choices import load_choices, parse_school_year

@@ -2,7 +2,7 @@
 
 ``fill_plan`` (from kcl_xlsx.demo) types rows (dicts keyed by the form's field keys) into the Kế hoạch sheet,
 values into Thông tin and staff names into the staff list, with openpyxl, finding every
-cell through :mod:`kcl_xlsx.layout` (the layout the builder wrote).  It keeps everything
+cell through :mod:`kcl_xlsx.spec.layout` (the layout the builder wrote).  It keeps everything
 else of the template (formulas, validations, names, protection, identity): a test then
 lets LibreOffice recalculate the saved file to see what a school would see.
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from kcl_xlsx import layout as L
+from kcl_xlsx.spec import layout as L
 from kcl_xlsx.demo import fill_plan  # noqa: F401  (one way of typing into a template, shared)
 from workbook_templates.form import Form, load_form
 

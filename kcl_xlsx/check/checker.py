@@ -1,0 +1,267 @@
+"""Check one returned file: pre-flight, read, recognise, normalise, run every rule.
+
+The result is data (:class:`Submission`): the rows as read and normalised, and every issue
+with its position.  A bad file is a submission with a status and one issue, not an
+exception.  This function runs inside a worker process (see :mod:`sandbox`), so it must be
+importable and its inputs and outputs picklable.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from functools import lru_cache, partial
+from pathlib import Path
+from typing import Any, Mapping
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from macros_free_validation.report import Issue, Severity
+from workbook_templates.errors import SpecError
+
+from kcl_xlsx.spec import layout as L
+from kcl_xlsx.intake.entries import file_sha256
+from kcl_xlsx.spec.freetext import fold
+from kcl_xlsx.check.identity_check import resolve_identity
+from kcl_xlsx.check.normalize import RowNormalizer
+from kcl_xlsx.spec.plan_spec import PlanSpec, Sources
+from kcl_xlsx.intake.preflight import Bounds, preflight
+from kcl_xlsx.intake.readers.xlsx import RawPlan, read_plan
+
+
+STATUS_VALID = "valid"
+STATUS_ERRORS = "errors"
+STATUS_WRONG = "wrong_template"
+STATUS_UNREADABLE = "unreadable"
+STATUS_NOT_WORKBOOK = "not_workbook"
+STATUS_TEMPORARY = "temporary"
+_NOT_WORKBOOK = {"empty", "html", "csv_text", "pdf", "unknown", "zip_other", "ole_other"}
+_REQUIRED_INFO = ("preparer",)
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckOptions:
+    catalog: str | None = None
+    choices: str | None = None
+    key: bytes | None = None
+    year: str | None = None  # the school year expected (a file of another year is an error)
+    level: str | None = None  # used when a file has no identity
+    bounds: Bounds = Bounds()
+
+
+@dataclasses.dataclass
+class PlanRow:
+    row: int
+    values: dict[str, Any]
+    derived: dict[str, Any]
+    errors: int = 0
+
+
+@dataclasses.dataclass
+class Submission:
+    file: str
+    kind: str = ""
+    size: int = 0
+    sha256: str = ""
+    status: str = STATUS_UNREADABLE
+    identity: dict[str, str] = dataclasses.field(default_factory=dict)
+    identity_source: str = ""
+    signature: str = ""  # verified | invalid | unsigned | unknown
+    level: str = ""
+    year: str = ""
+    framework: str = ""
+    info: dict[str, str] = dataclasses.field(default_factory=dict)
+    staff: list[str] = dataclasses.field(default_factory=list)
+    rows: list[PlanRow] = dataclasses.field(default_factory=list)
+    issues: list[Issue] = dataclasses.field(default_factory=list)
+    application: str = ""
+    saved_at: str = ""
+    sheet: str = ""
+
+    @property
+    def school_code(self) -> str:
+        return self.identity.get("school_code", "") or self.info.get("school_code", "")
+
+    @property
+    def school_name(self) -> str:
+        return self.identity.get("school_name", "") or self.info.get("school_name", "")
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.issues if i.severity == Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for i in self.issues if i.severity == Severity.WARNING)
+
+
+@lru_cache(maxsize=8)
+def _sources(catalog: str | None, choices: str | None) -> Sources:
+    return Sources.load(catalog=catalog, choices=choices)
+
+
+def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display: str | None = None) -> Submission:
+    """Check one file; never raises for anything the file contains."""
+    path = Path(path)
+    name = display or str(path)
+    pf = preflight(path, options.bounds, display_name=name)
+    sub = Submission(file=name, kind=pf.kind)
+    try:
+        sub.size = path.stat().st_size
+    except OSError:
+        pass
+    sub.issues.extend(pf.issues)
+    if not pf.ok:
+        sub.status = _failed_status(pf.kind)
+        if sub.size < options.bounds.max_file_bytes:
+            sub.sha256 = file_sha256(path)
+        return _stamp_file(sub)
+    # the hash is of the file as sent (for an encrypted file, not of its decrypted content);
+    # the bytes read are the ones the pre-flight checked, not the file read a second time
+    sub.sha256 = file_sha256(path) if pf.decrypt_password else hashlib.sha256(pf.package).hexdigest()
+    return _stamp_file(check_bytes(pf.package, pf.kind, sub, options, pf.parts))
+
+
+def _failed_status(kind: str) -> str:
+    if kind == "lock_file":
+        return STATUS_TEMPORARY
+    if kind in _NOT_WORKBOOK:
+        return STATUS_NOT_WORKBOOK
+    return STATUS_UNREADABLE
+
+
+def _stamp_file(sub: Submission) -> Submission:
+    sub.issues = [dataclasses.replace(i, file=sub.file, school_code=i.school_code or sub.school_code,
+                                      template_id=i.template_id or sub.identity.get("template_id", ""))
+                  for i in sub.issues]
+    return sub
+
+
+def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions,
+                parts: Mapping[str, bytes | None] | None = None) -> Submission:
+    sources = _sources(options.catalog, options.choices)
+    raw = read_plan(data, kind, sources.form, parts)
+    sub.issues.extend(raw.issues)
+    sub.info, sub.staff, sub.sheet = raw.info, raw.staff, raw.sheet or ""
+    sub.application, sub.saved_at = raw.meta.application, raw.meta.modified
+    cells = {k: _info_cell(raw, sources.form, k) for k in ("school_code", "school_name")}
+    resolved = resolve_identity(raw.identity_copies, options.key, raw.info, sources.form.info_sheet, cells)
+    sub.identity, sub.identity_source, sub.signature = resolved.values, resolved.source, resolved.signature
+    sub.issues.extend(resolved.issues)
+    spec = _spec_for(sub, sources, options)
+    if spec is None or raw.sheet is None:
+        sub.status = STATUS_WRONG
+        return sub
+    sub.level, sub.year, sub.framework = spec.level.key, spec.year.label, spec.framework.id
+    _check_lists(raw, spec, sub)
+    _check_info(raw, spec, sub)
+    _check_rows(raw, spec, sub)
+    sub.status = STATUS_ERRORS if sub.errors else STATUS_VALID
+    return sub
+
+
+def _spec_for(sub: Submission, sources: Sources, options: CheckOptions) -> PlanSpec | None:
+    idt = sub.identity
+    level, year = idt.get("level") or options.level, idt.get("year") or options.year
+    if not level or not year:
+        sub.issues.append(Issue.make("template.unknown"))
+        return None
+    if options.year and idt.get("year") and idt["year"] != options.year:
+        sub.issues.append(Issue.make("template.wrong_year", value=idt["year"], year=options.year))
+    framework = idt.get("framework")
+    if framework and framework not in {f.id for f in sources.catalog.frameworks}:
+        framework = None
+    try:
+        spec = sources.spec(level, year, framework)
+    except SpecError:
+        sub.issues.append(Issue.make("template.unknown"))
+        return None
+    if not idt.get("template_id"):
+        sub.issues.append(Issue.make("file.checked_with_assumed_template", value=level, year=year))
+    return spec
+
+
+def _check_lists(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
+    for name, values in spec.lists.items():
+        found = raw.lists.get(name)
+        if found is None or not raw.lists:
+            continue
+        if found == values:
+            continue  # the common case, decided without folding
+        if [fold(_txt(v)) for v in found] != [fold(_txt(v)) for v in values]:
+            sub.issues.append(Issue.make("structure.lists_changed", sheet=L.LISTS_SHEET, value=name))
+
+
+def _txt(v: Any) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def _check_info(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
+    if spec.form.info_sheet not in raw.sheet_names:
+        return
+    labels = {f.key: f.label for f in spec.form.info_fields}
+    for key in _REQUIRED_INFO:
+        if not raw.info.get(key):
+            cell = _info_cell(raw, spec.form, key)
+            sub.issues.append(Issue.make("info.missing", sheet=spec.form.info_sheet, cell=cell, column=labels[key],
+                                         where=f"{spec.form.info_sheet}!{cell}"))
+
+
+def _info_cell(raw: RawPlan, form, key: str) -> str:
+    """The value cell of a Thông tin field: where its label was found, else the template's."""
+    row = raw.info_rows.get(key, L.PlanLayout(form).info_row(key))
+    return xl_rowcol_to_cell(row, 1)
+
+
+_DUPLICATE_KEY = ("criterion", "target", "actions", "lead", "start", "end")
+
+
+def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
+    normalizer = RowNormalizer(spec, raw.staff)
+    broken_rules = spec.rules.bind(spec.py_context(raw.staff))
+    where = _CellNamer(raw, spec)
+    seen: dict[tuple, int] = {}
+
+    for raw_row in raw.rows:
+        at = partial(where, raw_row.row)
+        norm = normalizer.normalize(raw_row.cells, at)
+        sub.issues.extend(norm.issues)
+        errors = 0
+        for rule in broken_rules(norm.values):
+            if rule.field not in raw.columns:
+                continue  # structure.column_missing already speaks for the whole column
+            value = norm.values.get(rule.field)
+            issue = _rule_issue(rule, at(rule.field), value, spec, norm.derived)
+            errors += issue.severity == Severity.ERROR
+            sub.issues.append(issue)
+        sub.rows.append(PlanRow(raw_row.row, norm.values, norm.derived, errors))
+        key = tuple([fold(norm.values.get(k) or "") for k in _DUPLICATE_KEY])
+        if key in seen:
+            sub.issues.append(Issue.make("row.duplicate", other=seen[key], **at("criterion")))
+        else:
+            seen[key] = raw_row.row
+    if not sub.rows:
+        sub.issues.append(Issue.make("plan.empty", sheet=raw.sheet))
+
+
+class _CellNamer:
+    """``namer(row, field)``: the position of a plan cell, for an issue (only asked for when
+    there is one, so nothing is formatted for the rows without issues)."""
+
+    def __init__(self, raw: RawPlan, spec: PlanSpec):
+        self.sheet, self.form = raw.sheet, spec.form
+        self.columns = {**L.PlanLayout(spec.form).columns, **raw.columns}  # found by header, else the template's
+
+    def __call__(self, row: int, field: str) -> dict:
+        cell = xl_rowcol_to_cell(row - 1, self.columns[field])
+        return {"sheet": self.sheet, "cell": cell, "row": row, "column": self.form.field(field).header,
+                "where": f"{self.sheet}!{cell}"}
+
+
+def _rule_issue(rule, pos: dict, value: Any, spec: PlanSpec, derived: dict) -> Issue:
+    if rule.kind == "in_list" and rule.p("list") == "periods" and derived.get(f"{rule.field}_month") is not None:
+        return Issue.make("period.outside_window", value=value, year=spec.year.label,
+                          after=spec.choices.years_after, **pos)
+    shown = "" if value is None else value
+    return Issue(code=rule.code, severity=rule.severity, message=f"{pos['where']}: {rule.message}",
+                 hint=rule.hint, sheet=pos["sheet"], cell=pos["cell"], row=pos["row"], column=pos["column"],
+                 value=str(shown)[:200])

@@ -1,0 +1,40 @@
+"""Write the feedback copies of a check or collect run, one per file that has issues."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Sequence
+
+from macros_free_validation.report import Severity
+
+from kcl_xlsx.check.checker import STATUS_ERRORS, STATUS_VALID, Submission
+from kcl_xlsx.check.feedback import STATUS_FIX, STATUS_VALID as FB_VALID, STATUS_WRONG_TEMPLATE, write_feedback
+from kcl_xlsx.base.output import check_writable_dir
+
+STATUS_OF = {STATUS_VALID: FB_VALID, STATUS_ERRORS: STATUS_FIX}
+
+
+def feedback_name(sub: Submission, source: Path) -> str:
+    """One name per school and file content: a re-run finds its earlier feedback."""
+    prefix = sub.school_code or "khong-ro-truong"
+    return f"phan-hoi_{prefix}_{source.stem}_{sub.sha256[:8]}.xlsx"
+
+
+def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], out_dir: Path) -> list[Path]:
+    """Feedback for every submission with errors or warnings; temporary/lock files skipped.
+    A feedback file that exists already (same school, same file content) is kept as it is."""
+    check_writable_dir(out_dir)
+    written = []
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    for sub, src in zip(subs, sources):
+        if sub.status == "temporary":
+            continue
+        if not any(i.severity in (Severity.ERROR, Severity.WARNING) for i in sub.issues):
+            continue
+        target = out_dir / feedback_name(sub, src)
+        if target.exists():
+            continue
+        status = STATUS_OF.get(sub.status, STATUS_WRONG_TEMPLATE)
+        info = {"school_code": sub.school_code, "school_name": sub.school_name, "checked_at": stamp}
+        written.append(write_feedback(src, sub.issues, status, target, title_info=info))
+    return written

@@ -1,0 +1,80 @@
+"""Check many files in worker processes: a file that crashes or hangs its parser is
+rejected alone (see :mod:`sandbox`), and the run goes on."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from macros_free_validation.report import Issue
+
+from kcl_xlsx.check.checker import STATUS_ERRORS, STATUS_UNREADABLE, STATUS_VALID, CheckOptions, Submission, check_path
+from kcl_xlsx.intake.entries import skip_reason
+from kcl_xlsx.spec.roster import compare_with_roster
+from kcl_xlsx.intake.sandbox import WorkerPool
+
+TIMEOUT_S = 60.0
+MEMORY_BYTES = 1536 * 2**20
+
+
+def walk(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Files named, and every file below the folders named (sorted, so runs are stable);
+    and the entries not opened, with the reason (see :mod:`entries`)."""
+    out: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for p in inputs:
+        p = Path(p)
+        if p.is_dir() and not p.is_symlink():
+            below = sorted(p.rglob("*"))
+        else:
+            below = [p]  # named by the user: a link to a file is followed
+        for q in below:
+            reason = skip_reason(q, follow_links=q == p)
+            if reason:
+                skipped.append((q, reason))
+            elif not q.is_dir():
+                out.append(q)
+    return out, skipped
+
+
+def _check_item(item: tuple[str, CheckOptions, str]) -> Submission:
+    path, options, display = item
+    return check_path(path, options, display)
+
+
+def check_many(items: list[tuple[Path, str]], options: CheckOptions, jobs: int | None = None,
+               progress: Callable[[int], None] | None = None,
+               func: Callable[[tuple[str, CheckOptions, str]], Any] = _check_item) -> Iterator[tuple[Path, Any]]:
+    """Yield (path, submission) for each (path, display name), in completion order.
+    ``func`` (a module-level function of (path, options, display name)) may return more
+    than the submission; a file whose worker crashed or hung gets a bare Submission."""
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(items) or 1))
+    work = [(str(p), options, d) for p, d in items]
+    with WorkerPool(func, jobs=jobs, timeout_s=TIMEOUT_S, mem_bytes=MEMORY_BYTES) as pool:
+        for item, outcome in pool.imap_unordered(work):
+            path, _opts, display = item
+            sub = outcome.value if outcome.ok else _crashed(display, outcome)
+            if progress:
+                progress(1)
+            yield Path(path), sub
+
+
+def _crashed(display: str, outcome) -> Submission:
+    sub = Submission(file=display, status=STATUS_UNREADABLE)
+    # a worker that died or hung has its own code; an exception escaping check_path (a bug)
+    # is still reported on that file alone
+    sub.issues.append(outcome.issue(display) or Issue.make("file.parser_crashed", file=display, value=outcome.error))
+    return sub
+
+
+def with_roster(sub: Submission, roster) -> Submission:
+    """The submission with the roster's view of its school added (status updated)."""
+    if sub.status not in (STATUS_VALID, STATUS_ERRORS):
+        return sub
+    extra = compare_with_roster(sub.school_code, sub.school_name, sub.level, roster)
+    if not extra:
+        return sub
+    sub.issues = sub.issues + [dataclasses.replace(i, file=sub.file, school_code=sub.school_code) for i in extra]
+    sub.status = STATUS_ERRORS if sub.errors else sub.status
+    return sub

@@ -1,0 +1,68 @@
+"""An unchanged inbox needs no work: the run's fingerprint (every file's path, size and
+time, the options, roster, deadline and as-of date, the outputs asked for) is kept in the
+ledger with what the run produced; when the next run has the same fingerprint and the
+outputs are still there, untouched, it reports the recorded result instead of rebuilding.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from kcl_xlsx.intake.entries import file_sha256
+from kcl_xlsx.collect.ledger import Ledger
+
+KEY = "last_run"
+FORMAT = 1
+
+
+def fingerprint(inbox: Path, *parts: Any) -> str:
+    """Hash of the inbox listing (relative path, size, mtime) and of ``parts``."""
+    h = hashlib.sha256(json.dumps([FORMAT, *map(str, parts)]).encode())
+    for root, dirs, files in os.walk(inbox):
+        dirs.sort()
+        for name in sorted(files):
+            p = os.path.join(root, name)
+            try:
+                st = os.stat(p)
+            except OSError:
+                continue
+            h.update(f"{os.path.relpath(p, inbox)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def save(led: Ledger, fp: str, res: Any) -> None:
+    outputs = [str(p) for p in ([res.out] if res.out else []) + list(res.exported) + list(res.feedback)]
+    record = {
+        "fingerprint": fp, "outputs": {p: file_sha256(p) for p in outputs},
+        "counts": res.counts(), "parsed": res.parsed,
+        "files": sum(1 for f in res.files if f.classification != "archive"),  # what a re-run would re-read
+        "schools": {code: {"name": s.name, "level": s.level, "unit": s.unit, "status": s.status,
+                           "in_roster": s.in_roster} for code, s in res.schools.items()},
+        "at": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    led.set_meta(KEY, json.dumps(record, ensure_ascii=False))
+
+
+def recall(led: Ledger, fp: str) -> dict | None:
+    """The recorded run if it had this fingerprint and its outputs are intact."""
+    text = led.meta(KEY)
+    if not text:
+        return None
+    record = json.loads(text)
+    if record.get("fingerprint") != fp:
+        return None
+    for path, sha in record.get("outputs", {}).items():
+        if file_sha256(path) != sha:
+            return None  # an output was removed or changed: rebuild it
+    return record
+
+
+def school_results(record: dict, school_cls) -> dict:
+    return {code: school_cls(code=code, **{k: v for k, v in s.items()
+                                           if k in {f.name for f in dataclasses.fields(school_cls)}})
+            for code, s in record.get("schools", {}).items()}

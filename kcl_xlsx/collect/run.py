@@ -1,0 +1,606 @@
+"""Collect an inbox: find every returned file, check it (in worker processes, cached in the
+ledger), classify it, pick the newest valid plan per school and write the summary.
+
+Nothing in the inbox is ever changed: files are only read; workbooks inside .zip
+attachments are extracted (bounded) to a private temporary folder and named
+``attachment.zip!inner.xlsx``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+from kcl_xlsx.check.checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STATUS_UNREADABLE, STATUS_VALID,
+                      STATUS_WRONG, CheckOptions, PlanRow, Submission, check_path)
+from kcl_xlsx.spec.freetext import fold
+from kcl_xlsx.collect import cache as collect_cache
+from kcl_xlsx.intake.entries import file_sha256, skip_reason
+from kcl_xlsx.collect.ledger import Ledger, now_iso, pack_rows, submission_from_row
+from kcl_xlsx.spec.roster import Roster
+from kcl_xlsx.collect.row_block import Block, LazyRows, block_of, empty_block, shared
+
+# file classifications
+ACCEPTED = "accepted"
+SUPERSEDED = "superseded"
+DUPLICATE = "duplicate"
+WITH_ERRORS = "errors"  # a workbook of the right template with errors (not summarised)
+UNMATCHED = "unmatched"  # a readable plan no school of the roster claims
+WRONG_TEMPLATE = "wrong_template"
+UNREADABLE = "unreadable"
+NOT_WORKBOOK = "not_workbook"
+TEMPORARY = "temporary"
+ARCHIVE = "archive"  # a .zip attachment; its workbooks are listed on their own
+SKIPPED = "skipped"  # a symbolic link or a special file (pipe, device): listed, never opened
+CLASS_LABELS = {
+    ACCEPTED: "Được tổng hợp", SUPERSEDED: "Bản cũ (đã có bản mới hơn)", DUPLICATE: "Trùng (cùng nội dung)",
+    WITH_ERRORS: "Có lỗi (không tổng hợp)", UNMATCHED: "Không xác định được trường",
+    WRONG_TEMPLATE: "Sai mẫu", UNREADABLE: "Không đọc được", NOT_WORKBOOK: "Không phải bảng tính",
+    TEMPORARY: "Tệp tạm (~$)", ARCHIVE: "Tệp nén (đã mở)", SKIPPED: "Bỏ qua (liên kết hoặc không phải tệp thường)",
+}
+_STATUS_CLASS = {STATUS_WRONG: WRONG_TEMPLATE, STATUS_UNREADABLE: UNREADABLE,
+                 STATUS_NOT_WORKBOOK: NOT_WORKBOOK, STATUS_TEMPORARY: TEMPORARY}
+
+# school statuses
+SUBMITTED_VALID = "Đã nộp hợp lệ"
+SUBMITTED_ERRORS = "Nộp có lỗi"
+MISSING = "Chưa nộp"
+LATE = "Nộp muộn"
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+BATCH = 16
+MAX_ZIP_MEMBERS = 200
+MAX_ZIP_TOTAL = 256 * 2**20
+
+
+@dataclasses.dataclass
+class InboxFile:
+    """One file of the inbox (or a member of a .zip attachment)."""
+
+    rel: str  # display name: path relative to the inbox, "a/b.zip!c.xlsx" for a member
+    path: Path  # where to read it (the inbox itself, or the private extraction folder)
+    size: int
+    mtime_ns: int
+    sha256: str = ""
+    sub: Submission | None = None  # its rows are LazyRows: they stay in the ledger
+    source: str = ""  # parsed | cached | same_hash
+    classification: str = ""
+    school: str = ""  # matched school code
+    match: str = ""  # identity | name | file_name
+    collected_at: str = ""
+    late: bool = False
+    note: str = ""
+    block: Block | None = None  # the rows the summary needs, compactly (see row_block); None once it is built
+
+    @property
+    def mtime(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.mtime_ns / 1e9, dt.timezone.utc)
+
+
+@dataclasses.dataclass
+class Change:
+    kind: str  # added | removed | changed
+    key: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclasses.dataclass
+class SchoolResult:
+    code: str
+    name: str
+    level: str = ""
+    unit: str = ""
+    status: str = MISSING
+    accepted: InboxFile | None = None
+    previous: InboxFile | None = None
+    files: list[InboxFile] = dataclasses.field(default_factory=list)
+    changes: list[Change] = dataclasses.field(default_factory=list)
+    contact: tuple[tuple[str, str], ...] = ()
+    in_roster: bool = False
+
+
+@dataclasses.dataclass
+class CollectResult:
+    inbox: Path
+    out: Path | None
+    ledger_path: Path
+    files: list[InboxFile]
+    schools: dict[str, SchoolResult]
+    roster: Roster | None
+    year: str | None
+    deadline: dt.date | None
+    parsed: int = 0  # files parsed this run
+    cached: int = 0  # unchanged files taken from the ledger
+    same_hash: int = 0  # changed size/mtime but same bytes: re-hashed, not re-parsed
+    backup: Path | None = None  # the earlier summary, renamed
+    sandboxed: bool = True
+    seconds: float = 0.0
+    as_of: dt.date = dataclasses.field(default_factory=dt.date.today)  # "late" means: end month before this
+    choices: str | None = None  # the choice lists file the checks used (None: built-in)
+    feedback: list[Path] = dataclasses.field(default_factory=list)
+    exported: list[Path] = dataclasses.field(default_factory=list)
+    unchanged: bool = False  # same inbox and options as the last run: nothing was redone
+    recorded_counts: dict[str, int] | None = None
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per stage, for benchmarks
+
+    @property
+    def accepted(self) -> list[InboxFile]:
+        return [f for f in self.files if f.classification == ACCEPTED]
+
+    @property
+    def unmatched(self) -> list[InboxFile]:
+        return [f for f in self.files if f.classification == UNMATCHED]
+
+    def counts(self) -> dict[str, int]:
+        if self.unchanged and self.recorded_counts is not None:
+            return dict(self.recorded_counts)
+        out: dict[str, int] = {}
+        for f in self.files:
+            out[f.classification] = out.get(f.classification, 0) + 1
+        return out
+
+
+def options_key(options: CheckOptions) -> str:
+    """What a parse result depends on besides the bytes (cached results are per key)."""
+    d = dataclasses.asdict(options)
+    d["key"] = hashlib.sha256(options.key).hexdigest() if options.key else ""
+    return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def default_ledger(out: Path) -> Path:
+    return Path(out).parent / "kcl-ledger.sqlite"
+
+
+# --------------------------------------------------------------------------- the entry point
+
+
+def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year: str | None = None,
+            deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
+            options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
+            write_summary: bool = True, feedback: Path | None = None, export: Path | None = None,
+            as_of: dt.date | None = None) -> CollectResult:
+    """Collect ``inbox`` and write the summary workbook ``out`` (an earlier one is renamed
+    with a timestamp, never overwritten).  ``jobs=0`` checks in this process (no sandbox).
+    ``progress(stage, done, total)`` is called as files are checked."""
+    import time
+
+    t0 = time.perf_counter()
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        raise FileNotFoundError(f"{inbox}: không phải thư mục / not a folder")
+    options = options or CheckOptions(year=year)
+    if year and not options.year:
+        options = dataclasses.replace(options, year=year)
+    if isinstance(deadline, str):
+        deadline = dt.date.fromisoformat(deadline)
+    ledger_path = Path(ledger_path) if ledger_path else default_ledger(out or inbox.parent / "tong-hop.xlsx")
+    okey = options_key(options)
+    as_of = as_of or dt.date.today()
+    fp = collect_cache.fingerprint(inbox, okey, _roster_key(roster), deadline, as_of, out, write_summary, export,
+                                   feedback, options.choices)
+    with Ledger(ledger_path) as led:
+        record = collect_cache.recall(led, fp)
+    if record is not None:  # nothing changed since the last run: its outputs stand
+        res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
+                            as_of=as_of, choices=options.choices, cached=record["files"], unchanged=True,
+                            recorded_counts=record["counts"])
+        res.schools = collect_cache.school_results(record, SchoolResult)
+        res.seconds = time.perf_counter() - t0
+        return res
+    tmp = Path(tempfile.mkdtemp(prefix="kcl-collect-"))
+    try:
+        files, listed = _walk(inbox, tmp, options)
+        with Ledger(ledger_path) as led:
+            res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
+                                as_of=as_of, choices=options.choices)
+            todo = _from_ledger(files, led, okey, res)
+            res.timings["find"] = time.perf_counter() - t0
+            res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress)
+            res.timings["check"] = time.perf_counter() - t0 - res.timings["find"]
+            first_seen = led.collected_index(okey)
+            for f in files:
+                f.sha256 = f.sha256 or (f.sub.sha256 if f.sub else "")
+                f.collected_at = first_seen.get((f.rel, f.sha256), "") or now_iso()
+            res.files = sorted(files + listed, key=lambda f: f.rel)
+            _classify(res, files, roster, deadline)
+            led.classify((f.rel, f.sub.sha256, okey, f.classification, f.school) for f in files if f.sub)
+        if feedback is not None:  # inside: zip members are readable only until the clean-up
+            from kcl_xlsx.check.feedback_run import write_feedback_files
+
+            with_sub = [f for f in files if f.sub]
+            res.feedback = write_feedback_files([f.sub for f in with_sub], [f.path for f in with_sub], Path(feedback))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    if (out is not None and write_summary) or export is not None:
+        from kcl_xlsx.summary.tables import build_summary
+        from kcl_xlsx.summary.outputs import write_outputs
+        from kcl_xlsx.summary.workbook import DETAIL_LIMIT
+
+        t1 = time.perf_counter()
+        data = build_summary(res)
+        res.timings["pivots"] = time.perf_counter() - t1
+        for f in res.files:  # the summary's frames hold the rows now; the blocks would double the peak
+            f.block = None
+        if export is None and out is not None and len(data.detail) > DETAIL_LIMIT:
+            export = Path(out).with_name(f"{Path(out).stem}-xuat-du-lieu")  # the detail must live somewhere
+        written = write_outputs(data, Path(out) if out is not None and write_summary else None, export,
+                                detail_limit=DETAIL_LIMIT, detail_note=str(export or ""))
+        res.backup, res.exported = written.backup, written.exported
+        res.timings.update(written.seconds)
+    with Ledger(ledger_path) as led:
+        collect_cache.save(led, fp, res)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _roster_key(roster: Roster | None) -> str:
+    return "" if roster is None else hashlib.sha256(repr(roster.schools).encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile], list[InboxFile]]:
+    """The files to check, and the entries only listed: .zip attachments (their workbooks
+    are among the files), symbolic links (never followed: one could point at any file of
+    the machine, or at /dev/zero) and special files (a pipe would block the run)."""
+    files: list[InboxFile] = []
+    listed: list[InboxFile] = []
+    for p in sorted(inbox.rglob("*")):
+        rel = p.relative_to(inbox).as_posix()
+        reason = skip_reason(p)
+        if reason:
+            st = p.lstat()
+            listed.append(InboxFile(rel, p, st.st_size, st.st_mtime_ns, classification=SKIPPED, note=reason))
+            continue
+        if not p.is_file():
+            continue
+        st = p.stat()
+        item = InboxFile(rel, p, st.st_size, st.st_mtime_ns)
+        if p.suffix.lower() == ".zip" and not p.name.startswith("~$") and _is_zip(p):
+            members = _extract(p, rel, tmp, options, st.st_mtime_ns)
+            if members is not None:
+                item.classification = ARCHIVE
+                item.sha256 = file_sha256(p)
+                item.note = f"{len(members)} bảng tính bên trong"
+                listed.append(item)
+                files.extend(members)
+                continue
+        files.append(item)
+    return files, listed
+
+
+def _is_zip(p: Path) -> bool:
+    try:
+        return zipfile.is_zipfile(p)
+    except OSError:
+        return False
+
+
+def _extract(p: Path, rel: str, tmp: Path, options: CheckOptions, mtime_ns: int) -> list[InboxFile] | None:
+    """Workbooks inside a .zip attachment, copied (bounded) into ``tmp``; None when the zip
+    is itself a workbook package or cannot be read (then it is checked as a file)."""
+    try:
+        with zipfile.ZipFile(p) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+            if "[Content_Types].xml" in names or "mimetype" in names:
+                return None  # an OOXML/ODF package renamed .zip: let the checker judge it
+            out: list[InboxFile] = []
+            total = 0
+            for n, info in enumerate(i for i in infos if not i.is_dir()):
+                inner = info.filename
+                base = inner.rsplit("/", 1)[-1]
+                if inner.startswith("__MACOSX/") or not base:
+                    continue
+                if n >= MAX_ZIP_MEMBERS:
+                    break
+                if not base.lower().endswith(WORKBOOK_SUFFIXES) and not base.startswith("~$"):
+                    continue
+                target = tmp / f"z{len(list(tmp.iterdir()))}" / _safe(base)
+                target.parent.mkdir(parents=True)
+                limit = min(options.bounds.max_file_bytes, MAX_ZIP_TOTAL - total)
+                size = _copy_bounded(zf, info, target, limit)
+                total += max(size, 0)
+                out.append(InboxFile(f"{rel}!{inner}", target, size if size >= 0 else info.file_size, mtime_ns))
+            return out
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
+        return None
+
+
+def _copy_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limit: int) -> int:
+    """Copy a member, reading at most ``limit`` bytes (the declared size is not trusted); a
+    member over the limit is truncated, so the checker rejects it as unreadable."""
+    n = 0
+    try:
+        with zf.open(info) as src, open(target, "wb") as dst:
+            while True:
+                chunk = src.read(min(2**20, limit + 1 - n))
+                if not chunk:
+                    break
+                dst.write(chunk)
+                n += len(chunk)
+                if n > limit:
+                    break
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
+        target.write_bytes(b"")
+        return 0
+    return n
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^\w.~$ -]+", "_", name)[:120] or "file"
+
+
+# --------------------------------------------------------------------------- parsing (cached)
+
+
+def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectResult) -> list[InboxFile]:
+    """Take every file the ledger already knows from it; return the files to parse."""
+    known, sizes = led.stat_index(okey), led.sizes(okey)
+    todo = []
+    for f in files:
+        rowid = known.get((f.rel, f.size, f.mtime_ns))
+        if rowid is not None:
+            row = led.row(rowid)
+            f.sha256, f.source = row["sha256"], "cached"
+            _keep(f, submission_from_row(row), led, okey)
+            res.cached += 1
+            continue
+        if f.size not in sizes:
+            todo.append(f)  # new bytes for sure: the worker hashes it while reading it
+            continue
+        f.sha256 = file_sha256(f.path)
+        row = led.by_sha(f.sha256, okey)
+        if row is not None:
+            f.source = "same_hash"
+            sub = submission_from_row(row, f.rel)
+            sub.size = f.size
+            # taken from the ledger under a new name/mtime: recorded under it at once
+            led.record_many([(sub, f.rel, f.size, f.mtime_ns, row["rows_json"])], okey)
+            _keep(f, sub, led, okey)
+            res.same_hash += 1
+            continue
+        todo.append(f)
+    return todo
+
+
+def _keep(f: InboxFile, sub: Submission, led: Ledger, okey: str, block: Block | None = None) -> None:
+    """Hold the file's result for the rest of the run: its rows compactly, the full rows
+    left in the ledger."""
+    f.block = shared(block if block is not None else block_of(sub.rows))
+    count = len(f.block["row"])
+    sub.rows = LazyRows(str(led.path), f.rel, sub.sha256, okey, count)  # type: ignore[assignment]
+    f.sub = sub
+
+
+def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: Ledger, okey: str,
+           res: CollectResult, progress) -> bool:
+    """Check ``todo``; every batch of results is recorded in one transaction as it comes."""
+    by_path = {str(f.path): f for f in todo}
+    sandboxed = jobs != 0
+    results: Any
+    if sandboxed:
+        try:
+            from kcl_xlsx.check.run import check_many
+        except ImportError:  # the sandbox module is not there: check in this process
+            sandboxed = False
+    if sandboxed:
+        results = ((by_path[str(p)], _parsed(got)) for p, got in
+                   check_many([(f.path, f.rel) for f in todo], options, jobs, func=check_for_ledger))
+    else:
+        results = ((f, check_for_ledger((str(f.path), options, f.rel))) for f in todo)
+    batch: list[tuple[InboxFile, Parsed]] = []
+    done = 0
+
+    def flush() -> None:
+        led.record_many([(p.sub, f.rel, f.size, f.mtime_ns, p.rows_json) for f, p in batch], okey)
+        for f, p in batch:
+            _keep(f, p.sub, led, okey, p.block)
+        batch.clear()
+
+    for f, parsed in results:
+        f.source = "parsed"
+        if not parsed.sub.sha256:  # a worker that crashed, a file too large to hash there
+            parsed.sub.sha256 = f.sha256 or file_sha256(f.path)
+        batch.append((f, parsed))
+        done += 1
+        if progress:
+            progress("check", done, len(todo))
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    res.parsed = done
+    return sandboxed
+
+
+@dataclasses.dataclass
+class Parsed:
+    """What a worker sends back for one file: the submission without its rows, the rows as
+    the ledger stores them, and the columns the summary needs (all cheap to send)."""
+
+    sub: Submission
+    rows_json: bytes  # ledger.pack_rows: sent through the pipe and into SQLite as they are
+    block: Block
+
+
+def check_for_ledger(item: tuple[str, CheckOptions, str]) -> Parsed:
+    """Check one file (in a worker process) and shape the result for the ledger."""
+    path, options, display = item
+    sub = check_path(path, options, display)
+    parsed = Parsed(sub, pack_rows(sub.rows), block_of(sub.rows))
+    sub.rows = []
+    return parsed
+
+
+def _parsed(got: Parsed | Submission) -> Parsed:
+    # a file whose worker crashed or hung comes back as a bare Submission
+    return got if isinstance(got, Parsed) else Parsed(got, b"[]", empty_block())
+
+
+# --------------------------------------------------------------------------- classification
+
+
+def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None, deadline: dt.date | None) -> None:
+    plans: list[InboxFile] = []
+    first_by_sha: dict[str, InboxFile] = {}
+    for f in sorted(files, key=lambda f: (f.collected_at, f.rel)):
+        sub = f.sub
+        assert sub is not None
+        if sub.status in _STATUS_CLASS:
+            f.classification = _STATUS_CLASS[sub.status]
+            continue
+        if sub.sha256 and sub.sha256 in first_by_sha:
+            f.classification = DUPLICATE
+            f.note = f"cùng nội dung với {first_by_sha[sub.sha256].rel}"
+            continue
+        first_by_sha[sub.sha256] = f
+        plans.append(f)
+
+    matcher = _Matcher(roster)
+    schools: dict[str, SchoolResult] = {}
+    if roster:
+        for s in roster.schools:
+            schools[s.code] = SchoolResult(s.code, s.name, s.level, s.unit, contact=s.contact, in_roster=True)
+    for f in plans:
+        code, how = matcher.match(f)
+        if not code:
+            f.classification = UNMATCHED
+            continue
+        f.school, f.match = code, how
+        if code not in schools:
+            sub = f.sub
+            schools[code] = SchoolResult(code, sub.school_name, sub.level, sub.identity.get("unit", ""))
+        schools[code].files.append(f)
+    # duplicates still count as "received" for their school
+    for f in files:
+        if f.classification == DUPLICATE:
+            f.school = first_by_sha[f.sub.sha256].school
+
+    for s in schools.values():
+        ordered = sorted(s.files, key=_newest_key, reverse=True)
+        valid = [f for f in ordered if f.sub.status == STATUS_VALID]
+        for f in ordered:
+            f.classification = WITH_ERRORS if f.sub.status == STATUS_ERRORS else SUPERSEDED
+        if valid:
+            s.accepted = valid[0]
+            s.accepted.classification = ACCEPTED
+            older = [f for f in ordered if _newest_key(f) < _newest_key(s.accepted)]
+            s.previous = older[0] if older else None
+            if s.previous:
+                # both versions' full rows, from the ledger (a run keeps only what the summary needs)
+                s.changes = diff_rows(list(s.previous.sub.rows), list(s.accepted.sub.rows))
+            newer_bad = [f for f in ordered if f.sub.status == STATUS_ERRORS and _newest_key(f) > _newest_key(s.accepted)]
+            for f in newer_bad:
+                f.note = "bản mới hơn có lỗi; đang tổng hợp " + s.accepted.rel
+            s.accepted.late = _late(s.accepted, deadline)
+            s.status = LATE if s.accepted.late else SUBMITTED_VALID
+        elif ordered:
+            s.status = SUBMITTED_ERRORS
+            ordered[0].late = _late(ordered[0], deadline)
+        if not s.name and ordered:
+            s.name = ordered[0].sub.school_name
+    res.schools = dict(sorted(schools.items()))
+
+
+def _newest_key(f: InboxFile) -> tuple[str, str, str]:
+    return (_norm_time(f.sub.saved_at) if f.sub else "", f.collected_at, f.rel)
+
+
+def _norm_time(s: str) -> str:
+    try:
+        t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        return ""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _late(f: InboxFile, deadline: dt.date | None) -> bool:
+    """Late when the file reached the inbox (mtime) or was saved by the school after the
+    deadline day (both read as local dates)."""
+    if deadline is None:
+        return False
+    received = dt.datetime.fromtimestamp(f.mtime_ns / 1e9).date()
+    saved = _norm_time(f.sub.saved_at) if f.sub else ""
+    saved_day = dt.date.fromisoformat(saved[:10]) if saved else None
+    return received > deadline or (saved_day is not None and saved_day > deadline)
+
+
+class _Matcher:
+    """School code of a file: identity code in the roster, else the school name (folded,
+    unique in the roster), else a roster code in the file name."""
+
+    def __init__(self, roster: Roster | None):
+        self.roster = roster
+        self.codes = {s.code.casefold(): s.code for s in roster.schools} if roster else {}
+        names: dict[str, list[str]] = {}
+        for s in roster.schools if roster else ():
+            names.setdefault(fold(s.name), []).append(s.code)
+        self.names = {k: v[0] for k, v in names.items() if len(v) == 1}
+        self.by_len = sorted(self.codes, key=len, reverse=True)
+
+    def match(self, f: InboxFile) -> tuple[str, str]:
+        sub = f.sub
+        code = (sub.school_code or "").strip()
+        if self.roster is None:
+            return (code, "identity") if code else ("", "")
+        if code.casefold() in self.codes:
+            return self.codes[code.casefold()], "identity"
+        name = fold(sub.school_name)
+        if name and name in self.names:
+            return self.names[name], "name"
+        fname = fold(f.rel.rsplit("/", 1)[-1].rsplit("!", 1)[-1])
+        for c in self.by_len:
+            if re.search(rf"(?<![a-z0-9]){re.escape(fold(c))}(?![a-z0-9])", fname):
+                return self.codes[c], "file_name"
+        return "", ""
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def row_key(values: dict[str, Any], derived: dict[str, Any]) -> str:
+    crit = derived.get("criterion_code") or fold(values.get("criterion") or "")
+    return f"{crit} | {fold(values.get('actions') or '')}"
+
+
+_COMPARED = ("muc", "standard", "criterion", "target", "actions", "lead", "collaborators", "start", "end",
+             "budget", "funding", "support", "note", "status", "result")
+
+
+def diff_rows(before: list[PlanRow], after: list[PlanRow]) -> list[Change]:
+    """Rows added, removed and changed, keyed by criterion + actions."""
+    def index(rows: list[PlanRow]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            k = row_key(r.values, r.derived)
+            while k in out:
+                k += "+"
+            out[k] = r.values
+        return out
+
+    a, b = index(before), index(after)
+    changes: list[Change] = []
+    for k in b:
+        if k not in a:
+            changes.append(Change("added", k, None, b[k]))
+        elif any(_v(a[k].get(f)) != _v(b[k].get(f)) for f in _COMPARED):
+            changes.append(Change("changed", k, a[k], b[k]))
+    changes.extend(Change("removed", k, a[k], None) for k in a if k not in b)
+    return changes
+
+
+def _v(x: Any) -> Any:
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    return fold(x) if isinstance(x, str) else x

@@ -1,0 +1,55 @@
+"""What `kcl-xlsx collect` shows: a progress bar on a terminal (silent in a pipe) and a
+short account of the run: what was read, who has sent, where to look."""
+from __future__ import annotations
+
+import contextlib
+from typing import Callable, Iterator
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kcl_xlsx.collect.run import CLASS_LABELS, CollectResult, LATE, MISSING, SUBMITTED_ERRORS, SUBMITTED_VALID
+
+
+@contextlib.contextmanager
+def progress_bar(console: Console) -> Iterator[Callable[[str, int, int], None] | None]:
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn("Đang kiểm tra"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("check", total=None)
+
+        def update(_stage: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
+
+
+def print_result(console: Console, res: CollectResult) -> None:
+    counts = res.counts()
+    table = Table(title="Các tệp trong hộp thư", show_header=True)
+    table.add_column("Phân loại")
+    table.add_column("Số tệp", justify="right")
+    for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        table.add_row(CLASS_LABELS.get(key, key), str(n))
+    console.print(table)
+    statuses = [s.status for s in res.schools.values() if s.in_roster or res.roster is None]
+    if res.roster is not None:
+        line = ", ".join(f"{label}: {statuses.count(label)}" for label in (SUBMITTED_VALID, LATE, SUBMITTED_ERRORS, MISSING))
+        console.print(f"Trường ({len(res.roster.schools)}): {line}", markup=False)
+    if res.unchanged:
+        console.print(f"Hộp thư không thay đổi từ lần trước: giữ nguyên các kết quả ({res.seconds:.1f} s).",
+                      markup=False)
+    else:
+        console.print(f"Đã đọc {res.parsed} tệp mới, dùng lại {res.cached + res.same_hash} tệp đã đọc "
+                      f"({res.seconds:.1f} s).", markup=False)
+    if res.out:
+        console.print(f"Bảng tổng hợp: {res.out}" + (f" (bản trước: {res.backup.name})" if res.backup else ""),
+                      markup=False)
+    console.print(f"Sổ theo dõi: {res.ledger_path}", markup=False)
+    if res.feedback:
+        console.print(f"Tệp phản hồi mới: {len(res.feedback)}", markup=False)
+    if res.exported:
+        console.print(f"Xuất dữ liệu: {len(res.exported)} tệp trong {res.exported[0].parent}", markup=False)

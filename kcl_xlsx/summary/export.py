@@ -1,0 +1,178 @@
+"""`collect --export DIR`: the collected rows and issues as CSV and Parquet for other tools.
+
+Column names are stable English identifiers (documented in README.md).  CSV is UTF-8 with a
+BOM so Excel opens Vietnamese correctly, and any cell starting with = + - @ is prefixed
+with ' so that opening the CSV in a spreadsheet never runs a school's text as a formula.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from kcl_xlsx.base.output import cannot_write, replace_keeping_backup
+from kcl_xlsx.summary.tables import ROW_COLUMNS, SummaryData
+from kcl_xlsx.summary.workbook import detail_for_people
+
+EXPORTED_SCHOOLS = ["school_code", "school_name", "unit", "level", "status", "actions", "criteria",
+                    "budget_min_mvnd", "budget_max_mvnd", "errors", "warnings", "source_file"]
+RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would read these as a formula (one character each)
+
+
+def frames(data: SummaryData) -> dict[str, pd.DataFrame]:
+    """rows: ROW_COLUMNS (months as "YYYY-MM"); schools: every school with its submission
+    status, what its plan holds and the roster's contact columns; issues; files."""
+    figures = data.by_school.rename(columns={"submission": "status"})
+    schools = figures[EXPORTED_SCHOOLS].merge(
+        data.schools[["school_code", *data.contact_headers]], on="school_code", how="left")
+    return {"rows": detail_for_people(data.detail)[ROW_COLUMNS], "issues": data.issues, "schools": schools,
+            "files": data.files}
+
+
+def export(data: SummaryData, out_dir: Path) -> list[Path]:
+    """Write rows/issues/schools/files as .csv and .parquet; earlier exports are kept with a
+    timestamp, never overwritten."""
+    out_dir = Path(out_dir)
+    written = []
+    for name, df in frames(data).items():
+        csv_path, parquet_path = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
+        with _temporary(csv_path) as csv_tmp, _temporary(parquet_path) as parquet_tmp:
+            write_tables(df, csv_tmp, parquet_tmp)
+            _replace(csv_tmp, csv_path)
+            _replace(parquet_tmp, parquet_path)
+        written += [csv_path, parquet_path]
+    return written
+
+
+@contextlib.contextmanager
+def _temporary(path: Path):
+    """A temporary file beside ``path`` (same file system: the rename is atomic), removed
+    if it is still there at the end."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    try:
+        yield Path(tmp)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    try:
+        replace_keeping_backup(tmp, path)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+
+
+def _write(path: Path, writer) -> Path:
+    """``writer(tmp)`` into a temporary file beside ``path``, then renamed; an earlier file
+    is kept with a timestamp."""
+    with _temporary(path) as tmp:
+        writer(tmp)
+        _replace(tmp, path)
+    return path
+
+
+CHUNK_ROWS = 50_000  # rows converted at a time: a province's 400,000 rows never sit in memory as text twice
+
+
+def _texty(column: pd.Series) -> bool:
+    # pandas >= 3 gives text its own "str" dtype, older versions "object": both hold school text
+    return column.dtype == object or pd.api.types.is_string_dtype(column.dtype)
+
+
+def _chunks(df: pd.DataFrame):
+    for start in range(0, max(len(df), 1), CHUNK_ROWS):
+        yield df.iloc[start:start + CHUNK_ROWS]
+
+
+def _schema(df: pd.DataFrame):
+    """One schema for every chunk (a chunk whose text column is all blank would otherwise
+    guess another type): text stays text, numbers stay numbers."""
+    import pyarrow as pa
+
+    fields = []
+    for col in df.columns:
+        dtype = df[col].dtype
+        if _texty(df[col]):
+            kind = pa.string()
+        elif pd.api.types.is_bool_dtype(dtype):
+            kind = pa.bool_()
+        elif pd.api.types.is_integer_dtype(dtype):
+            kind = pa.int64()
+        elif pd.api.types.is_float_dtype(dtype):
+            kind = pa.float64()
+        else:
+            kind = pa.string()
+        fields.append(pa.field(str(col), kind))
+    return pa.schema(fields)
+
+
+def _arrow(chunk: pd.DataFrame, schema):
+    """The chunk as an Arrow table, converted in C++; a text column holding something else
+    than text (a number in Giá trị) is converted value by value."""
+    import pyarrow as pa
+
+    arrays = []
+    for field in schema:
+        values = chunk[field.name]
+        try:
+            arrays.append(pa.array(values, type=field.type, from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays.append(pa.array([None if v is None or (isinstance(v, float) and pd.isna(v)) else str(v)
+                                    for v in values], type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _csv_safe(table):
+    """Text starting with = + - @ (or a tab/CR) gets a leading ': a spreadsheet opening
+    the CSV shows it as text instead of running it as a formula.  Most columns hold no such
+    text: they are passed through as they are."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    starts = pa.array(RISKY_STARTS)  # single characters: compared with each text's first one
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type):
+            risky = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=starts)  # a null is not risky
+            if pc.any(risky).as_py():
+                column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def write_tables(df: pd.DataFrame, csv_path: Path | None, parquet_path: Path | None) -> None:
+    """The frame as CSV and/or Parquet, in one pass of chunks (each converted to Arrow once)."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    schema = _schema(df)
+    with contextlib.ExitStack() as stack:
+        fh = stack.enter_context(open(csv_path, "wb")) if csv_path else None
+        parquet = stack.enter_context(pq.ParquetWriter(str(parquet_path), schema)) if parquet_path else None
+        if fh:
+            fh.write(b"\xef\xbb\xbf")  # BOM: Excel reads the file as UTF-8
+        for n, chunk in enumerate(_chunks(df)):
+            table = _arrow(chunk, schema)
+            if parquet:
+                parquet.write_table(table)
+            if fh:
+                pcsv.write_csv(_csv_safe(table), fh, pcsv.WriteOptions(include_header=n == 0))
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    write_tables(df, path, None)
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    write_tables(df, None, path)

@@ -1,0 +1,310 @@
+"""Roll-up: several offices' summaries (or their exports) become one summary, grouped by unit.
+
+Each input is read back into the :class:`~kcl_xlsx.summary.tables.Tables` its office's summary
+was computed from: an export folder (``rows``, ``schools``, ``issues``, ``files`` as
+.parquet, else .csv) or a summary workbook written by ``collect`` (its Chi tiết, Theo
+trường, Chưa nộp, Lỗi, Tệp and Thay đổi sheets).  The tables are concatenated and go
+through the same :func:`~kcl_xlsx.summary.tables.summarise` as one office's run, so a
+province's workbook has the same sheets, with Theo đơn vị comparing the offices.
+
+Every input is only read.  A school found in two inputs is counted once (the first input
+named) and the other is reported on the Lỗi sheet; inputs of different school years are
+refused, since adding them up would mean nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from macros_free_validation.report import Issue
+from workbook_templates.choices import load_choices
+from workbook_templates.errors import SpecError
+
+from kcl_xlsx.summary.export import RISKY_STARTS
+from kcl_xlsx.intake.preflight import Bounds, preflight
+from kcl_xlsx.summary.tables import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, ROW_COLUMNS, SCHOOL_COLUMNS, Tables,
+                           month_ordinal, progress_column, summarise)
+from kcl_xlsx.summary.outputs import write_outputs
+from kcl_xlsx.summary.workbook import HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING, S_OVERVIEW, S_SCHOOL, _h
+
+
+# A summary is not a school's plan: up to 100,000 rows on Chi tiết (past that the rows are in
+# the export), a column per funding source; still bounded, against a damaged or hostile file.
+SUMMARY_BOUNDS = Bounds(max_file_bytes=512 * 2**20, max_parts=2000, max_part_uncompressed=2**31,
+                        max_total_uncompressed=2**32, max_ratio=1000, max_row=1_048_576, max_col=2000)
+NUMBER_COLUMNS = ("budget_min_mvnd", "budget_max_mvnd")
+INT_COLUMNS = ("source_row", "errors", "warnings")
+_OVERVIEW_YEAR = "Năm học"
+_OVERVIEW_EXPECTED = "Số trường phải nộp"
+
+
+@dataclasses.dataclass
+class Office:
+    """One input, read back."""
+
+    label: str  # how the province's summary names it (its unit when the data has none)
+    tables: Tables
+
+
+@dataclasses.dataclass
+class RollupResult:
+    offices: list[Office]
+    tables: Tables
+    out: Path | None = None
+    backup: Path | None = None
+    exported: list[Path] = dataclasses.field(default_factory=list)
+
+
+def rollup(inputs: list[Path], out: Path | None, *, export: Path | None = None, as_of: dt.date | None = None,
+           choices: str | None = None) -> RollupResult:
+    """Read every input, add them up and write the summary ``out`` (and the export)."""
+    if not inputs:
+        raise SpecError("rollup", "cần ít nhất một tệp tổng hợp hoặc thư mục xuất dữ liệu",
+                        "give at least one summary workbook or export folder")
+    paths = [Path(p) for p in inputs]
+    offices = [Office(label, read_input(p)) for p, label in zip(paths, _labels(paths))]
+    tables = combine(offices, as_of or dt.date.today(), choices)
+    res = RollupResult(offices, tables, out)
+    data = summarise(tables)
+    written = write_outputs(data, Path(out) if out is not None else None, Path(export) if export is not None else None)
+    res.backup, res.exported = written.backup, written.exported
+    return res
+
+
+def _labels(paths: list[Path]) -> list[str]:
+    """Short names (file or folder name); the path as given when two would be the same."""
+    names = [p.name if p.is_dir() else p.stem for p in paths]
+    return [n if names.count(n) == 1 else str(p) for n, p in zip(names, paths)]
+
+
+# --------------------------------------------------------------------------- reading inputs
+
+
+def read_input(path: Path) -> Tables:
+    if path.is_dir():
+        return read_export(path)
+    if path.is_file():
+        return read_workbook(path)
+    raise SpecError(path, "không có tệp hoặc thư mục này", "no such file or folder")
+
+
+def read_export(folder: Path) -> Tables:
+    """An export folder written by ``collect --export`` (or by a roll-up)."""
+    def table(name: str, required: bool) -> pd.DataFrame | None:
+        for suffix, reader in ((".parquet", pd.read_parquet), (".csv", _read_csv)):
+            p = folder / f"{name}{suffix}"
+            if p.is_file():
+                try:
+                    found = reader(p)
+                    found.attrs["source"] = p
+                    return found
+                except Exception as exc:  # a damaged or foreign file: name it, one line
+                    raise SpecError(p, f"không đọc được ({type(exc).__name__})", "cannot be read") from None
+        if required:
+            raise SpecError(folder, f"không phải thư mục xuất dữ liệu của kcl-xlsx (thiếu {name}.parquet/.csv)",
+                            f"not a kcl-xlsx export folder (no {name}.parquet/.csv)")
+        return None
+
+    rows, schools = table("rows", True), table("schools", True)
+    issues, files = table("issues", False), table("files", False)
+    _require(rows, ROW_COLUMNS, rows.attrs["source"])
+    _require(schools, SCHOOL_COLUMNS, schools.attrs["source"])
+    contact = tuple(c for c in schools.columns if c not in SCHOOL_COLUMNS and c not in _SCHOOL_FIGURES)
+    return Tables(_typed(rows, ROW_COLUMNS), _typed(schools, SCHOOL_COLUMNS + list(contact)),
+                  _typed(issues, ISSUE_COLUMNS), _typed(files, FILE_COLUMNS), _empty(CHANGE_COLUMNS),
+                  year=_one_year(rows), expected=len(schools), contact_headers=contact)
+
+
+_SCHOOL_FIGURES = ("actions", "criteria", "budget_min_mvnd", "budget_max_mvnd")
+
+
+def _read_csv(p: Path) -> pd.DataFrame:
+    df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    # undo the export's protection of formula-like text ('=...): the roll-up writes text as text
+    return df.map(lambda v: v[1:] if isinstance(v, str) and v.startswith("'") and v[1:].startswith(RISKY_STARTS) else v)
+
+
+def read_workbook(path: Path) -> Tables:
+    """A summary workbook written by ``collect`` (or by a roll-up)."""
+    from python_calamine import CalamineWorkbook
+
+    pf = preflight(path, SUMMARY_BOUNDS)
+    if not pf.ok or pf.kind not in ("xlsx", "xlsm"):
+        first = next((i.message for i in pf.issues), "không phải tệp .xlsx")
+        raise SpecError(path, f"không dùng được làm đầu vào: {first}", "not a usable summary workbook")
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        sheets = {name: wb.get_sheet_by_name(name).to_python() for name in wb.sheet_names
+                  if name in (S_OVERVIEW, S_SCHOOL, S_MISSING, S_ISSUES, S_FILES, S_CHANGES)
+                  or name.startswith(S_DETAIL)}
+    except Exception as exc:  # calamine's errors are plain exceptions
+        raise SpecError(path, f"không đọc được ({type(exc).__name__})", "cannot be read") from None
+    for needed in (S_OVERVIEW, S_SCHOOL, S_DETAIL):
+        if needed not in sheets:
+            raise SpecError(path, f"không phải bảng tổng hợp của kcl-xlsx (thiếu trang '{needed}')",
+                            f"not a kcl-xlsx summary (no sheet '{needed}')")
+    overview = {str(r[0]): r[1] for r in sheets[S_OVERVIEW] if len(r) > 1 and r[0]}
+    detail_names = sorted((n for n in sheets if n.startswith(S_DETAIL)), key=_sheet_order)
+    parts = [_sheet_table(sheets[n], {HEADERS.get(c, c): c for c in ROW_COLUMNS}, path, n) for n in detail_names]
+    if any(p is None for p in parts):
+        raise SpecError(path, "trang Chi tiết không chứa các dòng (quá nhiều dòng); dùng thư mục xuất dữ liệu "
+                              "của đơn vị này", "the detail rows are only in the export folder: use that instead")
+    rows = pd.concat(parts, ignore_index=True)
+    _require(rows, [c for c in ROW_COLUMNS if c not in ("start_month", "end_month")], path, S_DETAIL)
+    school_names = {_h(c): c for c in ("school_code", "school_name", "unit", "level", "errors", "warnings",
+                                        "source_file")}
+    school_names[HEADERS["submission"]] = "status"
+    schools = _sheet_table(sheets[S_SCHOOL], school_names, path, S_SCHOOL, totals=True)
+    _require(schools, SCHOOL_COLUMNS, path, S_SCHOOL)
+    schools, contact = _with_contacts(schools[SCHOOL_COLUMNS], sheets.get(S_MISSING))
+    expected = overview.get(_OVERVIEW_EXPECTED)
+    return Tables(_typed(rows, ROW_COLUMNS), _typed(schools, SCHOOL_COLUMNS + list(contact)),
+                  _typed(_optional(sheets, S_ISSUES, ISSUE_COLUMNS, path), ISSUE_COLUMNS),
+                  _typed(_optional(sheets, S_FILES, FILE_COLUMNS, path), FILE_COLUMNS),
+                  _typed(_optional(sheets, S_CHANGES, CHANGE_COLUMNS, path), CHANGE_COLUMNS),
+                  year=str(overview.get(_OVERVIEW_YEAR) or _one_year(rows)),
+                  expected=int(expected) if isinstance(expected, (int, float)) else len(schools),
+                  contact_headers=contact)
+
+
+def _sheet_order(name: str) -> int:
+    """Chi tiết, Chi tiết (2), Chi tiết (3)..."""
+    tail = name[len(S_DETAIL):].strip(" ()")
+    return int(tail) if tail.isdigit() else 1
+
+
+def _sheet_table(grid: list[list[Any]], names: dict[str, str], path: Path, sheet: str,
+                 totals: bool = False) -> pd.DataFrame | None:
+    """A sheet's table (header row first) with our column names; None when the first row
+    is not a header we know (e.g. Chi tiết's note that the rows are in the export)."""
+    if not grid or not any(isinstance(h, str) and h in names for h in grid[0]):
+        return None
+    head = [names.get(h, str(h)) if isinstance(h, str) else str(h) for h in grid[0]]
+    body = [r for r in grid[1:] if not (totals and r and r[0] == "Tổng")]
+    return pd.DataFrame([list(r) + [""] * (len(head) - len(r)) for r in body], columns=head)
+
+
+def _optional(sheets: dict, name: str, columns: list[str], path: Path) -> pd.DataFrame:
+    table = _sheet_table(sheets.get(name) or [], {_h(c): c for c in columns}, path, name)
+    return table if table is not None else _empty(columns)
+
+
+def _with_contacts(schools: pd.DataFrame, missing: list[list[Any]] | None) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The roster's contact columns, from the Chưa nộp sheet (after its status column)."""
+    if not missing or HEADERS["status"] not in missing[0]:
+        return schools, ()
+    head = [str(h) for h in missing[0]]
+    contact = tuple(head[head.index(HEADERS["status"]) + 1:])
+    if not contact:
+        return schools, ()
+    table = pd.DataFrame([list(r) + [""] * (len(head) - len(r)) for r in missing[1:]], columns=head)
+    table = table.rename(columns={_h("school_code"): "school_code"})[["school_code", *contact]]
+    table["school_code"] = table["school_code"].astype(str)
+    merged = schools.assign(school_code=schools["school_code"].astype(str)).merge(table, on="school_code", how="left")
+    return merged.fillna({c: "" for c in contact}), contact
+
+
+def _require(df: pd.DataFrame, columns: list[str], source: Path, sheet: str = "") -> None:
+    lacking = [c for c in columns if c not in df.columns]
+    if lacking:
+        where = f"{source}!{sheet}" if sheet else str(source)
+        shown = ", ".join(lacking[:5]) + (f"... ({len(lacking)} cột)" if len(lacking) > 5 else "")
+        raise SpecError(where, f"thiếu cột {shown}; không phải bảng do phiên bản kcl-xlsx này tạo ra "
+                               "(chạy lại kcl-xlsx collect cho đơn vị đó)",
+                        "missing columns: not written by this kcl-xlsx version (run collect again)")
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+def _typed(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    """The columns as the summary expects them: numbers as numbers, months as ordinals,
+    text as text (a CSV gives every cell as text, calamine gives 6 as 6.0)."""
+    if df is None:
+        return _empty(columns)
+    df = df.reindex(columns=columns, fill_value="")
+    for col in columns:
+        if col in NUMBER_COLUMNS:
+            df[col] = pd.to_numeric(df[col].replace("", 0), errors="coerce").fillna(0.0).astype(float)
+        elif col in INT_COLUMNS:
+            df[col] = pd.to_numeric(df[col].replace("", 0), errors="coerce").fillna(0).astype(int)
+        elif col in ("start_month", "end_month"):
+            df[col] = pd.array([month_ordinal(v) for v in df[col]], dtype="Int64")
+        else:
+            df[col] = [_text(v) for v in df[col]]
+    return df.reset_index(drop=True)
+
+
+def _text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))  # a school code such as 1001 read back as a number
+    return str(v)
+
+
+def _one_year(rows: pd.DataFrame) -> str:
+    years = sorted({y for y in rows.get("year", pd.Series(dtype=object)).astype(str) if y})
+    return ", ".join(years)
+
+
+# --------------------------------------------------------------------------- combining
+
+
+def combine(offices: list[Office], as_of: dt.date, choices: str | None = None) -> Tables:
+    years = {o.label: o.tables.year for o in offices if o.tables.year}
+    if len(set(years.values())) > 1:
+        shown = "; ".join(f"{label}: {year}" for label, year in years.items())
+        raise SpecError("rollup", f"các đầu vào thuộc các năm học khác nhau ({shown})",
+                        "the inputs are of different school years")
+    seen: dict[str, str] = {}  # school code -> the office that counts it
+    rows, schools, issues, files, changes = [], [], [], [], []
+    duplicates = []
+    for o in offices:
+        t = o.tables
+        mine = t.schools[~t.schools["school_code"].isin(seen)]
+        for code in t.schools.loc[t.schools["school_code"].isin(seen), "school_code"]:
+            duplicates.append(Issue.make("rollup.duplicate_school", value=code, first=seen[code], other=o.label))
+        seen.update({code: o.label for code in mine["school_code"]})
+        kept = set(mine["school_code"])
+        prefix = _prefixer(o.label)
+        rows.append(_unit_or(t.rows[t.rows["school_code"].isin(kept)], o.label).assign(
+            source_file=lambda d: d["source_file"].map(prefix)))
+        schools.append(_unit_or(mine, o.label).assign(source_file=lambda d: d["source_file"].map(prefix)))
+        issues.append(t.issues.assign(file=t.issues["file"].map(prefix)))
+        files.append(t.files.assign(file=t.files["file"].map(prefix)))
+        changes.append(t.changes.assign(file=t.changes["file"].map(prefix), previous=t.changes["previous"].map(prefix)))
+    contact = tuple(dict.fromkeys(c for o in offices for c in o.tables.contact_headers))
+    issue_rows = pd.DataFrame.from_records(
+        [("", i.value, i.severity.value, i.code, "", "", i.value, i.message, i.hint, "") for i in duplicates],
+        columns=ISSUE_COLUMNS)
+    all_rows = _concat(rows, ROW_COLUMNS)
+    all_rows["progress"] = progress_column(all_rows["status"], all_rows["end_month"], as_of, load_choices(choices))
+    expected = sum(o.tables.expected or 0 for o in offices) - len(duplicates)
+    return Tables(all_rows, _concat(schools, SCHOOL_COLUMNS + list(contact)).fillna({c: "" for c in contact}),
+                  _concat(issues + [issue_rows], ISSUE_COLUMNS), _concat(files, FILE_COLUMNS),
+                  _concat(changes, CHANGE_COLUMNS), year=next(iter(years.values()), ""), expected=expected,
+                  contact_headers=contact, choices=choices,
+                  extra_overview=(("Số đơn vị được tổng hợp", len(offices)),))
+
+
+def _prefixer(label: str) -> Callable[[str], str]:
+    return lambda name: f"{label}/{name}" if name else name
+
+
+def _unit_or(df: pd.DataFrame, label: str) -> pd.DataFrame:
+    """A school without a unit belongs to the office whose summary listed it."""
+    return df.assign(unit=[u or label for u in df["unit"]])
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _empty(columns).astype({c: t for c, t in (("budget_min_mvnd", float), ("budget_max_mvnd", float))
+                                       if c in columns})
+    return pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)

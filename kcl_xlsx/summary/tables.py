@@ -1,0 +1,383 @@
+"""The summary as data, in two stages (the way pyxform compiles a form):
+
+1. :class:`Tables`: the four tables a summary is made from (rows, schools, issues, files,
+   plus the changes between versions), with stable English column names.  One collect run
+   gives them (:func:`tables_from_collect`); a province's roll-up reads them back from the
+   offices' summaries or exports (:mod:`rollup`) and concatenates them.
+2. :func:`summarise`: every pivot of the summary workbook, computed from the tables alone,
+   so an office's summary and a province's roll-up are the same computation.
+
+Only accepted (newest valid) submissions feed the rows; files and schools of every other
+kind are listed (Lỗi, Chưa nộp, Tệp).  Budgets are in million VND (triệu đồng).
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbook_templates.choices import Choices, load_choices
+
+from kcl_xlsx.collect.run import CLASS_LABELS, LATE, MISSING, SUBMITTED_ERRORS, SUBMITTED_VALID, CollectResult
+from kcl_xlsx.spec.freetext import fold
+
+# The rows table (also the export's rows.csv): one row per action of an accepted plan.
+# start_month/end_month are month ordinals (year * 12 + month - 1) here and "YYYY-MM" text
+# in the workbook and the export.
+ROW_COLUMNS = ["school_code", "school_name", "unit", "level", "framework", "year", "section", "standard",
+               "criterion", "criterion_name", "target", "actions", "lead", "collaborators", "start", "end",
+               "budget_min_mvnd", "budget_max_mvnd", "funding_source", "status", "progress", "source_file",
+               "source_sheet", "source_row", "start_month", "end_month"]
+# The schools table: every school of the roster (and every school that sent a plan), with
+# its submission status; roster contact columns follow these.
+SCHOOL_COLUMNS = ["school_code", "school_name", "unit", "level", "status", "errors", "warnings", "source_file"]
+ISSUE_COLUMNS = ["file", "school_code", "severity", "code", "where", "column", "value", "message", "hint",
+                 "classification"]
+FILE_COLUMNS = ["file", "classification", "school_code", "match", "status", "errors", "warnings", "size", "sha256",
+                "saved_at", "received", "collected_at", "template_id", "late", "note"]
+CHANGE_COLUMNS = ["school_code", "file", "previous", "change", "key"]
+STATUSES = (SUBMITTED_VALID, LATE, SUBMITTED_ERRORS, MISSING)
+NO_FUNDING = "(không ghi nguồn)"
+FUNDING_PREFIX = "Kinh phí tối đa: "  # Theo trường's per-source budget columns
+LATE_PROGRESS = "Trễ hạn"
+
+
+@dataclasses.dataclass
+class Tables:
+    """What a summary is computed from."""
+
+    rows: pd.DataFrame  # ROW_COLUMNS
+    schools: pd.DataFrame  # SCHOOL_COLUMNS + contact columns
+    issues: pd.DataFrame  # ISSUE_COLUMNS
+    files: pd.DataFrame  # FILE_COLUMNS
+    changes: pd.DataFrame  # CHANGE_COLUMNS
+    year: str = ""
+    expected: int | None = None  # schools that must send a plan (None: no roster)
+    contact_headers: tuple[str, ...] = ()
+    choices: str | None = None  # the choice lists file (None: built-in)
+    extra_overview: tuple[tuple[str, Any], ...] = ()  # e.g. a roll-up's number of offices
+
+
+@dataclasses.dataclass
+class SummaryData:
+    overview: list[tuple[str, Any]]  # (label, value) headline figures, in order
+    funding_totals: pd.DataFrame  # funding_source, budget_min, budget_max
+    status_counts: pd.DataFrame  # status, schools
+    detail: pd.DataFrame  # the rows table
+    by_school: pd.DataFrame
+    by_unit: pd.DataFrame
+    by_standard: pd.DataFrame
+    by_criterion: pd.DataFrame
+    standard_funding: pd.DataFrame  # rows: standard, columns: funding sources (budget max)
+    by_month: pd.DataFrame
+    by_lead: pd.DataFrame
+    issues: pd.DataFrame
+    missing: pd.DataFrame
+    files: pd.DataFrame
+    changes: pd.DataFrame
+    schools: pd.DataFrame  # the schools table, as exported
+    contact_headers: tuple[str, ...] = ()
+    progress_counts: pd.DataFrame | None = None  # actions per follow-up state (Hoàn thành, Trễ hạn...)
+
+
+# --------------------------------------------------------------------------- months, progress
+
+
+def month_label(ordinal: Any, choices: Choices) -> str:
+    """The month as the template's dropdown writes it (the choices' month_label)."""
+    if ordinal is None or pd.isna(ordinal):
+        return ""
+    o = int(ordinal)
+    return choices.month_label.format(month=o % 12 + 1, year=o // 12)
+
+
+def month_text(ordinal: Any) -> str:
+    """"2025-09" for the workbook and the export (sorts and filters as text)."""
+    if ordinal is None or pd.isna(ordinal):
+        return ""
+    o = int(ordinal)
+    return f"{o // 12:04d}-{o % 12 + 1:02d}"
+
+
+def months_text(ordinals: pd.Series) -> pd.Series:
+    """:func:`month_text` of a whole column, worked out once per distinct month (a
+    district's 400,000 rows hold a few dozen months)."""
+    codes, months = pd.factorize(ordinals)  # a missing month is code -1: the "" at the end
+    texts = np.array([month_text(m) for m in months] + [""], dtype=object)
+    return pd.Series(texts[codes], index=ordinals.index, dtype=object)
+
+
+def month_ordinal(text: Any) -> int | None:
+    """The inverse of :func:`month_text` (None for a blank or a malformed value)."""
+    if isinstance(text, (int, float)) and not pd.isna(text):
+        return int(text)
+    try:
+        year, month = str(text).strip().split("-")
+        return int(year) * 12 + int(month) - 1 if 1 <= int(month) <= 12 else None
+    except ValueError:
+        return None
+
+
+def progress_of(status: str, end_month: Any, as_of_month: int, choices: Choices) -> str:
+    """Follow-up state of one action: the school's Trạng thái, except that an action whose
+    end month has passed without being done (or given up) is late."""
+    option = next((o for o in choices.statuses if fold(o.label) == fold(status)), None)
+    if option is not None and (option.done or option.dropped):
+        return option.label
+    if end_month is not None and not pd.isna(end_month) and int(end_month) < as_of_month:
+        return LATE_PROGRESS
+    return option.label if option is not None else choices.statuses[0].label
+
+
+def progress_labels(choices: Choices) -> list[str]:
+    labels = [o.label for o in choices.statuses]
+    return labels[:2] + [LATE_PROGRESS] + labels[2:] if len(labels) >= 2 else labels + [LATE_PROGRESS]
+
+
+def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, choices: Choices) -> pd.Series:
+    """:func:`progress_of` for every row, computed once per distinct (status, end month)
+    pair: a province has a few dozen of them and hundreds of thousands of rows."""
+    as_of_month = as_of.year * 12 + as_of.month - 1
+    s_codes, statuses = pd.factorize(pd.Series(status, dtype=object).fillna(""))
+    e_codes, months = pd.factorize(pd.Series(pd.array(end_month, dtype="Int64")))  # a missing month: -1
+    pair = s_codes * (len(months) + 1) + (e_codes + 1)
+    uniques, inverse = np.unique(pair, return_inverse=True)
+    labels = np.array([progress_of(statuses[p // (len(months) + 1)],
+                                   None if p % (len(months) + 1) == 0 else int(months[p % (len(months) + 1) - 1]),
+                                   as_of_month, choices) for p in uniques], dtype=object)
+    return pd.Series(labels[inverse] if len(pair) else [], dtype=object, index=getattr(status, "index", None))
+
+
+# --------------------------------------------------------------------------- stage 1: tables
+
+
+def tables_from_collect(res: CollectResult) -> Tables:
+    choices = load_choices(res.choices)
+    rows = _rows_frame(res)
+    rows["progress"] = progress_column(rows["status"], rows["end_month"], res.as_of, choices)
+    return Tables(rows[ROW_COLUMNS], _schools_frame(res), _issues_frame(res), _files_frame(res), _changes_frame(res),
+                  year=res.year or ", ".join(sorted(set(rows["year"]))),
+                  expected=len(res.roster.schools) if res.roster else None,
+                  contact_headers=tuple(res.roster.contact_headers) if res.roster else (), choices=res.choices)
+
+
+def _rows_frame(res: CollectResult) -> pd.DataFrame:
+    # built column by column from each accepted file's compact block: a dict per row costs
+    # ~1 KB, 400 MB at province scale
+    cols: dict[str, list] = {c: [] for c in ROW_COLUMNS if c != "progress"}
+
+    def blank(values) -> list:
+        return [v if v is not None else "" for v in values]
+
+    for s in res.schools.values():
+        f = s.accepted
+        if f is None or f.block is None:
+            continue
+        sub, b = f.sub, f.block
+        n = len(b["row"])
+        for key, value in (("school_code", s.code), ("school_name", s.name or sub.school_name),
+                           ("unit", s.unit or sub.identity.get("unit", "")), ("level", sub.level or s.level),
+                           ("framework", sub.framework), ("year", sub.year), ("source_file", f.rel),
+                           ("source_sheet", sub.sheet)):
+            cols[key].extend([value] * n)
+        cols["standard"].extend(std or muc or "" for std, muc in zip(b["standard"], b["muc"]))
+        for key, field in (("section", "section"), ("criterion", "criterion_code"), ("criterion_name", "criterion"),
+                           ("target", "target"), ("actions", "actions"), ("lead", "lead"),
+                           ("collaborators", "collaborators"), ("start", "start"), ("end", "end"),
+                           ("funding_source", "funding"), ("status", "status")):
+            cols[key].extend(blank(b[field]))
+        cols["budget_min_mvnd"].extend(map(_num, b["budget_min"]))
+        cols["budget_max_mvnd"].extend(map(_num, b["budget_max"]))
+        cols["source_row"].extend(b["row"])
+        cols["start_month"].extend(b["start_month"])
+        cols["end_month"].extend(b["end_month"])
+    # Text stays object dtype: the values are shared str objects (one per distinct label),
+    # 8 bytes a cell, where pandas' own string type would copy every one of them.
+    numbers = {"budget_min_mvnd": "float64", "source_row": "int64", "start_month": "Int64", "end_month": "Int64"}
+    numbers["budget_max_mvnd"] = "float64"
+    return pd.DataFrame({k: pd.Series(v, dtype=numbers.get(k, object)) for k, v in cols.items()})
+
+
+def _num(x: Any) -> float:
+    try:
+        return float(x) if x is not None and x != "" else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _shown_file(s) -> Any:
+    """The file that speaks for a school: its accepted plan, else its newest file."""
+    if s.accepted is not None:
+        return s.accepted
+    return max(s.files, key=lambda f: (f.sub.saved_at if f.sub else "", f.collected_at, f.rel), default=None)
+
+
+def _schools_frame(res: CollectResult) -> pd.DataFrame:
+    contact = tuple(res.roster.contact_headers) if res.roster else ()
+    records = []
+    for s in res.schools.values():
+        f = _shown_file(s)
+        records.append({"school_code": s.code, "school_name": s.name, "unit": s.unit, "level": s.level,
+                        "status": s.status, "errors": f.sub.errors if f and f.sub else 0,
+                        "warnings": f.sub.warnings if f and f.sub else 0, "source_file": f.rel if f else "",
+                        **dict(s.contact)})
+    return pd.DataFrame.from_records(records, columns=SCHOOL_COLUMNS + list(contact))
+
+
+def _issues_frame(res: CollectResult) -> pd.DataFrame:
+    issues = []
+    for f in res.files:
+        if f.sub is None:
+            continue
+        for i in f.sub.issues:
+            issues.append((f.rel, f.school or i.school_code, i.severity.value, i.code,
+                           f"{i.sheet}!{i.cell}" if i.sheet and i.cell else (i.sheet or ""), i.column, i.value,
+                           i.message, i.hint, CLASS_LABELS.get(f.classification, f.classification)))
+    return pd.DataFrame.from_records(issues, columns=ISSUE_COLUMNS)
+
+
+def _files_frame(res: CollectResult) -> pd.DataFrame:
+    return pd.DataFrame.from_records(
+        [{"file": f.rel, "classification": CLASS_LABELS.get(f.classification, f.classification),
+          "school_code": f.school, "match": f.match, "status": f.sub.status if f.sub else "",
+          "errors": f.sub.errors if f.sub else 0, "warnings": f.sub.warnings if f.sub else 0,
+          "size": f.size, "sha256": f.sha256 or (f.sub.sha256 if f.sub else ""),
+          "saved_at": f.sub.saved_at if f.sub else "", "received": f.mtime.strftime("%Y-%m-%dT%H:%M:%SZ"),
+          "collected_at": f.collected_at, "template_id": f.sub.identity.get("template_id", "") if f.sub else "",
+          "late": "muộn" if f.late else "", "note": f.note} for f in res.files],
+        columns=FILE_COLUMNS)
+
+
+def _changes_frame(res: CollectResult) -> pd.DataFrame:
+    return pd.DataFrame.from_records(
+        [{"school_code": s.code, "file": s.accepted.rel, "previous": s.previous.rel if s.previous else "",
+          "change": c.kind, "key": c.key} for s in res.schools.values() if s.accepted for c in s.changes],
+        columns=CHANGE_COLUMNS)
+
+
+# --------------------------------------------------------------------------- stage 2: pivots
+
+
+def build_summary(res: CollectResult) -> SummaryData:
+    return summarise(tables_from_collect(res))
+
+
+def summarise(t: Tables) -> SummaryData:
+    choices = load_choices(t.choices)
+    det = t.rows
+    fund = det.assign(funding_source=det["funding_source"].replace("", NO_FUNDING))
+    budget = {"budget_min_mvnd": "sum", "budget_max_mvnd": "sum"}
+    labels = progress_labels(choices)
+
+    by_standard = (det.groupby("standard", sort=True)
+                   .agg(schools=("school_code", "nunique"), actions=("actions", "size"),
+                        budget_min_mvnd=("budget_min_mvnd", "sum"), budget_max_mvnd=("budget_max_mvnd", "sum"))
+                   .reset_index())
+    by_criterion = (det.groupby(["standard", "criterion", "criterion_name"], sort=True)
+                    .agg(schools=("school_code", "nunique"), actions=("actions", "size"),
+                         budget_max_mvnd=("budget_max_mvnd", "sum"),
+                         school_list=("school_code", lambda c: ", ".join(sorted(set(c)))))
+                    .reset_index())
+    keys = ["standard", "criterion", "criterion_name"]  # codes repeat across frameworks
+    by_criterion = by_criterion.merge(_progress_counts(det, keys, labels), on=keys, how="left")
+    progress_counts = pd.DataFrame({"progress": labels, "actions": [int((det["progress"] == lb).sum()) for lb in labels]})
+    if len(fund):
+        std_fund = fund.pivot_table(index="standard", columns="funding_source", values="budget_max_mvnd",
+                                    aggfunc="sum", fill_value=0.0).sort_index()
+        std_fund.columns = [str(c) for c in std_fund.columns]
+        std_fund = std_fund.reset_index()
+    else:
+        std_fund = pd.DataFrame({"standard": []})
+    by_month = (det.dropna(subset=["start_month"]).groupby("start_month", sort=True)
+                .agg(actions=("actions", "size"), schools=("school_code", "nunique"), **{k: (k, v) for k, v in budget.items()})
+                .reset_index())
+    by_month.insert(0, "month", [month_label(m, choices) for m in by_month["start_month"]])
+    by_lead = (det.groupby("lead", sort=True)
+               .agg(actions=("actions", "size"), schools=("school_code", "nunique"), **{k: (k, v) for k, v in budget.items()})
+               .reset_index())
+    funding_totals = (fund.groupby("funding_source", sort=True)
+                      .agg(budget_min_mvnd=("budget_min_mvnd", "sum"), budget_max_mvnd=("budget_max_mvnd", "sum"))
+                      .reset_index())
+
+    sch = t.schools
+    status_counts = pd.DataFrame({"status": list(STATUSES), "schools": [int((sch["status"] == st).sum()) for st in STATUSES]})
+    received = int(sch["status"].isin([SUBMITTED_VALID, LATE, SUBMITTED_ERRORS]).sum())
+    valid = int(sch["status"].isin([SUBMITTED_VALID, LATE]).sum())
+    unmatched = int((t.files["classification"] == CLASS_LABELS["unmatched"]).sum()) if len(t.files) else 0
+    overview: list[tuple[str, Any]] = [
+        ("Năm học", t.year),
+        *t.extra_overview,
+        ("Số trường phải nộp", t.expected if t.expected is not None else "(không có danh sách)"),
+        ("Số trường đã nộp", received),
+        ("Số trường nộp hợp lệ (được tổng hợp)", valid),
+        ("Số trường nộp có lỗi", int((sch["status"] == SUBMITTED_ERRORS).sum())),
+        ("Số trường nộp muộn", int((sch["status"] == LATE).sum())),
+        ("Số trường chưa nộp", int((sch["status"] == MISSING).sum())),
+        ("Số tệp trong hộp thư", len(t.files)),
+        ("Số tệp không xác định được trường", unmatched),
+        ("Số công việc/giải pháp", int(len(det))),
+        ("Tổng kinh phí tối thiểu (triệu đồng)", float(det["budget_min_mvnd"].sum())),
+        ("Tổng kinh phí tối đa (triệu đồng)", float(det["budget_max_mvnd"].sum())),
+    ]
+    missing = sch[sch["status"].isin([MISSING, SUBMITTED_ERRORS])]
+    missing = missing[["school_code", "school_name", "level", "unit", "status", *t.contact_headers]]
+    return SummaryData(overview, funding_totals, status_counts, det, _by_school(t, fund, labels), _by_unit(t),
+                       by_standard, by_criterion, std_fund, by_month, by_lead, t.issues, missing.reset_index(drop=True),
+                       t.files, t.changes, t.schools, tuple(t.contact_headers), progress_counts)
+
+
+def _by_school(t: Tables, fund: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """Theo trường: every school, its status, what its accepted plan holds (actions,
+    criteria, budget in total and by funding source, progress) and its file."""
+    det = t.rows
+    agg = (det.groupby("school_code", sort=True)
+           .agg(actions=("actions", "size"), criteria=("criterion", "nunique"),
+                budget_min_mvnd=("budget_min_mvnd", "sum"), budget_max_mvnd=("budget_max_mvnd", "sum"))
+           .reset_index())
+    if len(fund):
+        per_source = fund.pivot_table(index="school_code", columns="funding_source", values="budget_max_mvnd",
+                                      aggfunc="sum", fill_value=0.0)
+        per_source.columns = [FUNDING_PREFIX + str(c) for c in per_source.columns]
+        agg = agg.merge(per_source.reset_index(), on="school_code", how="left")
+    agg = agg.merge(_progress_counts(det, ["school_code"], labels), on="school_code", how="left")
+    base = t.schools[["school_code", "school_name", "unit", "level", "status"]].rename(columns={"status": "submission"})
+    out = base.merge(agg, on="school_code", how="left")
+    figures = [c for c in agg.columns if c != "school_code"]
+    out[figures] = out[figures].fillna(0)
+    for c in figures:
+        if c in ("actions", "criteria") or c in labels:
+            out[c] = out[c].astype(int)
+    out = out.assign(errors=t.schools["errors"].astype(int).values, warnings=t.schools["warnings"].astype(int).values,
+                     source_file=t.schools["source_file"].values)
+    return out.sort_values("school_code", kind="stable").reset_index(drop=True)
+
+
+def _by_unit(t: Tables) -> pd.DataFrame:
+    """Theo đơn vị: per managing unit (an office in a province's roll-up), its schools by
+    status and what their accepted plans hold."""
+    sch = t.schools.assign(unit=t.schools["unit"].fillna("").replace("", "(không ghi đơn vị)"))
+    counts = {"schools": sch.groupby("unit").size()}
+    for key, status in (("valid", SUBMITTED_VALID), ("submitted_late", LATE), ("with_errors", SUBMITTED_ERRORS),
+                        ("missing", MISSING)):
+        counts[key] = sch[sch["status"] == status].groupby("unit").size()
+    table = pd.DataFrame(counts).fillna(0).astype(int)
+    det = t.rows.assign(unit=t.rows["unit"].fillna("").replace("", "(không ghi đơn vị)"))
+    plans = det.groupby("unit").agg(actions=("actions", "size"), budget_min_mvnd=("budget_min_mvnd", "sum"),
+                                    budget_max_mvnd=("budget_max_mvnd", "sum"))
+    table = table.join(plans, how="outer").fillna(0)
+    for c in ("schools", "valid", "submitted_late", "with_errors", "missing", "actions"):
+        table[c] = table[c].astype(int)
+    table.index.name = "unit"
+    return table.sort_index().reset_index()
+
+
+def _progress_counts(det: pd.DataFrame, keys: list[str], labels: list[str]) -> pd.DataFrame:
+    """Actions per progress state for each group (one column per state)."""
+    if not len(det):
+        return pd.DataFrame(columns=keys + labels)
+    table = pd.crosstab([det[k] for k in keys], det["progress"]).reindex(columns=labels, fill_value=0)
+    table.columns = [str(c) for c in table.columns]
+    return table.reset_index()
