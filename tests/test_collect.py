@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
+from workbook_templates.form import load_form
 from kcl_xlsx.demo import set_saved_time
 from kcl_xlsx.collect.run import (ACCEPTED, ARCHIVE, DUPLICATE, LATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
                               SKIPPED, SUBMITTED_VALID, SUPERSEDED, TEMPORARY, UNMATCHED, WITH_ERRORS, collect,
@@ -308,7 +309,7 @@ def test_diff_rows_keys_on_criterion_and_actions():
          PlanRow(7, {"criterion": "1.2 - Y", "actions": "Làm B"}, {"criterion_code": "1.2"})]
     b = [PlanRow(6, {"criterion": "1.1 - X", "actions": "lam a", "budget": 2}, {"criterion_code": "1.1"}),
          PlanRow(7, {"criterion": "2.1 - Z", "actions": "Làm C"}, {"criterion_code": "2.1"})]
-    kinds = sorted(c.kind for c in diff_rows(a, b))
+    kinds = sorted(c.kind for c in diff_rows(a, b, load_form()))
     assert kinds == ["added", "changed", "removed"]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
+from workbook_templates.form import load_form
 from kcl_xlsx.check.checker import PlanRow, Submission, STATUS_VALID
 from kcl_xlsx.collect.run import ACCEPTED, CollectResult, InboxFile, SchoolResult, SUBMITTED_VALID
 from kcl_xlsx.collect.row_block import block_of
@@ -32,7 +33,7 @@ def result(tmp_path: Path) -> CollectResult:
                      "school_name": "+Trường @A"}, level="thcs", year="2025-2026", framework="tt18", rows=rows,
                      sheet="Kế hoạch")
     f = InboxFile("a.xlsx", tmp_path / "a.xlsx", 10, 0, "ab", sub, "parsed", ACCEPTED, "S1", "identity", "2025-01-01",
-                  block=block_of(rows))
+                  block=block_of(rows, load_form().roles))
     s = SchoolResult("S1", "+Trường @A", "thcs", "-Phòng", SUBMITTED_VALID, f, files=[f])
     return CollectResult(tmp_path, None, tmp_path / "l.sqlite", [f], {"S1": s}, None, "2025-2026", None)
 

@@ -11,6 +11,10 @@ from .spec_io import need, read_yaml
 BUILTIN_FORM = "form.yaml"
 FIELD_TYPES = ("choice", "text", "number")
 LIST_NAMES = ("levels", "standards", "criteria", "owners", "periods", "funding", "statuses")
+# The roles a stage may ask the form for, with the field type each needs ("" = any).
+ROLE_TYPES = {"level": "choice", "standard": "choice", "criterion": "choice", "target": "text",
+              "actions": "text", "lead": "choice", "collaborators": "text", "start": "choice", "end": "choice",
+              "budget": "number", "funding": "choice", "status": "choice", "note": "text"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +39,26 @@ class Field:
     width: float = 15
     number_format: str | None = None
     help: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Roles:
+    """Which field plays each role (see form.yaml ``roles``): every stage asks for
+    ``form.roles.lead``, never for the key "lead"."""
+
+    level: str
+    standard: str
+    criterion: str
+    target: str
+    actions: str
+    lead: str
+    collaborators: str
+    start: str
+    end: str
+    budget: str
+    funding: str
+    status: str
+    note: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,6 +91,10 @@ class Form:
     field_rules: dict[str, dict]
     budget_ceiling: float
     guide: dict
+    roles: Roles
+    row_key: tuple[str, ...]  # a row's identity between two versions of a plan
+    duplicate_key: tuple[str, ...]  # fields equal in two rows: the same action written twice
+    summary_columns: tuple[tuple[str, str], ...]  # (summary/export column, role)
 
     def level(self, key: str) -> SchoolLevel:
         for lvl in self.levels:
@@ -82,6 +110,10 @@ class Form:
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(f.key for f in self.fields)
+
+    def column_labels(self) -> dict[str, str]:
+        """Summary/export column -> the header of the field it shows."""
+        return {column: self.field(getattr(self.roles, role)).header for column, role in self.summary_columns}
 
 
 def load_form(path: str | Path | None = None) -> Form:
@@ -123,7 +155,44 @@ def load_form(path: str | Path | None = None) -> Form:
         field_rules={str(k): dict(v) for k, v in (data.get("field_rules") or {}).items()},
         budget_ceiling=float(data.get("budget_ceiling", 50000)),
         guide=dict(data.get("guide") or {}),
+        roles=_roles(need(plan, "roles", source, "plan"), fields, source),
+        row_key=_key_list(plan, "row_key", keys, source),
+        duplicate_key=_key_list(plan, "duplicate_key", keys, source),
+        summary_columns=_summary_columns(need(plan, "summary_columns", source, "plan"), source),
     )
+
+
+def _roles(obj: Any, fields: tuple[Field, ...], source: str) -> Roles:
+    if not isinstance(obj, dict):
+        raise SpecError(source, "plan.roles phải là bảng vai trò: trường", "plan.roles must be a mapping")
+    unknown = sorted(set(map(str, obj)) - set(ROLE_TYPES))
+    if unknown:
+        raise SpecError(source, f"plan.roles: vai trò lạ {', '.join(unknown)}", f"unknown role(s) {', '.join(unknown)}")
+    by_key = {f.key: f for f in fields}
+    for role, ftype in ROLE_TYPES.items():
+        key = need(obj, role, source, "plan.roles")
+        if key not in by_key:
+            raise SpecError(source, f"plan.roles.{role}: trường '{key}' không có trong plan.fields",
+                            f"role {role}: no field '{key}'")
+        if ftype and by_key[key].type != ftype:
+            raise SpecError(source, f"plan.roles.{role}: trường '{key}' phải có kiểu {ftype}",
+                            f"role {role}: field '{key}' must be of type {ftype}")
+    return Roles(**{role: str(obj[role]) for role in ROLE_TYPES})
+
+
+def _key_list(plan: dict, name: str, keys: list[str], source: str) -> tuple[str, ...]:
+    value = need(plan, name, source, "plan")
+    if not isinstance(value, list) or any(k not in keys for k in value):
+        raise SpecError(source, f"plan.{name}: cần danh sách các khóa trường có trong plan.fields",
+                        f"plan.{name} must list field keys")
+    return tuple(str(k) for k in value)
+
+
+def _summary_columns(obj: Any, source: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(obj, dict) or any(str(v) not in ROLE_TYPES for v in obj.values()):
+        raise SpecError(source, "plan.summary_columns: mỗi cột phải chỉ tới một vai trò có trong plan.roles",
+                        "plan.summary_columns must map columns to roles")
+    return tuple((str(k), str(v)) for k, v in obj.items())
 
 
 def _field(obj: Any, source: str) -> Field:

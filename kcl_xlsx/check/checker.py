@@ -46,6 +46,7 @@ class CheckOptions:
     year: str | None = None  # the school year expected (a file of another year is an error)
     level: str | None = None  # used when a file has no identity
     bounds: Bounds = Bounds()
+    form: str | None = None  # the form file (None: built-in)
 
 
 @dataclasses.dataclass
@@ -95,8 +96,13 @@ class Submission:
 
 
 @lru_cache(maxsize=8)
-def _sources(catalog: str | None, choices: str | None) -> Sources:
-    return Sources.load(catalog=catalog, choices=choices)
+def _sources(catalog: str | None, choices: str | None, form: str | None = None) -> Sources:
+    return Sources.load(catalog=catalog, choices=choices, form=form)
+
+
+def sources_of(options: CheckOptions) -> Sources:
+    """The spec files ``options`` name, loaded once per process."""
+    return _sources(options.catalog, options.choices, options.form)
 
 
 def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display: str | None = None) -> Submission:
@@ -138,7 +144,7 @@ def _stamp_file(sub: Submission) -> Submission:
 
 def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions,
                 parts: Mapping[str, bytes | None] | None = None) -> Submission:
-    sources = _sources(options.catalog, options.choices)
+    sources = sources_of(options)
     raw = read_plan(data, kind, sources.form, parts)
     sub.issues.extend(raw.issues)
     sub.info, sub.staff, sub.sheet = raw.info, raw.staff, raw.sheet or ""
@@ -212,14 +218,12 @@ def _info_cell(raw: RawPlan, form, key: str) -> str:
     return xl_rowcol_to_cell(row, 1)
 
 
-_DUPLICATE_KEY = ("criterion", "target", "actions", "lead", "start", "end")
-
-
 def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
     normalizer = RowNormalizer(spec, raw.staff)
     broken_rules = spec.rules.bind(spec.py_context(raw.staff))
     where = _CellNamer(raw, spec)
     seen: dict[tuple, int] = {}
+    duplicate_key, criterion = spec.form.duplicate_key, spec.form.roles.criterion
 
     for raw_row in raw.rows:
         at = partial(where, raw_row.row)
@@ -234,9 +238,9 @@ def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
             errors += issue.severity == Severity.ERROR
             sub.issues.append(issue)
         sub.rows.append(PlanRow(raw_row.row, norm.values, norm.derived, errors))
-        key = tuple([fold(norm.values.get(k) or "") for k in _DUPLICATE_KEY])
+        key = tuple([fold(norm.values.get(k) or "") for k in duplicate_key])
         if key in seen:
-            sub.issues.append(Issue.make("row.duplicate", other=seen[key], **at("criterion")))
+            sub.issues.append(Issue.make("row.duplicate", other=seen[key], **at(criterion)))
         else:
             seen[key] = raw_row.row
     if not sub.rows:
@@ -258,7 +262,9 @@ class _CellNamer:
 
 
 def _rule_issue(rule, pos: dict, value: Any, spec: PlanSpec, derived: dict) -> Issue:
-    if rule.kind == "in_list" and rule.p("list") == "periods" and derived.get(f"{rule.field}_month") is not None:
+    roles = spec.form.roles
+    month = {roles.start: "start_month", roles.end: "end_month"}.get(rule.field)
+    if rule.kind == "in_list" and rule.p("list") == "periods" and month and derived.get(month) is not None:
         return Issue.make("period.outside_window", value=value, year=spec.year.label,
                           after=spec.choices.years_after, **pos)
     shown = "" if value is None else value

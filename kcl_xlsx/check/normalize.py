@@ -62,6 +62,12 @@ class _SpecTables:
         self.month_label = spec.choices.month_label
         self.top_label = spec.top_label
         self.role_by_fold = {fold(o): o for o in reversed(spec.choices.owners)}  # first spelling wins
+        roles = spec.form.roles
+        self.roles = roles
+        # field -> the list its dropdown offers (a value picked from it needs no reading)
+        self.list_of = {getattr(roles, role): name for role, name in (
+            ("level", "levels"), ("standard", "standards"), ("criterion", "criteria"), ("funding", "funding"),
+            ("status", "statuses"), ("start", "periods"), ("end", "periods"))}
 
 
 class RowNormalizer:
@@ -78,6 +84,7 @@ class RowNormalizer:
         self.funding_aliases, self.funding_label = tables.funding_aliases, tables.funding_label
         self.periods, self.spans, self.month_label = tables.periods, tables.spans, tables.month_label
         self.top_label = tables.top_label
+        self.r, self.list_of = tables.roles, tables.list_of
         self.owners = list(spec.choices.owners) + list(staff)
         self.owner_by_fold = tables.role_by_fold
         if staff:
@@ -97,11 +104,12 @@ class RowNormalizer:
                     v[key] = cleaned or None
                     continue
             v[key] = self._text(value, key, where, out)
-        self._choice("muc", self._muc, v, where, out)
-        self._choice("standard", self._standard, v, where, out)
-        self._choice("criterion", lambda t: self._criterion(t, v.get("muc")), v, where, out)
-        self._choice("funding", self._funding, v, where, out)
-        self._choice("status", lambda t: self.labels["statuses"].get(fold(t)), v, where, out)
+        r = self.r
+        self._choice(r.level, self._muc, v, where, out)
+        self._choice(r.standard, self._standard, v, where, out)
+        self._choice(r.criterion, lambda t: self._criterion(t, v.get(r.level)), v, where, out)
+        self._choice(r.funding, self._funding, v, where, out)
+        self._choice(r.status, lambda t: self.labels["statuses"].get(fold(t)), v, where, out)
         self._lead(v, where, out)
         self._periods(v, where, out)
         self._budget(v, where, out)
@@ -127,7 +135,7 @@ class RowNormalizer:
         value = v.get(field)
         if value is None or field not in v:
             return
-        if isinstance(value, str) and value in self.exact.get(_LIST_OF.get(field, ""), ()):
+        if isinstance(value, str) and value in self.exact.get(self.list_of.get(field, ""), ()):
             return  # picked from the dropdown: nothing to interpret
         hit = resolve(value if isinstance(value, str) else _num_text(value))
         if hit and hit != value:
@@ -179,25 +187,26 @@ class RowNormalizer:
         return self.funding_label.get(keys[0]) if len(keys) == 1 else None
 
     def _lead(self, v: dict, where, out: Normalized) -> None:
-        value = v.get("lead")
+        lead, collaborators = self.r.lead, self.r.collaborators
+        value = v.get(lead)
         if not isinstance(value, str):
             return
         aliases = self.spec.choices.owner_aliases
         if fold(value) in self.owner_by_fold:
-            v["lead"] = self.owner_by_fold[fold(value)]
+            v[lead] = self.owner_by_fold[fold(value)]
             return
         parsed = parse_owners(value, self.owners, aliases)
         if parsed and parsed.lead and parsed.collaborators:
             others = ", ".join(parsed.collaborators)
-            out.issues.append(Issue.make("owner.split", value=value, lead=parsed.lead, others=others, **where("lead")))
-            v["lead"] = parsed.lead
-            if not v.get("collaborators"):
-                v["collaborators"] = others
+            out.issues.append(Issue.make("owner.split", value=value, lead=parsed.lead, others=others, **where(lead)))
+            v[lead] = parsed.lead
+            if not v.get(collaborators):
+                v[collaborators] = others
             return
         role = match_role(value, self.owners, aliases)
         if role and role != value:
-            out.issues.append(Issue.make("value.interpreted", value=value, result=role, **where("lead")))
-            v["lead"] = role
+            out.issues.append(Issue.make("value.interpreted", value=value, result=role, **where(lead)))
+            v[lead] = role
 
     def _period_value(self, value: Any):
         if isinstance(value, str) and value in self.periods:
@@ -216,25 +225,29 @@ class RowNormalizer:
         return self.month_label.format(month=ordinal % 12 + 1, year=ordinal // 12)
 
     def _periods(self, v: dict, where, out: Normalized) -> None:
-        start_label, start_span = self._period_value(v.get("start"))
-        end_label, end_span = self._period_value(v.get("end"))
-        if start_span and not v.get("end") and start_span[1] != start_span[0] and start_label is None:
+        start, end = self.r.start, self.r.end
+        start_label, start_span = self._period_value(v.get(start))
+        end_label, end_span = self._period_value(v.get(end))
+        if start_span and not v.get(end) and start_span[1] != start_span[0] and start_label is None:
             # "Tháng 10/2025 và hoàn thành tháng 5/2026" typed in Bắt đầu only
-            out.issues.append(Issue.make("period.split", value=v.get("start"), **where("start")))
+            out.issues.append(Issue.make("period.split", value=v.get(start), **where(start)))
             end_span, end_label = (start_span[1], start_span[1]), self._month(start_span[1])
-            v["end"] = end_label
-        for field, label, span, pick in (("start", start_label, start_span, 0), ("end", end_label, end_span, 1)):
+            v[end] = end_label
+        # derived names are the roles' ("start_month"): the ledger and the summary read them
+        for role, field, label, span, pick in (("start", start, start_label, start_span, 0),
+                                               ("end", end, end_label, end_span, 1)):
             if span is None:
                 continue
             new = label or self._month(span[pick])
             if new != v.get(field):
                 out.issues.append(Issue.make("value.interpreted", value=v.get(field), result=new, **where(field)))
                 v[field] = new
-            out.derived[f"{field}_month"] = span[pick]
-            out.derived[f"{field}_span"] = span
+            out.derived[f"{role}_month"] = span[pick]
+            out.derived[f"{role}_span"] = span
 
     def _budget(self, v: dict, where, out: Normalized) -> None:
-        value = v.get("budget")
+        budget, funding = self.r.budget, self.r.funding
+        value = v.get(budget)
         if value is None:
             out.derived.update(budget_min=None, budget_max=None)
             return
@@ -245,41 +258,38 @@ class RowNormalizer:
         if parsed is None:
             out.derived.update(budget_min=None, budget_max=None)
             return  # the number rule reports it
-        if parsed.sources and not v.get("funding"):
+        if parsed.sources and not v.get(funding):
             label = self.funding_label.get(parsed.sources[0])
             if label:
-                out.issues.append(Issue.make("value.interpreted", value=value, result=label, **where("funding")))
-                v["funding"] = label
-        if parsed.none and not v.get("funding") and self.spec.choices.no_funding:
-            v["funding"] = self.spec.choices.no_funding.label
+                out.issues.append(Issue.make("value.interpreted", value=value, result=label, **where(funding)))
+                v[funding] = label
+        if parsed.none and not v.get(funding) and self.spec.choices.no_funding:
+            v[funding] = self.spec.choices.no_funding.label
         if parsed.min is None:
-            v["budget"] = None
+            v[budget] = None
             out.derived.update(budget_min=None, budget_max=None)
             return
         result = _fmt(parsed.min) if parsed.min == parsed.max else f"{_fmt(parsed.min)}-{_fmt(parsed.max)}"
         if not parsed.exact:
-            out.issues.append(Issue.make("budget.parsed_from_text", value=value, result=result, **where("budget")))
+            out.issues.append(Issue.make("budget.parsed_from_text", value=value, result=result, **where(budget)))
         if parsed.max != parsed.min:
             out.issues.append(Issue.make("budget.range", low=_fmt(parsed.min), high=_fmt(parsed.max), value=value,
-                                         **where("budget")))
-        v["budget"] = parsed.min
+                                         **where(budget)))
+        v[budget] = parsed.min
         out.derived.update(budget_min=parsed.min, budget_max=parsed.max)
 
     def _derive(self, v: dict, out: Normalized) -> None:
-        crit = v.get("criterion")
+        r = self.r
+        crit = v.get(r.criterion)
         code = self.code_of.get(crit, "") if isinstance(crit, str) else ""
         std = self.std_of.get(crit, "") if isinstance(crit, str) else ""
         top = self.top_label
         out.derived["criterion_code"] = code
         out.derived["standard_code"] = std or next(
-            (c for c, label in self.std_by_code.items() if label == v.get("standard")), "")
-        out.derived["section"] = "muc4" if top and v.get("muc") == top else "muc1_3"
+            (c for c, label in self.std_by_code.items() if label == v.get(r.standard)), "")
+        out.derived["section"] = "muc4" if top and v.get(r.level) == top else "muc1_3"
         out.derived.setdefault("start_month", None)
         out.derived.setdefault("end_month", None)
-
-
-_LIST_OF = {"muc": "levels", "standard": "standards", "criterion": "criteria", "funding": "funding",
-            "status": "statuses", "start": "periods", "end": "periods"}
 
 
 @lru_cache(maxsize=1 << 14)

@@ -13,38 +13,33 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Iterable
 
+from workbook_templates.form import Roles
+
 # What the summary needs of each row (not the free-text notes and results, which it never
-# shows): (column, where it comes from: "v" the row's values, "d" its derived fields, "row"
-# its number).
-FIELDS: tuple[tuple[str, str], ...] = (
-    ("row", "row"),
-    ("muc", "v"), ("standard", "v"), ("criterion", "v"), ("target", "v"), ("actions", "v"), ("lead", "v"),
-    ("collaborators", "v"), ("start", "v"), ("end", "v"), ("funding", "v"), ("status", "v"),
-    ("section", "d"), ("criterion_code", "d"), ("budget_min", "d"), ("budget_max", "d"), ("start_month", "d"),
-    ("end_month", "d"),
-)
+# shows), named by role: the field each role is comes from the form (form.yaml ``roles``).
+VALUE_ROLES = ("level", "standard", "criterion", "target", "actions", "lead", "collaborators", "start", "end",
+               "funding", "status")
+DERIVED = ("section", "criterion_code", "budget_min", "budget_max", "start_month", "end_month")
+COLUMNS = ("row", *VALUE_ROLES, *DERIVED)
 
 Block = dict[str, tuple]
 
 
-def block_of(rows: Iterable[Any]) -> Block:
+def block_of(rows: Iterable[Any], roles: Roles) -> Block:
     """The columns of ``rows`` (PlanRow objects)."""
     rows = list(rows)
-    out: Block = {}
-    for name, src in FIELDS:
-        if src == "row":
-            out[name] = tuple(r.row for r in rows)
-        elif src == "v":
-            out[name] = tuple(r.values.get(name) for r in rows)
-        else:
-            out[name] = tuple(r.derived.get(name) for r in rows)
+    out: Block = {"row": tuple(r.row for r in rows)}
+    for role in VALUE_ROLES:
+        key = getattr(roles, role)
+        out[role] = tuple(r.values.get(key) for r in rows)
+    for name in DERIVED:
+        out[name] = tuple(r.derived.get(name) for r in rows)
     return out
 
 
 # the columns whose values repeat from plan to plan: dropdown labels and codes, and the
 # texts schools copy from the guidance and from each other
-SHARED_FIELDS = frozenset({"muc", "standard", "criterion", "target", "actions", "lead", "collaborators", "start",
-                           "end", "funding", "status", "section", "criterion_code"})
+SHARED_FIELDS = frozenset({*VALUE_ROLES, "section", "criterion_code"})
 
 
 def shared(block: Block) -> Block:
@@ -57,7 +52,7 @@ def shared(block: Block) -> Block:
 
 
 def empty_block() -> Block:
-    return {name: () for name, _src in FIELDS}
+    return {name: () for name in COLUMNS}
 
 
 class LazyRows(Sequence):

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kcl_xlsx.check.checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STATUS_UNREADABLE, STATUS_VALID,
-                      STATUS_WRONG, CheckOptions, PlanRow, Submission, check_path)
+                      STATUS_WRONG, CheckOptions, PlanRow, Submission, check_path, sources_of)
 from kcl_xlsx.spec.freetext import fold
+from workbook_templates.form import Form
 from kcl_xlsx.collect import cache as collect_cache
 from kcl_xlsx.intake.entries import file_sha256, skip_reason
 from kcl_xlsx.collect.ledger import Ledger, now_iso, pack_rows, submission_from_row
@@ -151,6 +152,8 @@ class CollectResult:
 def options_key(options: CheckOptions) -> str:
     """What a parse result depends on besides the bytes (cached results are per key)."""
     d = dataclasses.asdict(options)
+    if d["form"] is None:
+        del d["form"]  # the key of every earlier ledger, made before a form file could be named
     d["key"] = hashlib.sha256(options.key).hexdigest() if options.key else ""
     return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -201,7 +204,8 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
         with Ledger(ledger_path) as led:
             res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
                                 as_of=as_of, choices=options.choices)
-            todo = _from_ledger(files, led, okey, res)
+            form = sources_of(options).form
+            todo = _from_ledger(files, led, okey, res, form)
             res.timings["find"] = time.perf_counter() - t0
             res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress)
             res.timings["check"] = time.perf_counter() - t0 - res.timings["find"]
@@ -210,7 +214,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
                 f.sha256 = f.sha256 or (f.sub.sha256 if f.sub else "")
                 f.collected_at = first_seen.get((f.rel, f.sha256), "") or now_iso()
             res.files = sorted(files + listed, key=lambda f: f.rel)
-            _classify(res, files, roster, deadline)
+            _classify(res, files, roster, deadline, form)
             led.classify((f.rel, f.sub.sha256, okey, f.classification, f.school) for f in files if f.sub)
         if feedback is not None:  # inside: zip members are readable only until the clean-up
             from kcl_xlsx.check.feedback_run import write_feedback_files
@@ -225,7 +229,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
         from kcl_xlsx.summary.workbook import DETAIL_LIMIT
 
         t1 = time.perf_counter()
-        data = build_summary(res)
+        data = build_summary(res, options.form)
         res.timings["pivots"] = time.perf_counter() - t1
         for f in res.files:  # the summary's frames hold the rows now; the blocks would double the peak
             f.block = None
@@ -343,7 +347,7 @@ def _safe(name: str) -> str:
 # --------------------------------------------------------------------------- parsing (cached)
 
 
-def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectResult) -> list[InboxFile]:
+def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectResult, form: Form) -> list[InboxFile]:
     """Take every file the ledger already knows from it; return the files to parse."""
     known, sizes = led.stat_index(okey), led.sizes(okey)
     todo = []
@@ -352,7 +356,7 @@ def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectRes
         if rowid is not None:
             row = led.row(rowid)
             f.sha256, f.source = row["sha256"], "cached"
-            _keep(f, submission_from_row(row), led, okey)
+            _keep(f, submission_from_row(row), led, okey, form)
             res.cached += 1
             continue
         if f.size not in sizes:
@@ -366,17 +370,17 @@ def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectRes
             sub.size = f.size
             # taken from the ledger under a new name/mtime: recorded under it at once
             led.record_many([(sub, f.rel, f.size, f.mtime_ns, row["rows_json"])], okey)
-            _keep(f, sub, led, okey)
+            _keep(f, sub, led, okey, form)
             res.same_hash += 1
             continue
         todo.append(f)
     return todo
 
 
-def _keep(f: InboxFile, sub: Submission, led: Ledger, okey: str, block: Block | None = None) -> None:
+def _keep(f: InboxFile, sub: Submission, led: Ledger, okey: str, form: Form, block: Block | None = None) -> None:
     """Hold the file's result for the rest of the run: its rows compactly, the full rows
     left in the ledger."""
-    f.block = shared(block if block is not None else block_of(sub.rows))
+    f.block = shared(block if block is not None else block_of(sub.rows, form.roles))
     count = len(f.block["row"])
     sub.rows = LazyRows(str(led.path), f.rel, sub.sha256, okey, count)  # type: ignore[assignment]
     f.sub = sub
@@ -404,7 +408,7 @@ def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: 
     def flush() -> None:
         led.record_many([(p.sub, f.rel, f.size, f.mtime_ns, p.rows_json) for f, p in batch], okey)
         for f, p in batch:
-            _keep(f, p.sub, led, okey, p.block)
+            _keep(f, p.sub, led, okey, sources_of(options).form, p.block)
         batch.clear()
 
     for f, parsed in results:
@@ -436,7 +440,7 @@ def check_for_ledger(item: tuple[str, CheckOptions, str]) -> Parsed:
     """Check one file (in a worker process) and shape the result for the ledger."""
     path, options, display = item
     sub = check_path(path, options, display)
-    parsed = Parsed(sub, pack_rows(sub.rows), block_of(sub.rows))
+    parsed = Parsed(sub, pack_rows(sub.rows), block_of(sub.rows, sources_of(options).form.roles))
     sub.rows = []
     return parsed
 
@@ -449,7 +453,8 @@ def _parsed(got: Parsed | Submission) -> Parsed:
 # --------------------------------------------------------------------------- classification
 
 
-def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None, deadline: dt.date | None) -> None:
+def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None, deadline: dt.date | None,
+              form: Form) -> None:
     plans: list[InboxFile] = []
     first_by_sha: dict[str, InboxFile] = {}
     for f in sorted(files, key=lambda f: (f.collected_at, f.rel)):
@@ -497,7 +502,7 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
             s.previous = older[0] if older else None
             if s.previous:
                 # both versions' full rows, from the ledger (a run keeps only what the summary needs)
-                s.changes = diff_rows(list(s.previous.sub.rows), list(s.accepted.sub.rows))
+                s.changes = diff_rows(list(s.previous.sub.rows), list(s.accepted.sub.rows), form)
             newer_bad = [f for f in ordered if f.sub.status == STATUS_ERRORS and _newest_key(f) > _newest_key(s.accepted)]
             for f in newer_bad:
                 f.note = "bản mới hơn có lỗi; đang tổng hợp " + s.accepted.rel
@@ -569,21 +574,22 @@ class _Matcher:
 # --------------------------------------------------------------------------- changes
 
 
-def row_key(values: dict[str, Any], derived: dict[str, Any]) -> str:
-    crit = derived.get("criterion_code") or fold(values.get("criterion") or "")
-    return f"{crit} | {fold(values.get('actions') or '')}"
+def row_key(values: dict[str, Any], derived: dict[str, Any], form: Form) -> str:
+    """A row's identity between two versions (form.yaml ``row_key``); the criterion is
+    compared by its code where it has one."""
+    parts = []
+    for key in form.row_key:
+        code = derived.get("criterion_code") if key == form.roles.criterion else None
+        parts.append(code or fold(values.get(key) or ""))
+    return " | ".join(parts)
 
 
-_COMPARED = ("muc", "standard", "criterion", "target", "actions", "lead", "collaborators", "start", "end",
-             "budget", "funding", "support", "note", "status", "result")
-
-
-def diff_rows(before: list[PlanRow], after: list[PlanRow]) -> list[Change]:
-    """Rows added, removed and changed, keyed by criterion + actions."""
+def diff_rows(before: list[PlanRow], after: list[PlanRow], form: Form) -> list[Change]:
+    """Rows added, removed and changed (any field of the form), keyed by :func:`row_key`."""
     def index(rows: list[PlanRow]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for r in rows:
-            k = row_key(r.values, r.derived)
+            k = row_key(r.values, r.derived, form)
             while k in out:
                 k += "+"
             out[k] = r.values
@@ -594,7 +600,7 @@ def diff_rows(before: list[PlanRow], after: list[PlanRow]) -> list[Change]:
     for k in b:
         if k not in a:
             changes.append(Change("added", k, None, b[k]))
-        elif any(_v(a[k].get(f)) != _v(b[k].get(f)) for f in _COMPARED):
+        elif any(_v(a[k].get(f)) != _v(b[k].get(f)) for f in form.keys):
             changes.append(Change("changed", k, a[k], b[k]))
     changes.extend(Change("removed", k, a[k], None) for k in a if k not in b)
     return changes

@@ -125,10 +125,11 @@ def read_ledger(path: Path) -> list:
 def split_rows(sub: Submission, spec: PlanSpec, new_year: SchoolYear) -> tuple[list[dict], list[dict]]:
     """(carried, done): carried = not completed, or ending inside the new school year."""
     done_labels = {fold(o.label) for o in spec.choices.statuses if o.done}
+    status = spec.form.roles.status
     start_of_new = new_year.start * 12 + spec.choices.first_month - 1
     carried, done = [], []
     for row in sub.rows:
-        finished = fold(row.values.get("status") or "") in done_labels
+        finished = fold(row.values.get(status) or "") in done_labels
         end = row.derived.get("end_month")
         if not finished or (end is not None and end >= start_of_new):
             carried.append(dict(row.values))
@@ -140,26 +141,27 @@ def split_rows(sub: Submission, spec: PlanSpec, new_year: SchoolYear) -> tuple[l
 def carry_row(row: dict[str, Any], spec: PlanSpec, old_year: str, mapping: dict[str, str]) -> tuple[dict, str | None]:
     """One carried row in the new year's vocabulary; returns (row, unmapped criterion code)."""
     out = dict(row)
+    r = spec.form.roles
     periods = {p.label for p in spec.periods}
-    if out.get("start") not in periods:
-        out["start"] = spec.periods[0].label  # an unfinished action goes on from the new year's start
-    if out.get("end") not in periods:
-        out["end"] = None  # the school must set a new end: the Kiểm tra cell says so
+    if out.get(r.start) not in periods:
+        out[r.start] = spec.periods[0].label  # an unfinished action goes on from the new year's start
+    if out.get(r.end) not in periods:
+        out[r.end] = None  # the school must set a new end: the Kiểm tra cell says so
     unmapped = None
-    criterion = out.get("criterion")
+    criterion = out.get(r.criterion)
     if isinstance(criterion, str) and criterion not in spec.lists["criteria"]:
         code = criterion.split(" - ", 1)[0].strip()
         target = spec.framework.find(mapping.get(code, code))
         if target is not None:
-            out["criterion"] = target.label
+            out[r.criterion] = target.label
             std = next((s for s in spec.framework.standards if s.code == target.standard), None)
-            out["standard"] = std.label if std else None
+            out[r.standard] = std.label if std else None
         else:
             unmapped = code
-    if out.get("muc") not in spec.lists["levels"]:
-        out["muc"] = None  # e.g. a Mức 4 row under a framework without Mức 4: the school chooses again
+    if out.get(r.level) not in spec.lists["levels"]:
+        out[r.level] = None  # e.g. a Mức 4 row under a framework without Mức 4: the school chooses again
     note = f"Chuyển tiếp từ năm học {old_year}"
-    out["note"] = note if not out.get("note") else f"{note}. {out['note']}"
+    out[r.note] = note if not out.get(r.note) else f"{note}. {out[r.note]}"
     return out, unmapped
 
 

@@ -365,11 +365,11 @@ class _Builder:
     def _list_source(self, list_key: str, xr: int) -> str:
         lay = self.lay
         if list_key == "criteria":
-            key = f"${lay.letter('standard')}{xr}"
+            key = f"${lay.letter(self.form.roles.standard)}{xr}"
             top = self.spec.top_label
             if top:
                 q = xl_text(top)
-                key = f'IF(TRIM(${lay.letter("muc")}{xr})={q},{q},{key})'
+                key = f'IF(TRIM(${lay.letter(self.form.roles.level)}{xr})={q},{q},{key})'
             keys, vals = L.list_name("criteria_keys"), L.list_name("criteria_values")
             return (f"=OFFSET(INDEX({vals},1),MATCH({key},{keys},0)-1,0,"
                     f"COUNTIF({keys},{key}),1)")

@@ -157,7 +157,7 @@ class PlanSpec:
                 yield _rule(fr["required"], "required", f.key, ctx)
             elif f.required == "unless_top" and self.top_label:
                 yield _rule(fr["required"], "required", f.key, ctx,
-                            unless_field="muc", unless_value=self.top_label)
+                            unless_field=self.form.roles.level, unless_value=self.top_label)
             elif f.required == "unless_top":
                 yield _rule(fr["required"], "required", f.key, ctx)
             if f.type == "choice":
@@ -211,13 +211,14 @@ def _rule(spec: dict, kind: str, field: str, ctx: dict, severity: Severity = Sev
 def example_row(spec: PlanSpec) -> dict[str, Any]:
     """The worked example of the Hướng dẫn sheet as field values (valid under every rule)."""
     ex = dict(spec.form.guide.get("example") or {})
+    r = spec.form.roles
     std = spec.framework.standards[0]
     crit = std.criteria[0]
     months = spec.choices.months(spec.year)
-    level = int(ex.get("muc", 2))
+    level = int(ex.get(r.level, 2))
     if level not in crit.levels:
         level = crit.levels[-1]
     row = {k: v for k, v in ex.items() if k in spec.form.keys}
-    row.update(muc=spec.choices.level_label(level), standard=std.label, criterion=crit.label,
-               start=months[int(ex.get("start", 0))].label, end=months[int(ex.get("end", 0))].label)
+    row.update({r.level: spec.choices.level_label(level), r.standard: std.label, r.criterion: crit.label,
+                r.start: months[int(ex.get(r.start, 0))].label, r.end: months[int(ex.get(r.end, 0))].label})
     return {k: row.get(k, "") for k in spec.form.keys}

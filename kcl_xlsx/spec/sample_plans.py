@@ -26,6 +26,7 @@ def plan_rows(spec: PlanSpec, n: int, seed: int = 0) -> list[dict[str, Any]]:
     fw, ch = spec.framework, spec.choices
     months = ch.months(spec.year)[:12]
     funding = [o.label for o in ch.funding if not o.none]
+    roles = spec.form.roles
     rows = []
     for i in range(n):
         if fw.top_items and i % 7 == 6:
@@ -38,13 +39,16 @@ def plan_rows(spec: PlanSpec, n: int, seed: int = 0) -> list[dict[str, Any]]:
         a = rnd.randrange(0, 9)
         b = rnd.randrange(a, 12)
         budget = rnd.choice([0, 2, 5, 10, 12.5, 30, 150])
-        rows.append({
-            "muc": muc, "standard": std, "criterion": crit.label,
+        by_role = {
+            "level": muc, "standard": std, "criterion": crit.label,
             "target": rnd.choice(TARGETS), "actions": f"{rnd.choice(ACTIONS)} ({i + 1})",
             "lead": rnd.choice(ch.owners[:8]), "collaborators": "Giáo viên, Nhân viên",
             "start": months[a].label, "end": months[b].label,
             "budget": budget or None,
             "funding": rnd.choice(funding) if budget else (ch.no_funding.label if ch.no_funding else None),
-            "support": None, "note": None, "status": rnd.choice(ch.statuses[:3]).label, "result": None,
-        })
+            "status": rnd.choice(ch.statuses[:3]).label,
+        }
+        row = dict.fromkeys(spec.form.keys)
+        row.update({getattr(roles, role): value for role, value in by_role.items()})
+        rows.append(row)
     return rows

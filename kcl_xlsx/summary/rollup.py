@@ -23,6 +23,7 @@ import pandas as pd
 from macros_free_validation.report import Issue
 from workbook_templates.choices import load_choices
 from workbook_templates.errors import SpecError
+from workbook_templates.form import load_form
 
 from kcl_xlsx.summary.export import RISKY_STARTS
 from kcl_xlsx.intake.preflight import Bounds, preflight
@@ -149,7 +150,7 @@ def read_workbook(path: Path) -> Tables:
                             f"not a kcl-xlsx summary (no sheet '{needed}')")
     overview = {str(r[0]): r[1] for r in sheets[S_OVERVIEW] if len(r) > 1 and r[0]}
     detail_names = sorted((n for n in sheets if n.startswith(S_DETAIL)), key=_sheet_order)
-    parts = [_sheet_table(sheets[n], {HEADERS.get(c, c): c for c in ROW_COLUMNS}, path, n) for n in detail_names]
+    parts = [_sheet_table(sheets[n], detail_header_names(), path, n) for n in detail_names]
     if any(p is None for p in parts):
         raise SpecError(path, "trang Chi tiết không chứa các dòng (quá nhiều dòng); dùng thư mục xuất dữ liệu "
                               "của đơn vị này", "the detail rows are only in the export folder: use that instead")
@@ -169,6 +170,18 @@ def read_workbook(path: Path) -> Tables:
                   year=str(overview.get(_OVERVIEW_YEAR) or _one_year(rows)),
                   expected=int(expected) if isinstance(expected, (int, float)) else len(schools),
                   contact_headers=contact)
+
+
+# Headers of Chi tiết written by versions before the action columns were headed as the
+# form's fields: their summaries are still read.
+_EARLIER_DETAIL_HEADERS = {"Kết thúc": "end", "Tình trạng": "status"}
+
+
+def detail_header_names() -> dict[str, str]:
+    """Chi tiết's header text -> our column name, for summaries of this and earlier versions."""
+    names = {HEADERS.get(c, c): c for c in ROW_COLUMNS}
+    names.update({label: column for column, label in load_form().column_labels().items()})
+    return {**_EARLIER_DETAIL_HEADERS, **names}
 
 
 def _sheet_order(name: str) -> int:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from workbook_templates.choices import Choices, load_choices
+from workbook_templates.form import load_form
 
 from kcl_xlsx.collect.run import CLASS_LABELS, LATE, MISSING, SUBMITTED_ERRORS, SUBMITTED_VALID, CollectResult
 from kcl_xlsx.spec.freetext import fold
@@ -58,6 +59,7 @@ class Tables:
     expected: int | None = None  # schools that must send a plan (None: no roster)
     contact_headers: tuple[str, ...] = ()
     choices: str | None = None  # the choice lists file (None: built-in)
+    form: str | None = None  # the form file (None: built-in): its field headers head the action columns
     extra_overview: tuple[tuple[str, Any], ...] = ()  # e.g. a roll-up's number of offices
 
 
@@ -81,6 +83,7 @@ class SummaryData:
     schools: pd.DataFrame  # the schools table, as exported
     contact_headers: tuple[str, ...] = ()
     progress_counts: pd.DataFrame | None = None  # actions per follow-up state (Hoàn thành, Trễ hạn...)
+    column_labels: dict[str, str] = dataclasses.field(default_factory=dict)  # action columns headed as the form's fields
 
 
 # --------------------------------------------------------------------------- months, progress
@@ -154,17 +157,18 @@ def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, cho
 # --------------------------------------------------------------------------- stage 1: tables
 
 
-def tables_from_collect(res: CollectResult) -> Tables:
+def tables_from_collect(res: CollectResult, form: str | None = None) -> Tables:
     choices = load_choices(res.choices)
-    rows = _rows_frame(res)
+    rows = _rows_frame(res, load_form(form).summary_columns)
     rows["progress"] = progress_column(rows["status"], rows["end_month"], res.as_of, choices)
     return Tables(rows[ROW_COLUMNS], _schools_frame(res), _issues_frame(res), _files_frame(res), _changes_frame(res),
                   year=res.year or ", ".join(sorted(set(rows["year"]))),
                   expected=len(res.roster.schools) if res.roster else None,
-                  contact_headers=tuple(res.roster.contact_headers) if res.roster else (), choices=res.choices)
+                  contact_headers=tuple(res.roster.contact_headers) if res.roster else (), choices=res.choices,
+                  form=form)
 
 
-def _rows_frame(res: CollectResult) -> pd.DataFrame:
+def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]) -> pd.DataFrame:
     # built column by column from each accepted file's compact block: a dict per row costs
     # ~1 KB, 400 MB at province scale
     cols: dict[str, list] = {c: [] for c in ROW_COLUMNS if c != "progress"}
@@ -183,12 +187,9 @@ def _rows_frame(res: CollectResult) -> pd.DataFrame:
                            ("framework", sub.framework), ("year", sub.year), ("source_file", f.rel),
                            ("source_sheet", sub.sheet)):
             cols[key].extend([value] * n)
-        cols["standard"].extend(std or muc or "" for std, muc in zip(b["standard"], b["muc"]))
-        for key, field in (("section", "section"), ("criterion", "criterion_code"), ("criterion_name", "criterion"),
-                           ("target", "target"), ("actions", "actions"), ("lead", "lead"),
-                           ("collaborators", "collaborators"), ("start", "start"), ("end", "end"),
-                           ("funding_source", "funding"), ("status", "status")):
-            cols[key].extend(blank(b[field]))
+        cols["standard"].extend(std or muc or "" for std, muc in zip(b["standard"], b["level"]))
+        for key, column in (("section", "section"), ("criterion", "criterion_code"), *summary_columns):
+            cols[key].extend(blank(b[column]))
         cols["budget_min_mvnd"].extend(map(_num, b["budget_min"]))
         cols["budget_max_mvnd"].extend(map(_num, b["budget_max"]))
         cols["source_row"].extend(b["row"])
@@ -261,8 +262,8 @@ def _changes_frame(res: CollectResult) -> pd.DataFrame:
 # --------------------------------------------------------------------------- stage 2: pivots
 
 
-def build_summary(res: CollectResult) -> SummaryData:
-    return summarise(tables_from_collect(res))
+def build_summary(res: CollectResult, form: str | None = None) -> SummaryData:
+    return summarise(tables_from_collect(res, form))
 
 
 def summarise(t: Tables) -> SummaryData:
@@ -326,7 +327,8 @@ def summarise(t: Tables) -> SummaryData:
     missing = missing[["school_code", "school_name", "level", "unit", "status", *t.contact_headers]]
     return SummaryData(overview, funding_totals, status_counts, det, _by_school(t, fund, labels), _by_unit(t),
                        by_standard, by_criterion, std_fund, by_month, by_lead, t.issues, missing.reset_index(drop=True),
-                       t.files, t.changes, t.schools, tuple(t.contact_headers), progress_counts)
+                       t.files, t.changes, t.schools, tuple(t.contact_headers), progress_counts,
+                       load_form(t.form).column_labels())
 
 
 def _by_school(t: Tables, fund: pd.DataFrame, labels: list[str]) -> pd.DataFrame:

@@ -255,6 +255,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
                               "có thể mở bằng Excel hoặc Power BI để lập PivotTable.")
         det = det.iloc[0:0]
     det = detail_for_people(det)  # only the rows written here (none past the limit)
+    detail_headers = {**HEADERS, **d.column_labels}  # the action columns are headed as the form's fields
     per = MAX_ROWS - 1
     chunks = [det.iloc[i:i + per] for i in range(0, len(det), per)] or [det]
     for n, chunk in enumerate(chunks if len(det) or len(d.detail) <= detail_limit else []):
@@ -265,7 +266,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
         last = max(len(chunk), 1)
         ws.add_table(0, 0, last, len(cols) - 1, {
             "name": f"ChiTiet{n + 1}", "style": "Table Style Light 9", "autofilter": True,
-            "columns": [{"header": HEADERS.get(c, c)} for c in cols]})  # "actions" is the text here, not a count
+            "columns": [{"header": detail_headers.get(c, c)} for c in cols]})  # "actions": the text here, not a count
         for c, col in enumerate(cols):
             ws.set_column(c, c, 40 if col in ("school_name", "standard", "criterion_name", "target", "actions") else 14)
         ws.freeze_panes(1, 0)
