@@ -38,7 +38,7 @@ RULES = [
 ]
 
 # Excel itself writes these attributes; the published XSDs do not declare them, so they
-# are removed before validation (same list as the former shared/tools/ooxml-validate).
+# are removed before validation (the same list as the xmllint script this module replaces).
 STRIP = [
     re.compile(rb'\sxml:space="[^"]*"'),
     re.compile(rb'\smc:Ignorable="[^"]*"'),
