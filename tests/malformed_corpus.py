@@ -23,6 +23,8 @@ from typing import Callable
 import xlsxwriter
 from msoffcrypto.format.ooxml import OOXMLFile
 
+from tests.support.tools import which
+
 Builder = Callable[[Path], Path]
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -115,7 +117,7 @@ def _placeholder(new: bytes) -> Callable[[bytes], bytes]:
 
 
 def soffice_path() -> str | None:
-    return shutil.which("soffice")
+    return which("soffice")
 
 
 def _needs_libreoffice(builder: Builder) -> Builder:

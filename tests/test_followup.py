@@ -303,7 +303,6 @@ def test_summary_has_the_progress_charts(scenario):
         assert label in by_school[0]
 
 
-@pytest.mark.xmllint
 def test_summaries_pass_the_ooxml_schemas(scenario, ooxml_validate):
     ooxml_validate(scenario.first_summary, scenario.cli_summary, scenario.second_summary)
 

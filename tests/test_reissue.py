@@ -506,7 +506,6 @@ def test_report_counts_carried_and_completed_rows(year1, cli_run):
 # -- 2. the same template checks -----------------------------------------------------------------
 
 
-@pytest.mark.xmllint
 def test_reissued_templates_pass_the_ooxml_schemas(cli_run, tt57_runs, ooxml_validate):
     _plain, mapped = tt57_runs
     ooxml_validate(*sorted(cli_run.out.glob("*.xlsx")), *sorted(mapped.out.glob("*.xlsx")))

@@ -8,15 +8,12 @@ in-sheet check really computes.  Without that setting LibreOffice keeps cached v
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
-REQUIRE_ENV = "KCL_XLSX_REQUIRE_TOOLS"
+from tests.support.tools import REQUIRE_ENV, require, which  # noqa: F401  (REQUIRE_ENV: old import path)
 
 _XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -34,17 +31,12 @@ FILTERS = {
 
 
 def soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
+    return which("soffice")
 
 
 def require_soffice() -> str:
     """The soffice path; skip the test without it, or fail where CI demands the tool."""
-    path = soffice()
-    if path:
-        return path
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"LibreOffice (soffice) is required ({REQUIRE_ENV}=1) but not installed")
-    pytest.skip("LibreOffice (soffice) not installed: apt-get install libreoffice-calc-nogui")
+    return require("soffice")
 
 
 def _profile(recalc: bool) -> Path:
