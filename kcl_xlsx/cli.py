@@ -9,6 +9,7 @@ import datetime as dt
 import functools
 import os
 import sys
+import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Callable, Optional
@@ -22,7 +23,9 @@ from workbook_templates.choices import parse_school_year
 
 from kcl_xlsx.spec import catalog_view
 from kcl_xlsx.check import render as report_render
-from kcl_xlsx.check.run import check_many, walk, with_roster
+from kcl_xlsx.check.run import check_many, with_roster
+from kcl_xlsx.intake import entries
+from kcl_xlsx.intake.entries import walk
 from kcl_xlsx.check.checker import CheckOptions
 from kcl_xlsx.check.feedback_run import write_feedback_files
 from kcl_xlsx.spec.identity import KEY_ENV, office_key
@@ -177,20 +180,25 @@ def check(
     missing = [p for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: không có tệp hoặc thư mục này / no such file or folder")
-    files, skipped = walk(paths)
-    for path, reason in skipped:
-        err.print(f"{path}: bỏ qua, {reason}", markup=False)
     _jobs(jobs)
     options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
                            key=office_key(key), year=year, level=level)
-    results = dict(check_many([(p, str(p)) for p in files], options, jobs))
-    subs = [results[p] for p in files]
-    if schools is not None:
-        subs = [with_roster(s, schools) for s in subs]
-    if feedback:
-        written = write_feedback_files(subs, files, feedback)
-        err.print(f"Đã ghi {len(written)} tệp phản hồi vào {feedback} / wrote {len(written)} feedback files",
-                  markup=False)
+    with tempfile.TemporaryDirectory(prefix="kcl-check-") as tmp:  # workbooks of .zip attachments, copied
+        found = walk(paths, Path(tmp), options.bounds.max_file_bytes)
+        for e in found:
+            if e.kind == entries.SKIPPED:
+                err.print(f"{e.name}: bỏ qua, {e.note}", markup=False)
+            elif e.kind == entries.ARCHIVE:
+                err.print(f"{e.name}: tệp nén, {e.note} / an archive, its workbooks are checked", markup=False)
+        files = [e for e in found if e.kind == entries.FILE]
+        results = dict(check_many([(e.path, e.name) for e in files], options, jobs))
+        subs = [results[e.path] for e in files]
+        if schools is not None:
+            subs = [with_roster(s, schools) for s in subs]
+        if feedback:
+            written = write_feedback_files(subs, [e.path for e in files], feedback)
+            err.print(f"Đã ghi {len(written)} tệp phản hồi vào {feedback} / wrote {len(written)} feedback files",
+                      markup=False)
     if fmt == Format.json:
         _write_utf8(report_render.to_json(subs) + "\n")
     elif fmt == Format.csv:

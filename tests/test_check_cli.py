@@ -275,6 +275,28 @@ def test_folder_is_walked_recursively(files, tmp_path):
     assert errors == {str(inbox / "quan-10" / "b.xlsx")}
 
 
+def test_check_opens_zip_attachments_as_collect_does(files, tmp_path):
+    """One walker for check and collect: the workbooks of a .zip attachment are checked
+    (named "a.zip!inner.xlsx"), the archive itself is named on stderr; the zip is only read."""
+    import zipfile
+
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    attachment = inbox / "thu-cua-truong.zip"
+    with zipfile.ZipFile(attachment, "w") as zf:
+        zf.write(files["errors"], "ke-hoach/loi.xlsx")
+        zf.write(files["valid"], "dung.xlsx")
+        zf.writestr("ghi-chu.txt", "không phải bảng tính")
+    before = attachment.read_bytes()
+    res = invoke(str(inbox), "--format", "json", "--year", YEAR, "--key", KEY)
+    assert res.exit_code == 1
+    records = json.loads(res.stdout)
+    assert {r["file"] for r in records} == {f"{attachment}!ke-hoach/loi.xlsx", f"{attachment}!dung.xlsx"}
+    assert {r["file"] for r in records if r["severity"] == "error"} == {f"{attachment}!ke-hoach/loi.xlsx"}
+    assert f"{attachment}: tệp nén, 2 bảng tính bên trong" in res.stderr
+    assert attachment.read_bytes() == before
+
+
 def test_hostile_files_in_a_folder_do_not_stop_the_run(files, tmp_path):
     """The checks run in sandboxed workers: the file that makes python-calamine abort is
     rejected alone (by the pre-flight), a lock file is skipped, the good file is checked."""

@@ -240,3 +240,36 @@ def test_ctrl_c_in_the_parent_stops_the_workers(tmp_path):
     while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert all(_gone(pid) for pid in pids)
+
+
+# --------------------------------------------------------------------------- spec files given to workers
+
+
+def test_workers_use_the_spec_files_the_parent_loaded(tmp_path):
+    """`check` loads and validates the catalog/choices/form once, in the parent; each worker
+    receives them when it starts instead of reading the files again.  Proof: the options name
+    a choices file that is removed once the parent has loaded it, and the workers still check."""
+    import shutil
+
+    from kcl_xlsx.check.checker import CheckOptions, sources_of
+    from kcl_xlsx.check.run import check_many
+    from kcl_xlsx.issue.issuing import TemplateFactory
+    from kcl_xlsx.spec.plan_spec import Sources
+
+    builtin = ROOT / "workbook_templates" / "data" / "choices.yaml"
+    own = tmp_path / "lua-chon.yaml"
+    shutil.copy(builtin, own)
+    options = CheckOptions(choices=str(own), year="2025-2026")
+    loaded = sources_of(options)  # the parent loads it (as the CLI does)
+    own.unlink()  # a worker that read the file itself would fail on every plan
+    data, _ = TemplateFactory(Sources.load(), "2025-2026").make("thcs")
+    plans = []
+    for i in range(3):
+        plans.append(tmp_path / f"p{i}.xlsx")
+        plans[-1].write_bytes(data)
+    results = dict(check_many([(p, p.name) for p in plans], options, jobs=2))
+    assert len(results) == 3
+    for sub in results.values():
+        assert sub.status == "errors", [i.message for i in sub.issues]  # an empty plan: read and judged
+        assert [i.code for i in sub.issues if i.code.startswith("file.")] == []
+    assert loaded.choices.owners

@@ -100,9 +100,21 @@ def _sources(catalog: str | None, choices: str | None, form: str | None = None) 
     return Sources.load(catalog=catalog, choices=choices, form=form)
 
 
+_GIVEN: dict[tuple[str | None, ...], Sources] = {}
+
+
 def sources_of(options: CheckOptions) -> Sources:
-    """The spec files ``options`` name, loaded once per process."""
-    return _sources(options.catalog, options.choices, options.form)
+    """The spec files ``options`` name: as the parent process loaded them (see
+    :func:`give_sources`), else loaded here once."""
+    key = (options.catalog, options.choices, options.form)
+    return _GIVEN.get(key) or _sources(*key)
+
+
+def give_sources(given: tuple[CheckOptions, Sources]) -> None:
+    """Make ``sources`` the ones of ``options`` in this process: a worker gets the spec files
+    its parent already loaded and validated, instead of reading and parsing them again."""
+    options, sources = given
+    _GIVEN[(options.catalog, options.choices, options.form)] = sources
 
 
 def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display: str | None = None) -> Submission:

@@ -9,33 +9,13 @@ from typing import Any, Callable, Iterable, Iterator
 
 from macros_free_validation.report import Issue
 
-from kcl_xlsx.check.checker import STATUS_ERRORS, STATUS_UNREADABLE, STATUS_VALID, CheckOptions, Submission, check_path
-from kcl_xlsx.intake.entries import skip_reason
+from kcl_xlsx.check.checker import (STATUS_ERRORS, STATUS_UNREADABLE, STATUS_VALID, CheckOptions, Submission, check_path,
+                                    give_sources, sources_of)
 from kcl_xlsx.spec.roster import compare_with_roster
 from kcl_xlsx.intake.sandbox import WorkerPool
 
 TIMEOUT_S = 60.0
 MEMORY_BYTES = 1536 * 2**20
-
-
-def walk(inputs: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
-    """Files named, and every file below the folders named (sorted, so runs are stable);
-    and the entries not opened, with the reason (see :mod:`entries`)."""
-    out: list[Path] = []
-    skipped: list[tuple[Path, str]] = []
-    for p in inputs:
-        p = Path(p)
-        if p.is_dir() and not p.is_symlink():
-            below = sorted(p.rglob("*"))
-        else:
-            below = [p]  # named by the user: a link to a file is followed
-        for q in below:
-            reason = skip_reason(q, follow_links=q == p)
-            if reason:
-                skipped.append((q, reason))
-            elif not q.is_dir():
-                out.append(q)
-    return out, skipped
 
 
 def _check_item(item: tuple[str, CheckOptions, str]) -> Submission:
@@ -51,7 +31,8 @@ def check_many(items: list[tuple[Path, str]], options: CheckOptions, jobs: int |
     than the submission; a file whose worker crashed or hung gets a bare Submission."""
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(items) or 1))
     work = [(str(p), options, d) for p, d in items]
-    with WorkerPool(func, jobs=jobs, timeout_s=TIMEOUT_S, mem_bytes=MEMORY_BYTES) as pool:
+    setup = (give_sources, (options, sources_of(options)))
+    with WorkerPool(func, jobs=jobs, timeout_s=TIMEOUT_S, mem_bytes=MEMORY_BYTES, setup=setup) as pool:
         for item, outcome in pool.imap_unordered(work):
             path, _opts, display = item
             sub = outcome.value if outcome.ok else _crashed(display, outcome)

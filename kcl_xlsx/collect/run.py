@@ -23,7 +23,8 @@ from kcl_xlsx.check.checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_T
 from kcl_xlsx.spec.freetext import fold
 from workbook_templates.form import Form
 from kcl_xlsx.collect import cache as collect_cache
-from kcl_xlsx.intake.entries import file_sha256, skip_reason
+from kcl_xlsx.intake import entries
+from kcl_xlsx.intake.entries import file_sha256, walk
 from kcl_xlsx.collect.ledger import Ledger, now_iso, pack_rows, submission_from_row
 from kcl_xlsx.spec.roster import Roster
 from kcl_xlsx.collect.row_block import Block, LazyRows, block_of, empty_block, shared
@@ -55,10 +56,7 @@ SUBMITTED_ERRORS = "Nộp có lỗi"
 MISSING = "Chưa nộp"
 LATE = "Nộp muộn"
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 BATCH = 16
-MAX_ZIP_MEMBERS = 200
-MAX_ZIP_TOTAL = 256 * 2**20
 
 
 @dataclasses.dataclass
@@ -254,94 +252,16 @@ def _roster_key(roster: Roster | None) -> str:
 
 def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile], list[InboxFile]]:
     """The files to check, and the entries only listed: .zip attachments (their workbooks
-    are among the files), symbolic links (never followed: one could point at any file of
-    the machine, or at /dev/zero) and special files (a pipe would block the run)."""
+    are among the files), symbolic links and special files (see :mod:`intake.entries`)."""
     files: list[InboxFile] = []
     listed: list[InboxFile] = []
-    for p in sorted(inbox.rglob("*")):
-        rel = p.relative_to(inbox).as_posix()
-        reason = skip_reason(p)
-        if reason:
-            st = p.lstat()
-            listed.append(InboxFile(rel, p, st.st_size, st.st_mtime_ns, classification=SKIPPED, note=reason))
-            continue
-        if not p.is_file():
-            continue
-        st = p.stat()
-        item = InboxFile(rel, p, st.st_size, st.st_mtime_ns)
-        if p.suffix.lower() == ".zip" and not p.name.startswith("~$") and _is_zip(p):
-            members = _extract(p, rel, tmp, options, st.st_mtime_ns)
-            if members is not None:
-                item.classification = ARCHIVE
-                item.sha256 = file_sha256(p)
-                item.note = f"{len(members)} bảng tính bên trong"
-                listed.append(item)
-                files.extend(members)
-                continue
-        files.append(item)
+    for e in walk([inbox], tmp, options.bounds.max_file_bytes, relative_to=inbox):
+        if e.kind == entries.FILE:
+            files.append(InboxFile(e.name, e.path, e.size, e.mtime_ns))
+        else:
+            kind = ARCHIVE if e.kind == entries.ARCHIVE else SKIPPED
+            listed.append(InboxFile(e.name, e.path, e.size, e.mtime_ns, e.sha256, classification=kind, note=e.note))
     return files, listed
-
-
-def _is_zip(p: Path) -> bool:
-    try:
-        return zipfile.is_zipfile(p)
-    except OSError:
-        return False
-
-
-def _extract(p: Path, rel: str, tmp: Path, options: CheckOptions, mtime_ns: int) -> list[InboxFile] | None:
-    """Workbooks inside a .zip attachment, copied (bounded) into ``tmp``; None when the zip
-    is itself a workbook package or cannot be read (then it is checked as a file)."""
-    try:
-        with zipfile.ZipFile(p) as zf:
-            infos = zf.infolist()
-            names = {i.filename for i in infos}
-            if "[Content_Types].xml" in names or "mimetype" in names:
-                return None  # an OOXML/ODF package renamed .zip: let the checker judge it
-            out: list[InboxFile] = []
-            total = 0
-            for n, info in enumerate(i for i in infos if not i.is_dir()):
-                inner = info.filename
-                base = inner.rsplit("/", 1)[-1]
-                if inner.startswith("__MACOSX/") or not base:
-                    continue
-                if n >= MAX_ZIP_MEMBERS:
-                    break
-                if not base.lower().endswith(WORKBOOK_SUFFIXES) and not base.startswith("~$"):
-                    continue
-                target = tmp / f"z{len(list(tmp.iterdir()))}" / _safe(base)
-                target.parent.mkdir(parents=True)
-                limit = min(options.bounds.max_file_bytes, MAX_ZIP_TOTAL - total)
-                size = _copy_bounded(zf, info, target, limit)
-                total += max(size, 0)
-                out.append(InboxFile(f"{rel}!{inner}", target, size if size >= 0 else info.file_size, mtime_ns))
-            return out
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
-        return None
-
-
-def _copy_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, limit: int) -> int:
-    """Copy a member, reading at most ``limit`` bytes (the declared size is not trusted); a
-    member over the limit is truncated, so the checker rejects it as unreadable."""
-    n = 0
-    try:
-        with zf.open(info) as src, open(target, "wb") as dst:
-            while True:
-                chunk = src.read(min(2**20, limit + 1 - n))
-                if not chunk:
-                    break
-                dst.write(chunk)
-                n += len(chunk)
-                if n > limit:
-                    break
-    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError):
-        target.write_bytes(b"")
-        return 0
-    return n
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^\w.~$ -]+", "_", name)[:120] or "file"
 
 
 # --------------------------------------------------------------------------- parsing (cached)

@@ -67,10 +67,12 @@ class Outcome:
 
 
 def _worker_main(conn: multiprocessing.connection.Connection, func: Callable[[Any], Any],
-                 mem_bytes: int | None) -> None:
+                 mem_bytes: int | None, setup: tuple[Callable[[Any], None], Any] | None = None) -> None:
     """Module level, so every start method can import it.  Runs tasks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _limit_resources(mem_bytes)
+    if setup is not None:
+        setup[0](setup[1])  # e.g. the spec files the parent loaded: sent once, not re-read per worker
     conn.send(_READY)
     while True:
         try:
@@ -141,8 +143,12 @@ class WorkerPool:
 
     def __init__(self, func: Callable[[Any], Any], jobs: int | None = None, timeout_s: float = 30.0,
                  mem_bytes: int | None = DEFAULT_MEM_BYTES,
-                 context: multiprocessing.context.BaseContext | None = None) -> None:
+                 context: multiprocessing.context.BaseContext | None = None,
+                 setup: tuple[Callable[[Any], None], Any] | None = None) -> None:
+        """``setup``: (module-level function, its argument), called once in each worker
+        before its first task."""
         self.func = func
+        self.setup = setup
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.timeout_s = timeout_s
         self.mem_bytes = mem_bytes
@@ -191,7 +197,7 @@ class WorkerPool:
 
     def launch(self) -> _Worker:
         parent_end, child_end = self.context.Pipe(duplex=True)
-        process = self.context.Process(target=_worker_main, args=(child_end, self.func, self.mem_bytes),
+        process = self.context.Process(target=_worker_main, args=(child_end, self.func, self.mem_bytes, self.setup),
                                        daemon=True, name="kcl-xlsx-worker")
         process.start()
         child_end.close()  # only the child holds its end now: its death reads as EOF here
