@@ -2,15 +2,15 @@
 
 Every issue carries a stable ``code`` (for machines and for the office's filters), a
 severity, an exact position (sheet, A1 cell, 1-based row, column header) and a Vietnamese
-message plus a hint saying how to fix it.  Codes are declared once with :func:`define_code`
-by the module that can raise them; :func:`codes` lists them all (used for the docs).
+message plus a hint saying how to fix it.  A code's texts are a :class:`CodeSpec`; which
+codes exist is the application's business (it keeps its own catalogue and builds issues
+with :meth:`Issue.from_spec`): this module has no registry.
 """
 from __future__ import annotations
 
 import dataclasses
 import enum
-from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, TypeVar
 
 
 class Severity(str, enum.Enum):
@@ -27,21 +27,7 @@ class CodeSpec:
     hint: str = ""
 
 
-_CODES: dict[str, CodeSpec] = {}
-
-
-def define_code(code: str, severity: Severity | str, message: str, hint: str = "") -> CodeSpec:
-    """Register an issue code.  Re-defining a code with a different text is a bug."""
-    spec = CodeSpec(code, Severity(severity), message, hint)
-    old = _CODES.get(code)
-    if old is not None and old != spec:
-        raise ValueError(f"issue code {code!r} defined twice with different texts")
-    _CODES[code] = spec
-    return spec
-
-
-def codes() -> Mapping[str, CodeSpec]:
-    return MappingProxyType(dict(sorted(_CODES.items())))
+I = TypeVar("I", bound="Issue")
 
 
 class _Blank(dict):
@@ -57,27 +43,23 @@ class Issue:
     severity: Severity
     message: str
     hint: str = ""
-    file: str = ""
     sheet: str = ""
     cell: str = ""
     row: int | None = None
     column: str = ""
     value: str = ""
-    school_code: str = ""
-    template_id: str = ""
 
     @classmethod
-    def make(cls, code: str, *, severity: Severity | str | None = None, **ctx: Any) -> "Issue":
-        """Build an issue from its registered code; ``ctx`` fills the message template
-        and the positional fields (file, sheet, cell, row, column, value...)."""
-        spec = _CODES[code]
+    def from_spec(cls: type[I], spec: CodeSpec, *, severity: Severity | str | None = None, **ctx: Any) -> I:
+        """Build an issue from its code's texts; ``ctx`` fills the message template and
+        the positional fields (sheet, cell, row, column, value, and a subclass's own)."""
         fields = {f.name for f in dataclasses.fields(cls)}
         pos = {k: v for k, v in ctx.items() if k in fields}
         if "value" in pos and pos["value"] is not None:
             pos["value"] = _short(str(pos["value"]))
         fmt = _Blank({k: ("" if v is None else v) for k, v in ctx.items()})
         return cls(
-            code=code,
+            code=spec.code,
             severity=Severity(severity) if severity else spec.severity,
             message=spec.message.format_map(fmt),
             hint=spec.hint.format_map(fmt),
@@ -85,7 +67,7 @@ class Issue:
         )
 
     def where(self) -> str:
-        """``Kế hoạch!F12`` style position, or the file alone."""
+        """``Kế hoạch!F12`` style position, or the sheet alone."""
         if self.sheet and self.cell:
             return f"{self.sheet}!{self.cell}"
         return self.sheet or ""

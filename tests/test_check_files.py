@@ -41,7 +41,8 @@ from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.spec.plan_spec import Sources, example_row
 from kcl_xlsx.intake.preflight import preflight
 from kcl_xlsx.spec.roster import School
-from macros_free_validation.report import Severity, codes
+from kcl_xlsx.spec.issues import catalogue
+from macros_free_validation.report import Severity
 from tests import malformed_corpus as mc
 from tests.support.fill import fill_plan
 from tests.support.libreoffice import require_soffice, resave
@@ -97,7 +98,7 @@ def test_the_tables_cover_the_corpus():
     assert not set(REJECTED) & set(READ_ANYWAY)
     for name in READ_ANYWAY:
         expected = mc.CORPUS[name][1]
-        assert expected is None or codes()[expected].severity != Severity.ERROR, name
+        assert expected is None or catalogue()[expected].severity != Severity.ERROR, name
 
 
 # --------------------------------------------------------------------------- checking in a child
@@ -192,7 +193,7 @@ def _key(issue: dict) -> tuple:
 def test_rejected_file(name: str, checked, corpus):
     res = _result(checked, name)
     code = mc.CORPUS[name][1]
-    assert [(i["code"], i["severity"]) for i in res["issues"]] == [(code, codes()[code].severity.value)]
+    assert [(i["code"], i["severity"]) for i in res["issues"]] == [(code, catalogue()[code].severity.value)]
     assert res["status"] == REJECTED[name]
     assert res["rows"] == 0
     issue = res["issues"][0]
@@ -205,7 +206,7 @@ def test_file_read_anyway(name: str, checked):
     res = _result(checked, name)
     code = mc.CORPUS[name][1]
     file_issues = [(i["code"], i["severity"]) for i in res["issues"] if i["code"].startswith("file.")]
-    assert file_issues == ([] if code is None else [(code, codes()[code].severity.value)])
+    assert file_issues == ([] if code is None else [(code, catalogue()[code].severity.value)])
     assert res["status"] in READ
     assert res["kind"] in {"xlsx", "xlsm", "xls", "ods"}
     baseline = READ_ANYWAY[name]

@@ -28,7 +28,8 @@ from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.spec.plan_spec import Sources, example_row
 from kcl_xlsx.spec.roster import School
-from macros_free_validation.report import Severity, codes
+from kcl_xlsx.spec.issues import catalogue
+from macros_free_validation.report import Severity
 from tests.support.fill import fill_plan
 
 YEAR = "2025-2026"
@@ -441,7 +442,7 @@ def filled(template, tmp_path_factory) -> Path:
 
 
 def _expected_status(case: Case) -> str:
-    errors = any(codes()[code].severity == Severity.ERROR for code, _ in case.expect)
+    errors = any(catalogue()[code].severity == Severity.ERROR for code, _ in case.expect)
     return case.status or ("errors" if errors else "valid")
 
 

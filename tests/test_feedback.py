@@ -27,7 +27,8 @@ from kcl_xlsx.check.feedback import (
     write_feedback,
 )
 from kcl_xlsx.base.output import OutputError
-from macros_free_validation.report import Issue, Severity
+from kcl_xlsx.spec.issues import Issue
+from macros_free_validation.report import Severity
 from tests.support.libreoffice import require_soffice, resave
 
 PLAN, INFO = "Kế hoạch", "Thông tin"

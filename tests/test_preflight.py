@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 from kcl_xlsx.intake import preflight as pf_module
 from kcl_xlsx.intake.preflight import Bounds, Preflight, decrypt, preflight
 from kcl_xlsx.intake.sniff import OLE_MAGIC, SPREADSHEET_KINDS, sniff
-from macros_free_validation.report import Severity, codes
+from kcl_xlsx.spec.issues import catalogue
+from macros_free_validation.report import Severity
 from tests import malformed_corpus as mc
 from tests.support.libreoffice import require_soffice
 
@@ -84,7 +85,7 @@ def test_corpus_file_gives_exactly_its_issue(name: str, corpus: _Corpus):
     if result.ok:
         assert result.kind in SPREADSHEET_KINDS
     for issue in result.issues:
-        assert issue.severity == codes()[issue.code].severity
+        assert issue.severity == catalogue()[issue.code].severity
         assert path.name in issue.message and "\n" not in issue.message
         assert issue.hint
 
@@ -104,7 +105,7 @@ def test_display_name_is_the_file_named_in_messages(corpus: _Corpus):
 def test_every_file_code_names_the_file_in_one_line():
     import kcl_xlsx.intake.sandbox  # noqa: F401  (registers its codes)
 
-    file_codes = {code: spec for code, spec in codes().items() if code.startswith("file.")}
+    file_codes = {code: spec for code, spec in catalogue().items() if code.startswith("file.")}
     mine = {v for k, v in vars(pf_module).items() if k.isupper() and isinstance(v, str) and v.startswith("file.")}
     assert mine | {"file.parser_crashed", "file.timeout"} <= set(file_codes)
     for code in mine | {"file.parser_crashed", "file.timeout"}:
@@ -390,7 +391,7 @@ def _check_never_raises(data: bytes, name: str = "tep.xlsx") -> Preflight:
         path.write_bytes(data)
         result = preflight(path)
     assert isinstance(result, Preflight)
-    assert all(issue.code in codes() for issue in result.issues)
+    assert all(issue.code in catalogue() for issue in result.issues)
     assert not result.ok or result.kind in SPREADSHEET_KINDS
     return result
 

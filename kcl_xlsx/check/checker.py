@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from macros_free_validation.report import Issue, Severity
+from macros_free_validation.report import Severity
 from workbook_templates.errors import SpecError
 
 from kcl_xlsx.spec import layout as L
@@ -23,6 +23,7 @@ from kcl_xlsx.intake.entries import file_sha256
 from kcl_xlsx.spec.freetext import fold
 from kcl_xlsx.check.identity_check import resolve_identity
 from kcl_xlsx.check.normalize import RowNormalizer
+from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.plan_spec import PlanSpec, Sources
 from kcl_xlsx.intake.preflight import Bounds, preflight
 from kcl_xlsx.intake.readers.xlsx import RawPlan, read_plan
@@ -181,20 +182,20 @@ def _spec_for(sub: Submission, sources: Sources, options: CheckOptions) -> PlanS
     idt = sub.identity
     level, year = idt.get("level") or options.level, idt.get("year") or options.year
     if not level or not year:
-        sub.issues.append(Issue.make("template.unknown"))
+        sub.issues.append(Issue.make(Code.TEMPLATE_UNKNOWN))
         return None
     if options.year and idt.get("year") and idt["year"] != options.year:
-        sub.issues.append(Issue.make("template.wrong_year", value=idt["year"], year=options.year))
+        sub.issues.append(Issue.make(Code.TEMPLATE_WRONG_YEAR, value=idt["year"], year=options.year))
     framework = idt.get("framework")
     if framework and framework not in {f.id for f in sources.catalog.frameworks}:
         framework = None
     try:
         spec = sources.spec(level, year, framework)
     except SpecError:
-        sub.issues.append(Issue.make("template.unknown"))
+        sub.issues.append(Issue.make(Code.TEMPLATE_UNKNOWN))
         return None
     if not idt.get("template_id"):
-        sub.issues.append(Issue.make("file.checked_with_assumed_template", value=level, year=year))
+        sub.issues.append(Issue.make(Code.FILE_CHECKED_WITH_ASSUMED_TEMPLATE, value=level, year=year))
     return spec
 
 
@@ -206,7 +207,7 @@ def _check_lists(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
         if found == values:
             continue  # the common case, decided without folding
         if [fold(_txt(v)) for v in found] != [fold(_txt(v)) for v in values]:
-            sub.issues.append(Issue.make("structure.lists_changed", sheet=L.LISTS_SHEET, value=name))
+            sub.issues.append(Issue.make(Code.STRUCTURE_LISTS_CHANGED, sheet=L.LISTS_SHEET, value=name))
 
 
 def _txt(v: Any) -> str:
@@ -220,7 +221,7 @@ def _check_info(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
     for key in _REQUIRED_INFO:
         if not raw.info.get(key):
             cell = _info_cell(raw, spec.form, key)
-            sub.issues.append(Issue.make("info.missing", sheet=spec.form.info_sheet, cell=cell, column=labels[key],
+            sub.issues.append(Issue.make(Code.INFO_MISSING, sheet=spec.form.info_sheet, cell=cell, column=labels[key],
                                          where=f"{spec.form.info_sheet}!{cell}"))
 
 
@@ -252,11 +253,11 @@ def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
         sub.rows.append(PlanRow(raw_row.row, norm.values, norm.derived, errors))
         key = tuple([fold(norm.values.get(k) or "") for k in duplicate_key])
         if key in seen:
-            sub.issues.append(Issue.make("row.duplicate", other=seen[key], **at(criterion)))
+            sub.issues.append(Issue.make(Code.ROW_DUPLICATE, other=seen[key], **at(criterion)))
         else:
             seen[key] = raw_row.row
     if not sub.rows:
-        sub.issues.append(Issue.make("plan.empty", sheet=raw.sheet))
+        sub.issues.append(Issue.make(Code.PLAN_EMPTY, sheet=raw.sheet))
 
 
 class _CellNamer:
@@ -277,7 +278,7 @@ def _rule_issue(rule, pos: dict, value: Any, spec: PlanSpec, derived: dict) -> I
     roles = spec.form.roles
     month = {roles.start: "start_month", roles.end: "end_month"}.get(rule.field)
     if rule.kind == "in_list" and rule.p("list") == "periods" and month and derived.get(month) is not None:
-        return Issue.make("period.outside_window", value=value, year=spec.year.label,
+        return Issue.make(Code.PERIOD_OUTSIDE_WINDOW, value=value, year=spec.year.label,
                           after=spec.choices.years_after, **pos)
     shown = "" if value is None else value
     return Issue(code=rule.code, severity=rule.severity, message=f"{pos['where']}: {rule.message}",

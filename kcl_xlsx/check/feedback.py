@@ -47,10 +47,11 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
-from macros_free_validation.report import Issue, Severity
+from macros_free_validation.report import Severity
 
 from kcl_xlsx.base.output import refuse_existing, write_atomic
 from kcl_xlsx.intake.sniff import sniff_stream
+from kcl_xlsx.spec.issues import Issue
 
 STATUS_VALID = "Hợp lệ"
 STATUS_FIX = "Cần sửa"

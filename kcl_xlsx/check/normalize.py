@@ -20,9 +20,8 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, Callable
 
-from macros_free_validation.report import Issue
-
 from kcl_xlsx.spec.freetext import clean, find_sources, fold, match_role, parse_budget, parse_owners, parse_period
+from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.plan_spec import PlanSpec
 
 
@@ -126,9 +125,9 @@ class RowNormalizer:
         text = str(value)
         cleaned, what, formula_first = _text_facts(text)
         if what:
-            out.issues.append(Issue.make("text.normalized", what=what, value=text, **where(field)))
+            out.issues.append(Issue.make(Code.TEXT_NORMALIZED, what=what, value=text, **where(field)))
         if formula_first:
-            out.issues.append(Issue.make("text.formula_like", first=formula_first, value=cleaned, **where(field)))
+            out.issues.append(Issue.make(Code.TEXT_FORMULA_LIKE, first=formula_first, value=cleaned, **where(field)))
         return cleaned or None
 
     def _choice(self, field: str, resolve, v: dict, where, out: Normalized) -> None:
@@ -140,7 +139,7 @@ class RowNormalizer:
         hit = resolve(value if isinstance(value, str) else _num_text(value))
         if hit and hit != value:
             shown = value if isinstance(value, str) else _num_text(value)
-            out.issues.append(Issue.make("value.interpreted", value=shown, result=hit, **where(field)))
+            out.issues.append(Issue.make(Code.VALUE_INTERPRETED, value=shown, result=hit, **where(field)))
             v[field] = hit
 
     def _muc(self, text: str) -> str | None:
@@ -198,14 +197,14 @@ class RowNormalizer:
         parsed = parse_owners(value, self.owners, aliases)
         if parsed and parsed.lead and parsed.collaborators:
             others = ", ".join(parsed.collaborators)
-            out.issues.append(Issue.make("owner.split", value=value, lead=parsed.lead, others=others, **where(lead)))
+            out.issues.append(Issue.make(Code.OWNER_SPLIT, value=value, lead=parsed.lead, others=others, **where(lead)))
             v[lead] = parsed.lead
             if not v.get(collaborators):
                 v[collaborators] = others
             return
         role = match_role(value, self.owners, aliases)
         if role and role != value:
-            out.issues.append(Issue.make("value.interpreted", value=value, result=role, **where(lead)))
+            out.issues.append(Issue.make(Code.VALUE_INTERPRETED, value=value, result=role, **where(lead)))
             v[lead] = role
 
     def _period_value(self, value: Any):
@@ -230,7 +229,7 @@ class RowNormalizer:
         end_label, end_span = self._period_value(v.get(end))
         if start_span and not v.get(end) and start_span[1] != start_span[0] and start_label is None:
             # "Tháng 10/2025 và hoàn thành tháng 5/2026" typed in Bắt đầu only
-            out.issues.append(Issue.make("period.split", value=v.get(start), **where(start)))
+            out.issues.append(Issue.make(Code.PERIOD_SPLIT, value=v.get(start), **where(start)))
             end_span, end_label = (start_span[1], start_span[1]), self._month(start_span[1])
             v[end] = end_label
         # derived names are the roles' ("start_month"): the ledger and the summary read them
@@ -240,7 +239,7 @@ class RowNormalizer:
                 continue
             new = label or self._month(span[pick])
             if new != v.get(field):
-                out.issues.append(Issue.make("value.interpreted", value=v.get(field), result=new, **where(field)))
+                out.issues.append(Issue.make(Code.VALUE_INTERPRETED, value=v.get(field), result=new, **where(field)))
                 v[field] = new
             out.derived[f"{role}_month"] = span[pick]
             out.derived[f"{role}_span"] = span
@@ -261,7 +260,7 @@ class RowNormalizer:
         if parsed.sources and not v.get(funding):
             label = self.funding_label.get(parsed.sources[0])
             if label:
-                out.issues.append(Issue.make("value.interpreted", value=value, result=label, **where(funding)))
+                out.issues.append(Issue.make(Code.VALUE_INTERPRETED, value=value, result=label, **where(funding)))
                 v[funding] = label
         if parsed.none and not v.get(funding) and self.spec.choices.no_funding:
             v[funding] = self.spec.choices.no_funding.label
@@ -271,9 +270,9 @@ class RowNormalizer:
             return
         result = _fmt(parsed.min) if parsed.min == parsed.max else f"{_fmt(parsed.min)}-{_fmt(parsed.max)}"
         if not parsed.exact:
-            out.issues.append(Issue.make("budget.parsed_from_text", value=value, result=result, **where(budget)))
+            out.issues.append(Issue.make(Code.BUDGET_PARSED_FROM_TEXT, value=value, result=result, **where(budget)))
         if parsed.max != parsed.min:
-            out.issues.append(Issue.make("budget.range", low=_fmt(parsed.min), high=_fmt(parsed.max), value=value,
+            out.issues.append(Issue.make(Code.BUDGET_RANGE, low=_fmt(parsed.min), high=_fmt(parsed.max), value=value,
                                          **where(budget)))
         v[budget] = parsed.min
         out.derived.update(budget_min=parsed.min, budget_max=parsed.max)

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from macros_free_validation.report import Issue
+from kcl_xlsx.spec.issues import Code, Issue
 
 from kcl_xlsx.check.checker import (STATUS_ERRORS, STATUS_UNREADABLE, STATUS_VALID, CheckOptions, Submission, check_path,
                                     give_sources, sources_of)
@@ -45,7 +45,7 @@ def _crashed(display: str, outcome) -> Submission:
     sub = Submission(file=display, status=STATUS_UNREADABLE)
     # a worker that died or hung has its own code; an exception escaping check_path (a bug)
     # is still reported on that file alone
-    sub.issues.append(outcome.issue(display) or Issue.make("file.parser_crashed", file=display, value=outcome.error))
+    sub.issues.append(outcome.issue(display) or Issue.make(Code.FILE_PARSER_CRASHED, file=display, value=outcome.error))
     return sub
 
 

@@ -17,10 +17,11 @@ import zlib
 from pathlib import Path
 from typing import Any, Iterable
 
-from macros_free_validation.report import Issue, Severity
+from macros_free_validation.report import Severity
 
 from kcl_xlsx.check.checker import PlanRow, Submission
 from kcl_xlsx.base.output import OutputError, cannot_write
+from kcl_xlsx.spec.issues import FIELDS as _ISSUE_FIELDS, Issue
 
 SCHEMA_VERSION = 1
 
@@ -59,9 +60,6 @@ def now_iso() -> str:
 
 
 # --------------------------------------------------------------------------- (de)serialising
-
-
-_ISSUE_FIELDS = tuple(f.name for f in dataclasses.fields(Issue))
 
 
 def issue_to_dict(i: Issue) -> dict[str, Any]:

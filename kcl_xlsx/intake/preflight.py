@@ -59,27 +59,28 @@ from kcl_xlsx.intake.sniff import (
     sniff_stream,
     zip_directory,
 )
-from macros_free_validation.report import Issue, Severity
+from kcl_xlsx.spec.issues import Code, Issue
+from macros_free_validation.report import Severity
 
 # --------------------------------------------------------------------------- issue codes
-# (their texts are in workbook_templates/data/issues.yaml)
+# (their texts are in workbook_templates/data/issues.yaml; plain text, as issues carry them)
 
-EMPTY = "file.empty"
-TOO_LARGE = "file.too_large"
-LOCK_FILE = "file.lock_file"
-NOT_SPREADSHEET = "file.not_spreadsheet"
-HTML_AS_XLS = "file.html_as_xls"
-CSV_AS_XLS = "file.csv_as_xls"
-CORRUPT = "file.corrupt"
-ENCRYPTED = "file.encrypted"
-DEFAULT_PASSWORD = "file.default_password"
-MACRO_ENABLED = "file.macro_enabled"
-EXTERNAL_LINKS = "file.external_links"
-TOO_MANY_PARTS = "file.too_many_parts"
-ZIP_BOMB = "file.zip_bomb"
-XML_ENTITIES = "file.xml_entities"
-OUT_OF_BOUNDS = "file.out_of_bounds"
-CELL_TOO_LONG = "file.cell_too_long"
+EMPTY = Code.FILE_EMPTY.value
+TOO_LARGE = Code.FILE_TOO_LARGE.value
+LOCK_FILE = Code.FILE_LOCK_FILE.value
+NOT_SPREADSHEET = Code.FILE_NOT_SPREADSHEET.value
+HTML_AS_XLS = Code.FILE_HTML_AS_XLS.value
+CSV_AS_XLS = Code.FILE_CSV_AS_XLS.value
+CORRUPT = Code.FILE_CORRUPT.value
+ENCRYPTED = Code.FILE_ENCRYPTED.value
+DEFAULT_PASSWORD = Code.FILE_DEFAULT_PASSWORD.value
+MACRO_ENABLED = Code.FILE_MACRO_ENABLED.value
+EXTERNAL_LINKS = Code.FILE_EXTERNAL_LINKS.value
+TOO_MANY_PARTS = Code.FILE_TOO_MANY_PARTS.value
+ZIP_BOMB = Code.FILE_ZIP_BOMB.value
+XML_ENTITIES = Code.FILE_XML_ENTITIES.value
+OUT_OF_BOUNDS = Code.FILE_OUT_OF_BOUNDS.value
+CELL_TOO_LONG = Code.FILE_CELL_TOO_LONG.value
 
 
 # What a rejected kind is, for the NOT_SPREADSHEET message ("... mà là {what}").

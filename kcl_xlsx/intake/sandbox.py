@@ -24,13 +24,13 @@ import signal
 import time
 from typing import Any, Callable, Iterable, Iterator
 
-from macros_free_validation.report import Issue
+from kcl_xlsx.spec.issues import Code, Issue
 
 # --------------------------------------------------------------------------- issue codes
-# (their texts are in workbook_templates/data/issues.yaml)
+# (their texts are in workbook_templates/data/issues.yaml; plain text, as issues carry them)
 
-PARSER_CRASHED = "file.parser_crashed"
-TIMEOUT = "file.timeout"
+PARSER_CRASHED = Code.FILE_PARSER_CRASHED.value
+TIMEOUT = Code.FILE_TIMEOUT.value
 
 
 DEFAULT_MEM_BYTES = 3 * 2**29  # 1.5 GiB of address space per worker

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
 from macros_free_validation.compile import RuleSet
-from macros_free_validation.report import Severity, define_code
+from macros_free_validation.report import Severity
 from macros_free_validation.rules import PyContext, Rule
 from workbook_templates.catalog import Catalog, Framework, load_catalog
 from workbook_templates.choices import Choices, Period, SchoolYear, load_choices, parse_school_year
@@ -203,7 +203,6 @@ def _num(v: Any) -> str:
 
 def _rule(spec: dict, kind: str, field: str, ctx: dict, severity: Severity = Severity.ERROR, **params) -> Rule:
     fmt = {k: _num(v) if v is not None else "" for k, v in ctx.items()}
-    define_code(str(spec["code"]), severity, str(spec["message"]), str(spec.get("hint", "")))
     return Rule(code=str(spec["code"]), kind=kind, field=field, message=str(spec["message"]).format(**fmt),
                 hint=str(spec.get("hint", "")).format(**fmt), severity=severity, params=params)
 

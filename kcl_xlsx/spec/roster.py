@@ -14,11 +14,11 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from macros_free_validation.report import Issue
 from workbook_templates.errors import SpecError
 from workbook_templates.form import Form
 
 from kcl_xlsx.spec.freetext import clean, fold
+from kcl_xlsx.spec.issues import Code, Issue
 
 SAMPLE = "sample"  # --roster sample: the roster shipped with the package
 
@@ -146,10 +146,10 @@ def compare_with_roster(code: str, name: str, level: str, roster: Roster) -> lis
         return []
     school = roster.by_code().get(code)
     if school is None:
-        return [Issue.make("roster.unknown_school", value=code, file=roster.source)]
+        return [Issue.make(Code.ROSTER_UNKNOWN_SCHOOL, value=code, file=roster.source)]
     issues = []
     if level and level != school.level:
-        issues.append(Issue.make("roster.level_mismatch", value=level, expected=school.level))
+        issues.append(Issue.make(Code.ROSTER_LEVEL_MISMATCH, value=level, expected=school.level))
     if name and fold(name) != fold(school.name):
-        issues.append(Issue.make("roster.name_mismatch", value=name, expected=school.name))
+        issues.append(Issue.make(Code.ROSTER_NAME_MISMATCH, value=name, expected=school.name))
     return issues

@@ -20,7 +20,6 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from macros_free_validation.report import Issue
 from workbook_templates.choices import load_choices
 from workbook_templates.errors import SpecError
 from workbook_templates.form import load_form
@@ -30,6 +29,7 @@ from kcl_xlsx.intake.preflight import Bounds, preflight
 from kcl_xlsx.summary.tables import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, ROW_COLUMNS, SCHOOL_COLUMNS, Tables,
                            month_ordinal, progress_column, summarise)
 from kcl_xlsx.summary.outputs import write_outputs
+from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.summary.workbook import HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING, S_OVERVIEW, S_SCHOOL, _h
 
 
@@ -282,7 +282,7 @@ def combine(offices: list[Office], as_of: dt.date, choices: str | None = None) -
         t = o.tables
         mine = t.schools[~t.schools["school_code"].isin(seen)]
         for code in t.schools.loc[t.schools["school_code"].isin(seen), "school_code"]:
-            duplicates.append(Issue.make("rollup.duplicate_school", value=code, first=seen[code], other=o.label))
+            duplicates.append(Issue.make(Code.ROLLUP_DUPLICATE_SCHOOL, value=code, first=seen[code], other=o.label))
         seen.update({code: o.label for code in mine["school_code"]})
         kept = set(mine["school_code"])
         prefix = _prefixer(o.label)

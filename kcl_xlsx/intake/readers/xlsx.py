@@ -12,12 +12,12 @@ from typing import Any, Mapping
 
 from python_calamine import CalamineWorkbook
 
-from macros_free_validation.report import Issue
 from workbook_templates.form import Form
 
 from kcl_xlsx.spec import identity as ident
 from kcl_xlsx.spec import layout as L
 from kcl_xlsx.spec.freetext import clean, fold
+from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.intake.package_meta import PackageMeta, ods_merged, read_meta
 
 
@@ -76,7 +76,7 @@ def read_plan(data: bytes, kind: str, form: Form, parts: Mapping[str, bytes | No
     rows = _rows(grids[plan_sheet], header_row, columns, form, merged, issues) if plan_sheet else []
     for expected in (form.info_sheet, L.LISTS_SHEET, ident.SHEET):
         if expected not in names:
-            issues.append(Issue.make("structure.sheet_missing", sheet=expected))
+            issues.append(Issue.make(Code.STRUCTURE_SHEET_MISSING, sheet=expected))
     info, info_rows, staff = _info(grids.get(form.info_sheet), form)
     return RawPlan(
         sheet=plan_sheet, header_row=header_row, columns=columns, rows=rows,
@@ -146,10 +146,10 @@ def _find_plan(grids: dict[str, list[list[Any]]], form: Form, issues: list[Issue
             break
     hits, sheet, r = best
     if sheet is None or hits < 3:
-        issues.append(Issue.make("structure.plan_sheet_missing", sheet=form.sheet))
+        issues.append(Issue.make(Code.STRUCTURE_PLAN_SHEET_MISSING, sheet=form.sheet))
         return None, None, {}
     if sheet != form.sheet:
-        issues.append(Issue.make("structure.plan_sheet_renamed", sheet=sheet))
+        issues.append(Issue.make(Code.STRUCTURE_PLAN_SHEET_RENAMED, sheet=sheet))
     columns = _map_columns(grids[sheet][r], r, sheet, form, issues)
     return sheet, r + 1, columns
 
@@ -175,15 +175,15 @@ def _map_columns(header: list[Any], r: int, sheet: str, form: Form, issues: list
         if key and key not in columns:
             columns[key] = c
         elif h not in known_other:
-            issues.append(Issue.make("structure.column_extra", sheet=sheet, cell=xl_rowcol_to_cell(r, c), row=r + 1,
+            issues.append(Issue.make(Code.STRUCTURE_COLUMN_EXTRA, sheet=sheet, cell=xl_rowcol_to_cell(r, c), row=r + 1,
                                      value=clean(value), where=f"{sheet}!{xl_rowcol_to_cell(r, c)}"))
     for f in form.fields:
         where = f"{sheet}!{xl_rowcol_to_cell(r, lay.columns[f.key])}"
         if f.key not in columns:
-            issues.append(Issue.make("structure.column_missing", severity=None if f.required else "warning",
+            issues.append(Issue.make(Code.STRUCTURE_COLUMN_MISSING, severity=None if f.required else "warning",
                                      sheet=sheet, row=r + 1, column=f.header, where=where))
         elif columns[f.key] != lay.columns[f.key]:
-            issues.append(Issue.make("structure.column_moved", sheet=sheet, row=r + 1, column=f.header, where=where,
+            issues.append(Issue.make(Code.STRUCTURE_COLUMN_MOVED, sheet=sheet, row=r + 1, column=f.header, where=where,
                                      cell=xl_rowcol_to_cell(r, columns[f.key]),
                                      expected=xl_col_to_name(lay.columns[f.key])))
     return columns
@@ -214,14 +214,14 @@ def _rows(grid, header_row: int, columns: dict[str, int], form: Form, merged, is
             outside_reported = True
             first_col = min(columns.values()) if columns else 0
             cell = xl_rowcol_to_cell(r, first_col)
-            issues.append(Issue.make("structure.rows_outside", sheet=form.sheet, cell=cell, row=r + 1,
+            issues.append(Issue.make(Code.STRUCTURE_ROWS_OUTSIDE, sheet=form.sheet, cell=cell, row=r + 1,
                                      last=last_template_row, where=f"{form.sheet}!{cell}"))
         out.append(RawRow(r + 1, cells))
     for (r0, c0), (r1, c1) in merged:
         if r1 > r0 and r0 >= header_row and any(c0 <= c <= c1 for c in columns.values()):
             cell = xl_rowcol_to_cell(r0, c0)
             span = f"{cell}:{xl_rowcol_to_cell(r1, c1)}"
-            issues.append(Issue.make("cell.merged", sheet=form.sheet, cell=cell, row=r0 + 1, value=span,
+            issues.append(Issue.make(Code.CELL_MERGED, sheet=form.sheet, cell=cell, row=r0 + 1, value=span,
                                      where=f"{form.sheet}!{cell}"))
     return out
 
