@@ -15,15 +15,14 @@ from python_calamine import CalamineWorkbook
 
 from workbook_templates.form import load_form
 from kcl_xlsx.demo import set_saved_time
-from kcl_xlsx.collect.run import (ACCEPTED, ARCHIVE, DUPLICATE, LATE, MISSING, NOT_WORKBOOK, SUBMITTED_ERRORS,
-                              SKIPPED, SUBMITTED_VALID, SUPERSEDED, TEMPORARY, UNMATCHED, WITH_ERRORS, collect,
-                              diff_rows)
+from kcl_xlsx.collect.run import collect, diff_rows
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.collect.ledger import Ledger
 from kcl_xlsx.spec.roster import load_roster
 from tests.support.fill import fill_plan
 from tests.support.libreoffice import resave
 from kcl_xlsx.spec.sample_plans import plan_rows
+from kcl_xlsx.spec.vocab import Classification, SchoolStatus
 
 YEAR = "2025-2026"
 JOBS = 0  # in-process; see test_sandboxed_run for the worker pool
@@ -111,21 +110,21 @@ def overview(path: Path) -> dict[str, object]:
 def test_classification(runs):
     first = runs[0]
     cls = {f.rel: f.classification for f in first.files}
-    assert cls["MN001_hoa-sen.xlsx"] == ACCEPTED
-    assert cls["TH001_sua-lai.xlsx"] == ACCEPTED
-    assert cls["thu-den/TH001_ban-dau.xlsx"] == SUPERSEDED
-    assert cls["TH003_vo-thi-sau.xls"] == ACCEPTED
-    assert cls["thu-den/dinh-kem.zip"] == ARCHIVE
-    assert cls["thu-den/dinh-kem.zip!ke-hoach/CS001.xlsx"] == ACCEPTED
-    assert cls["CS002_nguyen-du.xlsx"] == WITH_ERRORS
-    assert sorted([cls["PT001.xlsx"], cls["thu-den/PT001 (1).xlsx"]]) == sorted([ACCEPTED, DUPLICATE])
-    assert cls["~$MN001_hoa-sen.xlsx"] == TEMPORARY
-    assert cls["cong-van.pdf"] == NOT_WORKBOOK
-    assert cls["ghi-chu.txt"] == NOT_WORKBOOK
+    assert cls["MN001_hoa-sen.xlsx"] == Classification.ACCEPTED
+    assert cls["TH001_sua-lai.xlsx"] == Classification.ACCEPTED
+    assert cls["thu-den/TH001_ban-dau.xlsx"] == Classification.SUPERSEDED
+    assert cls["TH003_vo-thi-sau.xls"] == Classification.ACCEPTED
+    assert cls["thu-den/dinh-kem.zip"] == Classification.ARCHIVE
+    assert cls["thu-den/dinh-kem.zip!ke-hoach/CS001.xlsx"] == Classification.ACCEPTED
+    assert cls["CS002_nguyen-du.xlsx"] == Classification.WITH_ERRORS
+    assert {cls["PT001.xlsx"], cls["thu-den/PT001 (1).xlsx"]} == {Classification.ACCEPTED, Classification.DUPLICATE}
+    assert cls["~$MN001_hoa-sen.xlsx"] == Classification.TEMPORARY
+    assert cls["cong-van.pdf"] == Classification.NOT_WORKBOOK
+    assert cls["ghi-chu.txt"] == Classification.NOT_WORKBOOK
     st = {c: s.status for c, s in first.schools.items()}
-    assert st == {"MN001": SUBMITTED_VALID, "MN002": MISSING, "TH001": SUBMITTED_VALID, "TH002": MISSING,
-                  "TH003": SUBMITTED_VALID, "CS001": SUBMITTED_VALID, "CS002": SUBMITTED_ERRORS,
-                  "PT001": SUBMITTED_VALID, "NC001": MISSING}
+    valid, missing = SchoolStatus.SUBMITTED_VALID, SchoolStatus.MISSING
+    assert st == {"MN001": valid, "MN002": missing, "TH001": valid, "TH002": missing, "TH003": valid, "CS001": valid,
+                  "CS002": SchoolStatus.SUBMITTED_ERRORS, "PT001": valid, "NC001": missing}
 
 
 def test_changes_against_previous_version(runs, scenario):
@@ -164,7 +163,7 @@ def test_summary_figures_equal_independent_totals(runs, scenario):
     school = {r[0]: dict(zip(table[0], r)) for r in table[1:] if r and r[0] != "Tổng"}
     assert len(school) == 9  # every roster school, whatever its status
     for code, rs in expected.items():
-        assert school[code]["Tình trạng nộp"] in (SUBMITTED_VALID, LATE)
+        assert school[code]["Tình trạng nộp"] in (SchoolStatus.SUBMITTED_VALID.label, SchoolStatus.LATE.label)
         assert school[code]["Số công việc"] == len(rs)
         assert school[code]["Kinh phí tối đa (tr.đ)"] == pytest.approx(sum(r["budget"] or 0 for r in rs))
         for src in {r["funding"] for r in rs if r["budget"]}:
@@ -189,7 +188,7 @@ def test_second_run_parses_nothing_and_gives_same_figures(runs):
     assert first.parsed > 0
     # an unchanged inbox: nothing parsed, nothing rewritten, the same result reported
     assert second.unchanged and second.parsed == 0
-    assert second.cached == len([f for f in first.files if f.classification != ARCHIVE])
+    assert second.cached == len([f for f in first.files if f.classification != Classification.ARCHIVE])
     assert second.counts() == first.counts()
     assert {c: s.status for c, s in second.schools.items()} == {c: s.status for c, s in first.schools.items()}
     assert overview(out) == overview(first_copy)
@@ -218,9 +217,9 @@ def test_ledger_records_every_file(runs):
     with Ledger(first.ledger_path) as led:
         rows = led.all()
     paths = {r["path"] for r in rows}
-    assert {f.rel for f in first.files if f.classification != ARCHIVE} <= paths
+    assert {f.rel for f in first.files if f.classification != Classification.ARCHIVE} <= paths
     row = next(r for r in rows if r["path"] == "TH001_sua-lai.xlsx")
-    assert row["school_code"] == "TH001" and row["classification"] == ACCEPTED and row["template_id"]
+    assert row["school_code"] == "TH001" and row["classification"] == Classification.ACCEPTED.value and row["template_id"]
     assert row["saved_at"].startswith("2025-10-05")
 
 
@@ -298,8 +297,8 @@ def test_match_by_name_and_file_name(sources, tmp_path):
     fill_plan(tmp_path / "t.xlsx", inbox / "ke-hoach.xlsx", rows[:1], info={"preparer": "B"})
     res = collect(inbox, tmp_path / "o.xlsx", roster=roster, year=YEAR, jobs=JOBS)
     got = {f.rel: (f.classification, f.school, f.match) for f in res.files}
-    assert got["ke-hoach-cs002.xlsx"] == (ACCEPTED, "CS002", "file_name")
-    assert got["ke-hoach.xlsx"][0] == UNMATCHED
+    assert got["ke-hoach-cs002.xlsx"] == (Classification.ACCEPTED, "CS002", "file_name")
+    assert got["ke-hoach.xlsx"][0] == Classification.UNMATCHED
 
 
 def test_diff_rows_keys_on_criterion_and_actions():
@@ -326,7 +325,7 @@ def test_sandboxed_run(scenario, tmp_path):
     roster, inbox, *_ = scenario
     res = collect(inbox, tmp_path / "t.xlsx", roster=roster, year=YEAR, jobs=2)
     assert res.sandboxed
-    assert {c: s.status for c, s in res.schools.items()}["TH001"] == SUBMITTED_VALID
+    assert {c: s.status for c, s in res.schools.items()}["TH001"] == SchoolStatus.SUBMITTED_VALID
 
 
 @pytest.mark.parametrize("where", ["-o", "--export", "--feedback", "--ledger", "rollup -o"])
@@ -379,10 +378,10 @@ def test_links_and_special_files_are_listed_never_opened(scenario, tmp_path):
     res = collect(box, out, roster=roster, year=YEAR, jobs=JOBS)
     by_rel = {f.rel: f for f in res.files}
     assert sorted(by_rel) == ["PT001.xlsx", "lien-ket.xlsx", "ong.xlsx", "vong", "zero.xlsx"]
-    assert by_rel["PT001.xlsx"].classification == ACCEPTED and res.parsed == 1
+    assert by_rel["PT001.xlsx"].classification == Classification.ACCEPTED and res.parsed == 1
     for rel in ("lien-ket.xlsx", "zero.xlsx", "vong"):
-        assert by_rel[rel].classification == SKIPPED and "symlink" in by_rel[rel].note and by_rel[rel].sub is None
-    assert by_rel["ong.xlsx"].classification == SKIPPED and "not a regular file" in by_rel["ong.xlsx"].note
+        assert by_rel[rel].classification == Classification.SKIPPED and "symlink" in by_rel[rel].note and by_rel[rel].sub is None
+    assert by_rel["ong.xlsx"].classification == Classification.SKIPPED and "not a regular file" in by_rel["ong.xlsx"].note
     listed = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Tệp").to_python()
     shown = {row[0]: row for row in listed[1:]}
     assert "Bỏ qua (liên kết hoặc không phải tệp thường)" in shown["ong.xlsx"]

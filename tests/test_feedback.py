@@ -19,15 +19,13 @@ from kcl_xlsx.check.feedback import (
     ERROR_RGB,
     REPORT_SHEET,
     REPORT_TITLE,
-    STATUS_FIX,
-    STATUS_VALID,
-    STATUS_WRONG_TEMPLATE,
     WARNING_RGB,
     status_line,
     write_feedback,
 )
 from kcl_xlsx.base.output import OutputError
 from kcl_xlsx.spec.issues import Issue
+from kcl_xlsx.spec.vocab import CheckStatus
 from macros_free_validation.report import Severity
 from tests.support.libreoffice import require_soffice, resave
 
@@ -143,7 +141,7 @@ def feedback(submitted, tmp_path_factory) -> tuple[Path, str, str]:
     """(output, source sha256 before, after)."""
     before = sha256(submitted)
     out = tmp_path_factory.mktemp("out") / "phan-hoi.xlsx"
-    assert write_feedback(submitted, ISSUES, STATUS_FIX, out, title_info=TITLE_INFO) == out
+    assert write_feedback(submitted, ISSUES, CheckStatus.ERRORS, out, title_info=TITLE_INFO) == out
     return out, before, sha256(submitted)
 
 
@@ -174,8 +172,8 @@ def test_title_school_and_status_line(out_wb):
 
 
 def test_status_line_counts():
-    assert status_line(STATUS_FIX, ISSUES[:4]) == "Trạng thái: Cần sửa — 3 lỗi, 1 lưu ý"
-    assert status_line(STATUS_VALID, []) == "Trạng thái: Hợp lệ — 0 lỗi, 0 lưu ý"
+    assert status_line(CheckStatus.ERRORS, ISSUES[:4]) == "Trạng thái: Cần sửa — 3 lỗi, 1 lưu ý"
+    assert status_line(CheckStatus.VALID, []) == "Trạng thái: Hợp lệ — 0 lỗi, 0 lưu ý"
 
 
 def test_one_row_per_issue_sorted_with_links(out_wb):
@@ -263,10 +261,10 @@ def test_source_unchanged_and_no_overwrite(feedback, submitted):
     assert before == after
     out_hash = sha256(out)
     with pytest.raises(OutputError):
-        write_feedback(submitted, ISSUES, STATUS_FIX, out)
+        write_feedback(submitted, ISSUES, CheckStatus.ERRORS, out)
     assert sha256(out) == out_hash
     with pytest.raises(OutputError):  # the source itself is never a target
-        write_feedback(submitted, ISSUES, STATUS_FIX, submitted.with_suffix(".xlsx"))
+        write_feedback(submitted, ISSUES, CheckStatus.ERRORS, submitted.with_suffix(".xlsx"))
     assert sha256(submitted) == before
     assert not list(out.parent.glob(".kcl-*"))  # no temporary file left behind
 
@@ -278,7 +276,7 @@ def test_template_features_survive(template, tmp_path, ooxml_validate):
     src.write_bytes(template)
     out = tmp_path / "fb.xlsx"
     issues = [issue(Severity.ERROR, "Thiếu Mức", "Chọn mức", sheet=PLAN, cell="B6", row=6)]
-    write_feedback(src, issues, STATUS_FIX, out)
+    write_feedback(src, issues, CheckStatus.ERRORS, out)
     ooxml_validate(out)
     a, b = openpyxl.load_workbook(src), openpyxl.load_workbook(out)
     for ws in a.worksheets:
@@ -316,7 +314,7 @@ def test_template_note_kept_in_combined_comment(template, tmp_path):
     src.write_bytes(template)
     note = openpyxl.load_workbook(src)[INFO]["A15"].comment.text
     out = tmp_path / "fb.xlsx"
-    write_feedback(src, [issue(Severity.WARNING, "Danh sách cán bộ trống", sheet=INFO, cell="A15")], STATUS_FIX, out)
+    write_feedback(src, [issue(Severity.WARNING, "Danh sách cán bộ trống", sheet=INFO, cell="A15")], CheckStatus.ERRORS, out)
     text = openpyxl.load_workbook(out)[INFO]["A15"].comment.text
     assert text.startswith("[Lưu ý] Danh sách cán bộ trống") and note in text
 
@@ -329,7 +327,7 @@ def test_second_round_replaces_previous_marks(feedback, tmp_path):
     fixed.write_bytes(fill(first.read_bytes(), {INFO: {"B11": "0912345678"}}))
     out = tmp_path / "fb2.xlsx"
     issues = [issue(Severity.ERROR, "Thiếu Kết quả cần đạt", sheet=PLAN, cell="E6", row=6)]
-    write_feedback(fixed, issues, STATUS_FIX, out)
+    write_feedback(fixed, issues, CheckStatus.ERRORS, out)
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames.count(REPORT_SHEET) == 1 and wb.sheetnames[0] == REPORT_SHEET
     assert len(table(wb[REPORT_SHEET])) == 1
@@ -350,7 +348,7 @@ def test_odd_targets_are_listed_not_marked(submitted, tmp_path):
         issue(Severity.ERROR, "Ký tự lạ \x0b", value="a\x00b\x1fc", sheet=PLAN, cell="$H$6"),
     ]
     out = tmp_path / "fb.xlsx"
-    write_feedback(submitted, issues, STATUS_WRONG_TEMPLATE, out)
+    write_feedback(submitted, issues, CheckStatus.WRONG_TEMPLATE, out)
     wb = openpyxl.load_workbook(out)
     rows = table(wb[REPORT_SHEET])
     assert len(rows) == len(issues)
@@ -365,7 +363,7 @@ def test_odd_targets_are_listed_not_marked(submitted, tmp_path):
 
 def test_no_issues(submitted, tmp_path):
     out = tmp_path / "ok.xlsx"
-    write_feedback(submitted, [], STATUS_VALID, out, title_info={"school_code": "THCS-01"})
+    write_feedback(submitted, [], CheckStatus.VALID, out, title_info={"school_code": "THCS-01"})
     ws = openpyxl.load_workbook(out)[REPORT_SHEET]
     texts = [c.value for row in ws.iter_rows() for c in row if c.value]
     assert "Trạng thái: Hợp lệ — 0 lỗi, 0 lưu ý" in texts
@@ -376,7 +374,7 @@ def test_bad_arguments(submitted, tmp_path):
     with pytest.raises(ValueError):
         write_feedback(submitted, [], "OK", tmp_path / "a.xlsx")
     with pytest.raises(ValueError):  # keep_vba=False: the copy is an .xlsx, never .xlsm
-        write_feedback(submitted, [], STATUS_VALID, tmp_path / "a.xlsm")
+        write_feedback(submitted, [], CheckStatus.VALID, tmp_path / "a.xlsm")
     assert not list(tmp_path.iterdir())
 
 
@@ -392,7 +390,7 @@ def test_unreadable_sources_give_report_only(tmp_path, ooxml_validate):
     csv.write_bytes("Mức,Tiêu chí\nMức 1,=1+1\n".encode())
     for src in (broken, csv):
         out = tmp_path / f"fb-{src.stem}.xlsx"
-        write_feedback(src, ISSUES, STATUS_FIX, out, title_info=TITLE_INFO)
+        write_feedback(src, ISSUES, CheckStatus.ERRORS, out, title_info=TITLE_INFO)
         ooxml_validate(out)
         wb = openpyxl.load_workbook(out)
         assert wb.sheetnames == [REPORT_SHEET]
@@ -407,7 +405,7 @@ def test_ods_source_gives_report_only(submitted, tmp_path, ooxml_validate):
     (ods,) = resave([submitted], tmp_path / "ods", fmt="ods", recalc=False)
     before = sha256(ods)
     out = tmp_path / "fb.xlsx"
-    write_feedback(ods, ISSUES, STATUS_FIX, out, title_info=TITLE_INFO)
+    write_feedback(ods, ISSUES, CheckStatus.ERRORS, out, title_info=TITLE_INFO)
     assert sha256(ods) == before
     ooxml_validate(out)
     wb = openpyxl.load_workbook(out)

@@ -22,12 +22,13 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from kcl_xlsx.demo import set_saved_time
-from kcl_xlsx.check.checker import STATUS_VALID, CheckOptions, check_path
+from kcl_xlsx.check.checker import CheckOptions, check_path
 from kcl_xlsx.cli import app
-from kcl_xlsx.collect.run import SUPERSEDED, collect
+from kcl_xlsx.collect.run import collect
 from kcl_xlsx.issue.issuing import TemplateFactory, issue_roster
 from kcl_xlsx.spec.plan_spec import PlanSpec
 from kcl_xlsx.spec.roster import load_roster
+from kcl_xlsx.spec.vocab import CheckStatus, Classification
 from tests.support.fill import fill_plan, nfc
 
 YEAR = "2025-2026"
@@ -321,9 +322,9 @@ def test_cli_bad_as_of_exit_2(scenario, tmp_path):
 def test_resent_plan_supersedes_the_first(scenario):
     school = scenario.second.schools[RESENT]
     assert school.accepted is not None and school.accepted.rel == scenario.v2
-    assert school.accepted.sub.status == STATUS_VALID
+    assert school.accepted.sub.status == CheckStatus.VALID
     first = next(f for f in scenario.second.files if f.rel == scenario.v1)
-    assert first.classification == SUPERSEDED
+    assert first.classification == Classification.SUPERSEDED
     assert school.previous is not None and school.previous.rel == scenario.v1
     results = {nfc(r.values["actions"]): r.values.get("result") for r in school.accepted.sub.rows}
     for i, (status, result) in UPDATES.items():

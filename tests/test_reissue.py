@@ -32,15 +32,16 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from kcl_xlsx.spec import identity as ident
-from kcl_xlsx.check.checker import STATUS_VALID, CheckOptions
+from kcl_xlsx.check.checker import CheckOptions
 from kcl_xlsx.cli import app
-from kcl_xlsx.collect.run import ACCEPTED, collect
+from kcl_xlsx.collect.run import collect
 from kcl_xlsx.issue.issuing import MANIFEST, TemplateFactory, issue_roster
 from kcl_xlsx.collect.ledger import Ledger, submission_from_row
 from kcl_xlsx.spec.plan_spec import PlanSpec
 from kcl_xlsx.issue.reissue import REPORT, reissue
 from kcl_xlsx.spec.roster import load_roster
 from kcl_xlsx.issue.template_build import PREVIOUS_SHEET
+from kcl_xlsx.spec.vocab import CheckStatus, Classification
 from macros_free_validation.report import Severity
 from tests.support.fill import fill_plan, nfc, read_plan
 from tests.support.libreoffice import resave
@@ -238,7 +239,7 @@ def year1(sources, tmp_path_factory) -> Year1:
                   jobs=0)
     for code in FILLED:
         acc = res.schools[code].accepted
-        assert acc is not None and acc.sub.status == STATUS_VALID, (code, [i.message for i in acc.sub.issues])
+        assert acc is not None and acc.sub.status == CheckStatus.VALID, (code, [i.message for i in acc.sub.issues])
     assert res.ledger_path == summary.parent / "kcl-ledger.sqlite" and res.ledger_path.exists()
 
     rows = sample_roster_rows()
@@ -686,7 +687,7 @@ def test_refilled_templates_are_accepted_and_signed(year2):
     for code in year2.fills:
         acc = res.schools[code].accepted
         assert acc is not None, code
-        assert acc.sub.status == STATUS_VALID, (code, [i.message for i in acc.sub.issues if i.severity.value == "error"])
+        assert acc.sub.status == CheckStatus.VALID, (code, [i.message for i in acc.sub.issues if i.severity.value == "error"])
         assert acc.sub.signature == "verified" and acc.sub.year == YEAR2
     carried = {code: [r for r in res.schools[code].accepted.sub.rows if nfc(r.values.get("note") or "").startswith(CARRIED)]
                for code in year2.fills}
@@ -699,7 +700,7 @@ def test_refilled_templates_are_accepted_and_signed(year2):
 
 def test_ledger_links_both_years_per_school(year1, cli_run, year2):
     with Ledger(year1.ledger) as led:
-        rows = [r for r in led.all() if r["classification"] == ACCEPTED]
+        rows = [r for r in led.all() if r["classification"] == Classification.ACCEPTED.value]
     by: dict[tuple[str, str], Any] = {}
     for row in rows:
         assert (row["matched_school"], row["year"]) not in by, "one accepted plan per school and year"

@@ -10,8 +10,8 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from workbook_templates.form import load_form
-from kcl_xlsx.check.checker import PlanRow, Submission, STATUS_VALID
-from kcl_xlsx.collect.run import ACCEPTED, CollectResult, InboxFile, SchoolResult, SUBMITTED_VALID
+from kcl_xlsx.check.checker import PlanRow, Submission
+from kcl_xlsx.collect.result import CheckStatus, Classification, CollectResult, InboxFile, SchoolResult, SchoolStatus
 from kcl_xlsx.collect.row_block import block_of
 from kcl_xlsx.summary.tables import build_summary
 from kcl_xlsx.summary.workbook import write_summary
@@ -29,12 +29,12 @@ def result(tmp_path: Path) -> CollectResult:
                     {"criterion_code": "1.1", "standard_code": "1", "section": "muc1_3", "budget_min": 10.0 * i,
                      "budget_max": 10.0 * i, "start_month": 2025 * 12 + 8, "end_month": 2025 * 12 + 9})
             for i in range(3)]
-    sub = Submission("a.xlsx", kind="xlsx", status=STATUS_VALID, sha256="ab", identity={"school_code": "S1",
+    sub = Submission("a.xlsx", kind="xlsx", status=CheckStatus.VALID, sha256="ab", identity={"school_code": "S1",
                      "school_name": "+Trường @A"}, level="thcs", year="2025-2026", framework="tt18", rows=rows,
                      sheet="Kế hoạch")
-    f = InboxFile("a.xlsx", tmp_path / "a.xlsx", 10, 0, "ab", sub, "parsed", ACCEPTED, "S1", "identity", "2025-01-01",
-                  block=block_of(rows, load_form().roles))
-    s = SchoolResult("S1", "+Trường @A", "thcs", "-Phòng", SUBMITTED_VALID, f, files=[f])
+    f = InboxFile("a.xlsx", tmp_path / "a.xlsx", 10, 0, "ab", sub, "parsed", Classification.ACCEPTED, "S1",
+                  "identity", "2025-01-01", block=block_of(rows, load_form().roles))
+    s = SchoolResult("S1", "+Trường @A", "thcs", "-Phòng", SchoolStatus.SUBMITTED_VALID, f, files=[f])
     return CollectResult(tmp_path, None, tmp_path / "l.sqlite", [f], {"S1": s}, None, "2025-2026", None)
 
 

@@ -25,16 +25,11 @@ from kcl_xlsx.check.identity_check import resolve_identity
 from kcl_xlsx.check.normalize import RowNormalizer
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.plan_spec import PlanSpec, Sources
+from kcl_xlsx.spec.vocab import CheckStatus
 from kcl_xlsx.intake.preflight import Bounds, preflight
 from kcl_xlsx.intake.readers.xlsx import RawPlan, read_plan
 
 
-STATUS_VALID = "valid"
-STATUS_ERRORS = "errors"
-STATUS_WRONG = "wrong_template"
-STATUS_UNREADABLE = "unreadable"
-STATUS_NOT_WORKBOOK = "not_workbook"
-STATUS_TEMPORARY = "temporary"
 _NOT_WORKBOOK = {"empty", "html", "csv_text", "pdf", "unknown", "zip_other", "ole_other"}
 _REQUIRED_INFO = ("preparer",)
 
@@ -64,7 +59,7 @@ class Submission:
     kind: str = ""
     size: int = 0
     sha256: str = ""
-    status: str = STATUS_UNREADABLE
+    status: CheckStatus = CheckStatus.UNREADABLE
     identity: dict[str, str] = dataclasses.field(default_factory=dict)
     identity_source: str = ""
     signature: str = ""  # verified | invalid | unsigned | unknown
@@ -78,6 +73,9 @@ class Submission:
     application: str = ""
     saved_at: str = ""
     sheet: str = ""
+
+    def __post_init__(self) -> None:
+        self.status = CheckStatus(self.status)  # the code as stored (the ledger) is the member
 
     @property
     def school_code(self) -> str:
@@ -140,12 +138,12 @@ def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display
     return _stamp_file(check_bytes(pf.package, pf.kind, sub, options, pf.parts))
 
 
-def _failed_status(kind: str) -> str:
+def _failed_status(kind: str) -> CheckStatus:
     if kind == "lock_file":
-        return STATUS_TEMPORARY
+        return CheckStatus.TEMPORARY
     if kind in _NOT_WORKBOOK:
-        return STATUS_NOT_WORKBOOK
-    return STATUS_UNREADABLE
+        return CheckStatus.NOT_WORKBOOK
+    return CheckStatus.UNREADABLE
 
 
 def _stamp_file(sub: Submission) -> Submission:
@@ -168,13 +166,13 @@ def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions,
     sub.issues.extend(resolved.issues)
     spec = _spec_for(sub, sources, options)
     if spec is None or raw.sheet is None:
-        sub.status = STATUS_WRONG
+        sub.status = CheckStatus.WRONG_TEMPLATE
         return sub
     sub.level, sub.year, sub.framework = spec.level.key, spec.year.label, spec.framework.id
     _check_lists(raw, spec, sub)
     _check_info(raw, spec, sub)
     _check_rows(raw, spec, sub)
-    sub.status = STATUS_ERRORS if sub.errors else STATUS_VALID
+    sub.status = CheckStatus.ERRORS if sub.errors else CheckStatus.VALID
     return sub
 
 

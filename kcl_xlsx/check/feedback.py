@@ -52,11 +52,10 @@ from macros_free_validation.report import Severity
 from kcl_xlsx.base.output import refuse_existing, write_atomic
 from kcl_xlsx.intake.sniff import sniff_stream
 from kcl_xlsx.spec.issues import Issue
+from kcl_xlsx.spec.vocab import CheckStatus
 
-STATUS_VALID = "Hợp lệ"
-STATUS_FIX = "Cần sửa"
-STATUS_WRONG_TEMPLATE = "Sai mẫu"
-STATUSES = (STATUS_VALID, STATUS_FIX, STATUS_WRONG_TEMPLATE)
+# the copy's Trạng thái, shown as the status's label (Hợp lệ, Cần sửa, Sai mẫu)
+STATUSES = (CheckStatus.VALID, CheckStatus.ERRORS, CheckStatus.WRONG_TEMPLATE)
 
 REPORT_SHEET = "Kết quả kiểm tra"
 REPORT_TITLE = "KẾT QUẢ KIỂM TRA KẾ HOẠCH CẢI TIẾN CHẤT LƯỢNG"
@@ -84,17 +83,18 @@ _THIN = Side(style="thin", color="FF999999")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WRAP_TOP = Alignment(wrap_text=True, vertical="top")
 _HEADER_FILL = PatternFill("solid", fgColor="FFD9E1F2")
-_STATUS_RGB = {STATUS_VALID: "FF006100", STATUS_FIX: "FF9C0006", STATUS_WRONG_TEMPLATE: "FF9C0006"}
+_STATUS_RGB = {CheckStatus.VALID: "FF006100", CheckStatus.ERRORS: "FF9C0006", CheckStatus.WRONG_TEMPLATE: "FF9C0006"}
 _LINK_FONT = Font(color="FF0563C1", underline="single")
 
 
-def write_feedback(source: Path, issues: Sequence[Issue], status: str, out_path: Path, *,
+def write_feedback(source: Path, issues: Sequence[Issue], status: CheckStatus, out_path: Path, *,
                    title_info: Mapping[str, str] | None = None) -> Path:
     """Write the feedback copy of ``source`` to ``out_path`` (an .xlsx that must not exist yet)
     and return ``out_path``.  ``title_info`` may hold ``school_code``, ``school_name`` and
     ``checked_at`` (shown on the report sheet)."""
     if status not in STATUSES:
-        raise ValueError(f"status must be one of {STATUSES}, not {status!r}")
+        raise ValueError(f"status must be one of {[s.value for s in STATUSES]}, not {status!r}")
+    status = CheckStatus(status)
     source, out_path = Path(source), Path(out_path)
     if out_path.suffix.lower() != ".xlsx":
         # keep_vba=False: the copy is always a plain workbook; Excel refuses an .xlsm/.xls
@@ -160,7 +160,7 @@ def _kind(data: bytes) -> str:
 # --------------------------------------------------------------------------- annotate
 
 
-def _annotated(data: bytes, issues: list[Issue], status: str, file_name: str, info: Mapping[str, str]) -> bytes:
+def _annotated(data: bytes, issues: list[Issue], status: CheckStatus, file_name: str, info: Mapping[str, str]) -> bytes:
     wb = load_workbook(io.BytesIO(data), keep_vba=False, data_only=False, keep_links=True, rich_text=True)
     _remove_previous_round(wb)
     marks: dict[tuple[str, str], list[Issue]] = {}
@@ -297,7 +297,7 @@ def _location(sheet: str, coord: str) -> str:
 # --------------------------------------------------------------------------- report sheet
 
 
-def _report_only(issues: list[Issue], status: str, file_name: str, info: Mapping[str, str], note: str) -> bytes:
+def _report_only(issues: list[Issue], status: CheckStatus, file_name: str, info: Mapping[str, str], note: str) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = REPORT_SHEET
@@ -324,16 +324,17 @@ def _sorted(issues: list[Issue], sheet_order: list[str]) -> list[Issue]:
     return sorted(issues, key=key)
 
 
-def status_line(status: str, issues: Sequence[Issue]) -> str:
+def status_line(status: CheckStatus, issues: Sequence[Issue]) -> str:
     """``Trạng thái: Cần sửa — 3 lỗi, 2 lưu ý`` (plus ``, 1 thông tin`` when there is info)."""
     counts = {s: sum(1 for i in issues if Severity(i.severity) == s) for s in Severity}
-    text = f"Trạng thái: {status} — {counts[Severity.ERROR]} lỗi, {counts[Severity.WARNING]} lưu ý"
+    label = CheckStatus(status).label
+    text = f"Trạng thái: {label} — {counts[Severity.ERROR]} lỗi, {counts[Severity.WARNING]} lưu ý"
     if counts[Severity.INFO]:
         text += f", {counts[Severity.INFO]} thông tin"
     return text
 
 
-def _write_report(ws: Worksheet, issues: list[Issue], status: str, file_name: str, info: Mapping[str, str],
+def _write_report(ws: Worksheet, issues: list[Issue], status: CheckStatus, file_name: str, info: Mapping[str, str],
                   note: str, links: Mapping[int, str]) -> None:
     last_col = get_column_letter(len(HEADERS))
     row = 1
@@ -434,5 +435,5 @@ def _text(cell, value: object):
     return cell
 
 
-__all__ = ["STATUS_VALID", "STATUS_FIX", "STATUS_WRONG_TEMPLATE", "STATUSES", "REPORT_SHEET",
+__all__ = ["STATUSES", "REPORT_SHEET",
            "write_feedback", "status_line"]

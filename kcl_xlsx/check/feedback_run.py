@@ -7,11 +7,10 @@ from typing import Sequence
 
 from macros_free_validation.report import Severity
 
-from kcl_xlsx.check.checker import STATUS_ERRORS, STATUS_VALID, Submission
-from kcl_xlsx.check.feedback import STATUS_FIX, STATUS_VALID as FB_VALID, STATUS_WRONG_TEMPLATE, write_feedback
+from kcl_xlsx.check.checker import Submission
+from kcl_xlsx.check.feedback import write_feedback
 from kcl_xlsx.base.output import check_writable_dir
-
-STATUS_OF = {STATUS_VALID: FB_VALID, STATUS_ERRORS: STATUS_FIX}
+from kcl_xlsx.spec.vocab import CheckStatus
 
 
 def feedback_name(sub: Submission, source: Path) -> str:
@@ -27,14 +26,15 @@ def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], ou
     written = []
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     for sub, src in zip(subs, sources):
-        if sub.status == "temporary":
+        if sub.status == CheckStatus.TEMPORARY:
             continue
         if not any(i.severity in (Severity.ERROR, Severity.WARNING) for i in sub.issues):
             continue
         target = out_dir / feedback_name(sub, src)
         if target.exists():
             continue
-        status = STATUS_OF.get(sub.status, STATUS_WRONG_TEMPLATE)
+        # the copy says Hợp lệ, Cần sửa or (any file not read as a plan) Sai mẫu
+        status = sub.status if sub.status in (CheckStatus.VALID, CheckStatus.ERRORS) else CheckStatus.WRONG_TEMPLATE
         info = {"school_code": sub.school_code, "school_name": sub.school_name, "checked_at": stamp}
         written.append(write_feedback(src, sub.issues, status, target, title_info=info))
     return written

@@ -16,9 +16,6 @@ from kcl_xlsx.check.checker import Submission
 
 RECORD_FIELDS = ("file", "school_code", "template_id", "severity", "code", "sheet", "cell", "row", "column",
                  "value", "message", "hint")
-STATUS_VI = {"valid": "Hợp lệ", "errors": "Cần sửa", "wrong_template": "Sai mẫu", "unreadable": "Không đọc được",
-             "not_workbook": "Không phải bảng tính", "temporary": "Tệp tạm", "duplicate": "Trùng lặp",
-             "superseded": "Đã có bản mới hơn", "accepted": "Được tổng hợp"}
 SEVERITY_VI = {Severity.ERROR: "Lỗi", Severity.WARNING: "Lưu ý", Severity.INFO: "Thông tin"}
 _STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 
@@ -60,7 +57,7 @@ def print_text(console: Console, subs: Sequence[Submission], show_info: bool = F
     for sub in subs:
         who = " - ".join(x for x in (sub.school_code, sub.school_name) if x)
         # file names and school text are data: never rich markup ("[/]" in a name must print as is)
-        console.print(Text.assemble((sub.file, "bold"), f"  {who}  → {STATUS_VI.get(sub.status, sub.status)} "
+        console.print(Text.assemble((sub.file, "bold"), f"  {who}  → {sub.status.label} "
                                     f"({sub.errors} lỗi, {sub.warnings} lưu ý, {len(sub.rows)} dòng)"))
         shown = [i for i in sub.issues if show_info or i.severity != Severity.INFO]
         if not shown:

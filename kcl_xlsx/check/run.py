@@ -9,10 +9,10 @@ from typing import Any, Callable, Iterable, Iterator
 
 from kcl_xlsx.spec.issues import Code, Issue
 
-from kcl_xlsx.check.checker import (STATUS_ERRORS, STATUS_UNREADABLE, STATUS_VALID, CheckOptions, Submission, check_path,
-                                    give_sources, sources_of)
+from kcl_xlsx.check.checker import CheckOptions, Submission, check_path, give_sources, sources_of
 from kcl_xlsx.spec.roster import compare_with_roster
 from kcl_xlsx.intake.sandbox import WorkerPool
+from kcl_xlsx.spec.vocab import CheckStatus
 
 TIMEOUT_S = 60.0
 MEMORY_BYTES = 1536 * 2**20
@@ -42,7 +42,7 @@ def check_many(items: list[tuple[Path, str]], options: CheckOptions, jobs: int |
 
 
 def _crashed(display: str, outcome) -> Submission:
-    sub = Submission(file=display, status=STATUS_UNREADABLE)
+    sub = Submission(file=display, status=CheckStatus.UNREADABLE)
     # a worker that died or hung has its own code; an exception escaping check_path (a bug)
     # is still reported on that file alone
     sub.issues.append(outcome.issue(display) or Issue.make(Code.FILE_PARSER_CRASHED, file=display, value=outcome.error))
@@ -51,11 +51,11 @@ def _crashed(display: str, outcome) -> Submission:
 
 def with_roster(sub: Submission, roster) -> Submission:
     """The submission with the roster's view of its school added (status updated)."""
-    if sub.status not in (STATUS_VALID, STATUS_ERRORS):
+    if sub.status not in (CheckStatus.VALID, CheckStatus.ERRORS):
         return sub
     extra = compare_with_roster(sub.school_code, sub.school_name, sub.level, roster)
     if not extra:
         return sub
     sub.issues = sub.issues + [dataclasses.replace(i, file=sub.file, school_code=sub.school_code) for i in extra]
-    sub.status = STATUS_ERRORS if sub.errors else sub.status
+    sub.status = CheckStatus.ERRORS if sub.errors else sub.status
     return sub

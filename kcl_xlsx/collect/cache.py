@@ -15,6 +15,7 @@ from typing import Any
 
 from kcl_xlsx.intake.entries import file_sha256
 from kcl_xlsx.collect.ledger import Ledger
+from kcl_xlsx.spec.vocab import Classification, SchoolStatus
 
 KEY = "last_run"
 FORMAT = 1
@@ -39,9 +40,9 @@ def save(led: Ledger, fp: str, res: Any) -> None:
     outputs = [str(p) for p in ([res.out] if res.out else []) + list(res.exported) + list(res.feedback)]
     record = {
         "fingerprint": fp, "outputs": {p: file_sha256(p) for p in outputs},
-        "counts": res.counts(), "parsed": res.parsed,
-        "files": sum(1 for f in res.files if f.classification != "archive"),  # what a re-run would re-read
-        "schools": {code: {"name": s.name, "level": s.level, "unit": s.unit, "status": s.status,
+        "counts": {k.value: n for k, n in res.counts().items()}, "parsed": res.parsed,
+        "files": sum(1 for f in res.files if f.classification != Classification.ARCHIVE),  # what a re-run would re-read
+        "schools": {code: {"name": s.name, "level": s.level, "unit": s.unit, "status": s.status.label,
                            "in_roster": s.in_roster} for code, s in res.schools.items()},
         "at": dt.datetime.now().isoformat(timespec="seconds"),
     }
@@ -63,6 +64,8 @@ def recall(led: Ledger, fp: str) -> dict | None:
 
 
 def school_results(record: dict, school_cls) -> dict:
-    return {code: school_cls(code=code, **{k: v for k, v in s.items()
+    """The recorded schools (their status is recorded as its label)."""
+    return {code: school_cls(code=code, **{k: (SchoolStatus.from_label(v) if k == "status" else v)
+                                           for k, v in s.items()
                                            if k in {f.name for f in dataclasses.fields(school_cls)}})
             for code, s in record.get("schools", {}).items()}

@@ -219,6 +219,7 @@ class Ledger:
         seen_at = seen_at or now_iso()
         idt = sub.identity or {}
         meta = {k: getattr(sub, k) for k in _SUB_META}
+        meta["status"] = sub.status.value
         self.conn.execute(
             """INSERT INTO files (path, sha256, options_key, size, mtime_ns, school_code, template_id, file_id,
                                   form_version, level, year, saved_at, collected_at, last_seen_at, status,
@@ -235,7 +236,7 @@ class Ledger:
                                        ELSE excluded.matched_school END""",
             (path, sub.sha256, options_key, size, mtime_ns, sub.school_code, idt.get("template_id", ""),
              idt.get("file_id", ""), idt.get("form_version", ""), sub.level or idt.get("level", ""),
-             sub.year or idt.get("year", ""), sub.saved_at or "", seen_at, seen_at, sub.status, classification,
+             sub.year or idt.get("year", ""), sub.saved_at or "", seen_at, seen_at, sub.status.value, classification,
              matched_school, json.dumps([issue_to_dict(i) for i in sub.issues], ensure_ascii=False),
              rows_json if rows_json is not None else pack_rows(sub.rows), json.dumps(meta, ensure_ascii=False, default=str)))
 

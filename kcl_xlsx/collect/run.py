@@ -14,12 +14,10 @@ import json
 import re
 import shutil
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
-from kcl_xlsx.check.checker import (STATUS_ERRORS, STATUS_NOT_WORKBOOK, STATUS_TEMPORARY, STATUS_UNREADABLE, STATUS_VALID,
-                      STATUS_WRONG, CheckOptions, PlanRow, Submission, check_path, sources_of)
+from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path, sources_of
 from kcl_xlsx.spec.freetext import fold
 from workbook_templates.form import Form
 from kcl_xlsx.collect import cache as collect_cache
@@ -28,123 +26,10 @@ from kcl_xlsx.intake.entries import file_sha256, walk
 from kcl_xlsx.collect.ledger import Ledger, now_iso, pack_rows, submission_from_row
 from kcl_xlsx.spec.roster import Roster
 from kcl_xlsx.collect.row_block import Block, LazyRows, block_of, empty_block, shared
-
-# file classifications
-ACCEPTED = "accepted"
-SUPERSEDED = "superseded"
-DUPLICATE = "duplicate"
-WITH_ERRORS = "errors"  # a workbook of the right template with errors (not summarised)
-UNMATCHED = "unmatched"  # a readable plan no school of the roster claims
-WRONG_TEMPLATE = "wrong_template"
-UNREADABLE = "unreadable"
-NOT_WORKBOOK = "not_workbook"
-TEMPORARY = "temporary"
-ARCHIVE = "archive"  # a .zip attachment; its workbooks are listed on their own
-SKIPPED = "skipped"  # a symbolic link or a special file (pipe, device): listed, never opened
-CLASS_LABELS = {
-    ACCEPTED: "Được tổng hợp", SUPERSEDED: "Bản cũ (đã có bản mới hơn)", DUPLICATE: "Trùng (cùng nội dung)",
-    WITH_ERRORS: "Có lỗi (không tổng hợp)", UNMATCHED: "Không xác định được trường",
-    WRONG_TEMPLATE: "Sai mẫu", UNREADABLE: "Không đọc được", NOT_WORKBOOK: "Không phải bảng tính",
-    TEMPORARY: "Tệp tạm (~$)", ARCHIVE: "Tệp nén (đã mở)", SKIPPED: "Bỏ qua (liên kết hoặc không phải tệp thường)",
-}
-_STATUS_CLASS = {STATUS_WRONG: WRONG_TEMPLATE, STATUS_UNREADABLE: UNREADABLE,
-                 STATUS_NOT_WORKBOOK: NOT_WORKBOOK, STATUS_TEMPORARY: TEMPORARY}
-
-# school statuses
-SUBMITTED_VALID = "Đã nộp hợp lệ"
-SUBMITTED_ERRORS = "Nộp có lỗi"
-MISSING = "Chưa nộp"
-LATE = "Nộp muộn"
+from kcl_xlsx.collect.result import (STATUS_CLASSIFICATION, Change, ChangeKind, CheckStatus, Classification,
+                                     CollectResult, InboxFile, SchoolResult, SchoolStatus)
 
 BATCH = 16
-
-
-@dataclasses.dataclass
-class InboxFile:
-    """One file of the inbox (or a member of a .zip attachment)."""
-
-    rel: str  # display name: path relative to the inbox, "a/b.zip!c.xlsx" for a member
-    path: Path  # where to read it (the inbox itself, or the private extraction folder)
-    size: int
-    mtime_ns: int
-    sha256: str = ""
-    sub: Submission | None = None  # its rows are LazyRows: they stay in the ledger
-    source: str = ""  # parsed | cached | same_hash
-    classification: str = ""
-    school: str = ""  # matched school code
-    match: str = ""  # identity | name | file_name
-    collected_at: str = ""
-    late: bool = False
-    note: str = ""
-    block: Block | None = None  # the rows the summary needs, compactly (see row_block); None once it is built
-
-    @property
-    def mtime(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.mtime_ns / 1e9, dt.timezone.utc)
-
-
-@dataclasses.dataclass
-class Change:
-    kind: str  # added | removed | changed
-    key: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-
-@dataclasses.dataclass
-class SchoolResult:
-    code: str
-    name: str
-    level: str = ""
-    unit: str = ""
-    status: str = MISSING
-    accepted: InboxFile | None = None
-    previous: InboxFile | None = None
-    files: list[InboxFile] = dataclasses.field(default_factory=list)
-    changes: list[Change] = dataclasses.field(default_factory=list)
-    contact: tuple[tuple[str, str], ...] = ()
-    in_roster: bool = False
-
-
-@dataclasses.dataclass
-class CollectResult:
-    inbox: Path
-    out: Path | None
-    ledger_path: Path
-    files: list[InboxFile]
-    schools: dict[str, SchoolResult]
-    roster: Roster | None
-    year: str | None
-    deadline: dt.date | None
-    parsed: int = 0  # files parsed this run
-    cached: int = 0  # unchanged files taken from the ledger
-    same_hash: int = 0  # changed size/mtime but same bytes: re-hashed, not re-parsed
-    backup: Path | None = None  # the earlier summary, renamed
-    sandboxed: bool = True
-    seconds: float = 0.0
-    as_of: dt.date = dataclasses.field(default_factory=dt.date.today)  # "late" means: end month before this
-    choices: str | None = None  # the choice lists file the checks used (None: built-in)
-    feedback: list[Path] = dataclasses.field(default_factory=list)
-    exported: list[Path] = dataclasses.field(default_factory=list)
-    unchanged: bool = False  # same inbox and options as the last run: nothing was redone
-    recorded_counts: dict[str, int] | None = None
-    timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per stage, for benchmarks
-
-    @property
-    def accepted(self) -> list[InboxFile]:
-        return [f for f in self.files if f.classification == ACCEPTED]
-
-    @property
-    def unmatched(self) -> list[InboxFile]:
-        return [f for f in self.files if f.classification == UNMATCHED]
-
-    def counts(self) -> dict[str, int]:
-        if self.unchanged and self.recorded_counts is not None:
-            return dict(self.recorded_counts)
-        out: dict[str, int] = {}
-        for f in self.files:
-            out[f.classification] = out.get(f.classification, 0) + 1
-        return out
 
 
 def options_key(options: CheckOptions) -> str:
@@ -192,7 +77,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
     if record is not None:  # nothing changed since the last run: its outputs stand
         res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
                             as_of=as_of, choices=options.choices, cached=record["files"], unchanged=True,
-                            recorded_counts=record["counts"])
+                            recorded_counts={Classification(k): n for k, n in record["counts"].items()})
         res.schools = collect_cache.school_results(record, SchoolResult)
         res.seconds = time.perf_counter() - t0
         return res
@@ -213,7 +98,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
                 f.collected_at = first_seen.get((f.rel, f.sha256), "") or now_iso()
             res.files = sorted(files + listed, key=lambda f: f.rel)
             _classify(res, files, roster, deadline, form)
-            led.classify((f.rel, f.sub.sha256, okey, f.classification, f.school) for f in files if f.sub)
+            led.classify((f.rel, f.sub.sha256, okey, f.classification.value, f.school) for f in files if f.sub)
         if feedback is not None:  # inside: zip members are readable only until the clean-up
             from kcl_xlsx.check.feedback_run import write_feedback_files
 
@@ -259,7 +144,7 @@ def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile
         if e.kind == entries.FILE:
             files.append(InboxFile(e.name, e.path, e.size, e.mtime_ns))
         else:
-            kind = ARCHIVE if e.kind == entries.ARCHIVE else SKIPPED
+            kind = Classification.ARCHIVE if e.kind == entries.ARCHIVE else Classification.SKIPPED
             listed.append(InboxFile(e.name, e.path, e.size, e.mtime_ns, e.sha256, classification=kind, note=e.note))
     return files, listed
 
@@ -380,11 +265,11 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
     for f in sorted(files, key=lambda f: (f.collected_at, f.rel)):
         sub = f.sub
         assert sub is not None
-        if sub.status in _STATUS_CLASS:
-            f.classification = _STATUS_CLASS[sub.status]
+        if sub.status in STATUS_CLASSIFICATION:
+            f.classification = STATUS_CLASSIFICATION[sub.status]
             continue
         if sub.sha256 and sub.sha256 in first_by_sha:
-            f.classification = DUPLICATE
+            f.classification = Classification.DUPLICATE
             f.note = f"cùng nội dung với {first_by_sha[sub.sha256].rel}"
             continue
         first_by_sha[sub.sha256] = f
@@ -398,7 +283,7 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
     for f in plans:
         code, how = matcher.match(f)
         if not code:
-            f.classification = UNMATCHED
+            f.classification = Classification.UNMATCHED
             continue
         f.school, f.match = code, how
         if code not in schools:
@@ -407,29 +292,30 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
         schools[code].files.append(f)
     # duplicates still count as "received" for their school
     for f in files:
-        if f.classification == DUPLICATE:
+        if f.classification == Classification.DUPLICATE:
             f.school = first_by_sha[f.sub.sha256].school
 
     for s in schools.values():
         ordered = sorted(s.files, key=_newest_key, reverse=True)
-        valid = [f for f in ordered if f.sub.status == STATUS_VALID]
+        valid = [f for f in ordered if f.sub.status == CheckStatus.VALID]
         for f in ordered:
-            f.classification = WITH_ERRORS if f.sub.status == STATUS_ERRORS else SUPERSEDED
+            f.classification = (Classification.WITH_ERRORS if f.sub.status == CheckStatus.ERRORS
+                                else Classification.SUPERSEDED)
         if valid:
             s.accepted = valid[0]
-            s.accepted.classification = ACCEPTED
+            s.accepted.classification = Classification.ACCEPTED
             older = [f for f in ordered if _newest_key(f) < _newest_key(s.accepted)]
             s.previous = older[0] if older else None
             if s.previous:
                 # both versions' full rows, from the ledger (a run keeps only what the summary needs)
                 s.changes = diff_rows(list(s.previous.sub.rows), list(s.accepted.sub.rows), form)
-            newer_bad = [f for f in ordered if f.sub.status == STATUS_ERRORS and _newest_key(f) > _newest_key(s.accepted)]
+            newer_bad = [f for f in ordered if f.sub.status == CheckStatus.ERRORS and _newest_key(f) > _newest_key(s.accepted)]
             for f in newer_bad:
                 f.note = "bản mới hơn có lỗi; đang tổng hợp " + s.accepted.rel
             s.accepted.late = _late(s.accepted, deadline)
-            s.status = LATE if s.accepted.late else SUBMITTED_VALID
+            s.status = SchoolStatus.LATE if s.accepted.late else SchoolStatus.SUBMITTED_VALID
         elif ordered:
-            s.status = SUBMITTED_ERRORS
+            s.status = SchoolStatus.SUBMITTED_ERRORS
             ordered[0].late = _late(ordered[0], deadline)
         if not s.name and ordered:
             s.name = ordered[0].sub.school_name
@@ -519,10 +405,10 @@ def diff_rows(before: list[PlanRow], after: list[PlanRow], form: Form) -> list[C
     changes: list[Change] = []
     for k in b:
         if k not in a:
-            changes.append(Change("added", k, None, b[k]))
+            changes.append(Change(ChangeKind.ADDED, k, None, b[k]))
         elif any(_v(a[k].get(f)) != _v(b[k].get(f)) for f in form.keys):
-            changes.append(Change("changed", k, a[k], b[k]))
-    changes.extend(Change("removed", k, a[k], None) for k in a if k not in b)
+            changes.append(Change(ChangeKind.CHANGED, k, a[k], b[k]))
+    changes.extend(Change(ChangeKind.REMOVED, k, a[k], None) for k in a if k not in b)
     return changes
 
 

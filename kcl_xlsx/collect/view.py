@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kcl_xlsx.collect.run import CLASS_LABELS, CollectResult, LATE, MISSING, SUBMITTED_ERRORS, SUBMITTED_VALID
+from kcl_xlsx.collect.result import CollectResult, SchoolStatus
 
 
 @contextlib.contextmanager
@@ -33,11 +33,11 @@ def print_result(console: Console, res: CollectResult) -> None:
     table.add_column("Phân loại")
     table.add_column("Số tệp", justify="right")
     for key, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        table.add_row(CLASS_LABELS.get(key, key), str(n))
+        table.add_row(key.label, str(n))
     console.print(table)
     statuses = [s.status for s in res.schools.values() if s.in_roster or res.roster is None]
     if res.roster is not None:
-        line = ", ".join(f"{label}: {statuses.count(label)}" for label in (SUBMITTED_VALID, LATE, SUBMITTED_ERRORS, MISSING))
+        line = ", ".join(f"{st.label}: {statuses.count(st)}" for st in SchoolStatus)
         console.print(f"Trường ({len(res.roster.schools)}): {line}", markup=False)
     if res.unchanged:
         console.print(f"Hộp thư không thay đổi từ lần trước: giữ nguyên các kết quả ({res.seconds:.1f} s).",

@@ -19,7 +19,7 @@ from typing import Any
 from workbook_templates.choices import SchoolYear, parse_school_year
 from workbook_templates.errors import SpecError
 
-from kcl_xlsx.check.checker import STATUS_VALID, CheckOptions, Submission
+from kcl_xlsx.check.checker import CheckOptions, Submission
 from kcl_xlsx.spec.freetext import clean, fold
 from kcl_xlsx.issue.issuing import IssuedFile, TemplateFactory, issue_roster
 from kcl_xlsx.collect.ledger import submission_from_row
@@ -27,6 +27,7 @@ from kcl_xlsx.base.output import write_atomic
 from kcl_xlsx.spec.plan_spec import PlanSpec
 from kcl_xlsx.spec.roster import Roster, School
 from kcl_xlsx.issue.template_build import Prefill
+from kcl_xlsx.spec.vocab import CheckStatus, Classification
 
 REPORT = "chuyen-tiep.csv"
 REPORT_COLUMNS = ("school_code", "school_name", "in_roster", "previous_file", "previous_template_id",
@@ -89,11 +90,11 @@ def previous_plans(source: Path, options: CheckOptions, roster: Roster | None = 
         raise SpecError(source, "không có sổ theo dõi hoặc thư mục này", "no such ledger or folder")
     best: dict[str, tuple[tuple, Submission]] = {}
     for row in read_ledger(source):
-        if row["classification"] != "accepted":
+        if row["classification"] != Classification.ACCEPTED.value:
             continue
         sub = submission_from_row(row)
         code = row["matched_school"] or sub.school_code
-        if sub.status != STATUS_VALID or not code:
+        if sub.status != CheckStatus.VALID or not code:
             continue
         key = (sub.year, sub.saved_at, row["collected_at"])  # newest year, then newest save
         if code not in best or key > best[code][0]:

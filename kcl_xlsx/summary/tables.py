@@ -22,8 +22,9 @@ import pandas as pd
 from workbook_templates.choices import Choices, load_choices
 from workbook_templates.form import load_form
 
-from kcl_xlsx.collect.run import CLASS_LABELS, LATE, MISSING, SUBMITTED_ERRORS, SUBMITTED_VALID, CollectResult
+from kcl_xlsx.collect.result import CollectResult, InboxFile
 from kcl_xlsx.spec.freetext import fold
+from kcl_xlsx.spec.vocab import Classification, Progress, SchoolStatus
 
 # The rows table (also the export's rows.csv): one row per action of an accepted plan.
 # start_month/end_month are month ordinals (year * 12 + month - 1) here and "YYYY-MM" text
@@ -40,10 +41,8 @@ ISSUE_COLUMNS = ["file", "school_code", "severity", "code", "where", "column", "
 FILE_COLUMNS = ["file", "classification", "school_code", "match", "status", "errors", "warnings", "size", "sha256",
                 "saved_at", "received", "collected_at", "template_id", "late", "note"]
 CHANGE_COLUMNS = ["school_code", "file", "previous", "change", "key"]
-STATUSES = (SUBMITTED_VALID, LATE, SUBMITTED_ERRORS, MISSING)
 NO_FUNDING = "(không ghi nguồn)"
 FUNDING_PREFIX = "Kinh phí tối đa: "  # Theo trường's per-source budget columns
-LATE_PROGRESS = "Trễ hạn"
 
 
 @dataclasses.dataclass
@@ -131,13 +130,13 @@ def progress_of(status: str, end_month: Any, as_of_month: int, choices: Choices)
     if option is not None and (option.done or option.dropped):
         return option.label
     if end_month is not None and not pd.isna(end_month) and int(end_month) < as_of_month:
-        return LATE_PROGRESS
+        return Progress.LATE.label
     return option.label if option is not None else choices.statuses[0].label
 
 
 def progress_labels(choices: Choices) -> list[str]:
-    labels = [o.label for o in choices.statuses]
-    return labels[:2] + [LATE_PROGRESS] + labels[2:] if len(labels) >= 2 else labels + [LATE_PROGRESS]
+    labels, late = [o.label for o in choices.statuses], Progress.LATE.label
+    return labels[:2] + [late] + labels[2:] if len(labels) >= 2 else labels + [late]
 
 
 def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, choices: Choices) -> pd.Series:
@@ -222,7 +221,7 @@ def _schools_frame(res: CollectResult) -> pd.DataFrame:
     for s in res.schools.values():
         f = _shown_file(s)
         records.append({"school_code": s.code, "school_name": s.name, "unit": s.unit, "level": s.level,
-                        "status": s.status, "errors": f.sub.errors if f and f.sub else 0,
+                        "status": s.status.label, "errors": f.sub.errors if f and f.sub else 0,
                         "warnings": f.sub.warnings if f and f.sub else 0, "source_file": f.rel if f else "",
                         **dict(s.contact)})
     return pd.DataFrame.from_records(records, columns=SCHOOL_COLUMNS + list(contact))
@@ -236,14 +235,14 @@ def _issues_frame(res: CollectResult) -> pd.DataFrame:
         for i in f.sub.issues:
             issues.append((f.rel, f.school or i.school_code, i.severity.value, i.code,
                            f"{i.sheet}!{i.cell}" if i.sheet and i.cell else (i.sheet or ""), i.column, i.value,
-                           i.message, i.hint, CLASS_LABELS.get(f.classification, f.classification)))
+                           i.message, i.hint, _class_label(f)))
     return pd.DataFrame.from_records(issues, columns=ISSUE_COLUMNS)
 
 
 def _files_frame(res: CollectResult) -> pd.DataFrame:
     return pd.DataFrame.from_records(
-        [{"file": f.rel, "classification": CLASS_LABELS.get(f.classification, f.classification),
-          "school_code": f.school, "match": f.match, "status": f.sub.status if f.sub else "",
+        [{"file": f.rel, "classification": _class_label(f),
+          "school_code": f.school, "match": f.match, "status": f.sub.status.value if f.sub else "",
           "errors": f.sub.errors if f.sub else 0, "warnings": f.sub.warnings if f.sub else 0,
           "size": f.size, "sha256": f.sha256 or (f.sub.sha256 if f.sub else ""),
           "saved_at": f.sub.saved_at if f.sub else "", "received": f.mtime.strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -252,10 +251,14 @@ def _files_frame(res: CollectResult) -> pd.DataFrame:
         columns=FILE_COLUMNS)
 
 
+def _class_label(f: InboxFile) -> str:
+    return f.classification.label if f.classification is not None else ""
+
+
 def _changes_frame(res: CollectResult) -> pd.DataFrame:
     return pd.DataFrame.from_records(
         [{"school_code": s.code, "file": s.accepted.rel, "previous": s.previous.rel if s.previous else "",
-          "change": c.kind, "key": c.key} for s in res.schools.values() if s.accepted for c in s.changes],
+          "change": c.kind.value, "key": c.key} for s in res.schools.values() if s.accepted for c in s.changes],
         columns=CHANGE_COLUMNS)
 
 
@@ -304,31 +307,37 @@ def summarise(t: Tables) -> SummaryData:
                       .reset_index())
 
     sch = t.schools
-    status_counts = pd.DataFrame({"status": list(STATUSES), "schools": [int((sch["status"] == st).sum()) for st in STATUSES]})
-    received = int(sch["status"].isin([SUBMITTED_VALID, LATE, SUBMITTED_ERRORS]).sum())
-    valid = int(sch["status"].isin([SUBMITTED_VALID, LATE]).sum())
-    unmatched = int((t.files["classification"] == CLASS_LABELS["unmatched"]).sum()) if len(t.files) else 0
+    # the tables hold a school's status and a file's classification as their labels (as exported)
+    status_counts = pd.DataFrame({"status": [st.label for st in SchoolStatus],
+                                  "schools": [_count(sch, st) for st in SchoolStatus]})
+    received = _count(sch, SchoolStatus.SUBMITTED_VALID, SchoolStatus.LATE, SchoolStatus.SUBMITTED_ERRORS)
+    valid = _count(sch, SchoolStatus.SUBMITTED_VALID, SchoolStatus.LATE)
+    unmatched = int((t.files["classification"] == Classification.UNMATCHED.label).sum()) if len(t.files) else 0
     overview: list[tuple[str, Any]] = [
         ("Năm học", t.year),
         *t.extra_overview,
         ("Số trường phải nộp", t.expected if t.expected is not None else "(không có danh sách)"),
         ("Số trường đã nộp", received),
         ("Số trường nộp hợp lệ (được tổng hợp)", valid),
-        ("Số trường nộp có lỗi", int((sch["status"] == SUBMITTED_ERRORS).sum())),
-        ("Số trường nộp muộn", int((sch["status"] == LATE).sum())),
-        ("Số trường chưa nộp", int((sch["status"] == MISSING).sum())),
+        ("Số trường nộp có lỗi", _count(sch, SchoolStatus.SUBMITTED_ERRORS)),
+        ("Số trường nộp muộn", _count(sch, SchoolStatus.LATE)),
+        ("Số trường chưa nộp", _count(sch, SchoolStatus.MISSING)),
         ("Số tệp trong hộp thư", len(t.files)),
         ("Số tệp không xác định được trường", unmatched),
         ("Số công việc/giải pháp", int(len(det))),
         ("Tổng kinh phí tối thiểu (triệu đồng)", float(det["budget_min_mvnd"].sum())),
         ("Tổng kinh phí tối đa (triệu đồng)", float(det["budget_max_mvnd"].sum())),
     ]
-    missing = sch[sch["status"].isin([MISSING, SUBMITTED_ERRORS])]
+    missing = sch[sch["status"].isin([SchoolStatus.MISSING.label, SchoolStatus.SUBMITTED_ERRORS.label])]
     missing = missing[["school_code", "school_name", "level", "unit", "status", *t.contact_headers]]
     return SummaryData(overview, funding_totals, status_counts, det, _by_school(t, fund, labels), _by_unit(t),
                        by_standard, by_criterion, std_fund, by_month, by_lead, t.issues, missing.reset_index(drop=True),
                        t.files, t.changes, t.schools, tuple(t.contact_headers), progress_counts,
                        load_form(t.form).column_labels())
+
+
+def _count(schools: pd.DataFrame, *statuses: SchoolStatus) -> int:
+    return int(schools["status"].isin([st.label for st in statuses]).sum())
 
 
 def _by_school(t: Tables, fund: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
@@ -362,9 +371,9 @@ def _by_unit(t: Tables) -> pd.DataFrame:
     status and what their accepted plans hold."""
     sch = t.schools.assign(unit=t.schools["unit"].fillna("").replace("", "(không ghi đơn vị)"))
     counts = {"schools": sch.groupby("unit").size()}
-    for key, status in (("valid", SUBMITTED_VALID), ("submitted_late", LATE), ("with_errors", SUBMITTED_ERRORS),
-                        ("missing", MISSING)):
-        counts[key] = sch[sch["status"] == status].groupby("unit").size()
+    for key, status in (("valid", SchoolStatus.SUBMITTED_VALID), ("submitted_late", SchoolStatus.LATE),
+                        ("with_errors", SchoolStatus.SUBMITTED_ERRORS), ("missing", SchoolStatus.MISSING)):
+        counts[key] = sch[sch["status"] == status.label].groupby("unit").size()
     table = pd.DataFrame(counts).fillna(0).astype(int)
     det = t.rows.assign(unit=t.rows["unit"].fillna("").replace("", "(không ghi đơn vị)"))
     plans = det.groupby("unit").agg(actions=("actions", "size"), budget_min_mvnd=("budget_min_mvnd", "sum"),
