@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.inbox_factory import calamine_floor, make_inbox  # noqa: E402
 from kcl_xlsx.check.checker import CheckOptions  # noqa: E402
-from kcl_xlsx.collect.run import collect  # noqa: E402
+from kcl_xlsx.app import collect  # noqa: E402
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ import datetime as dt
 import functools
 import os
 import sys
-import tempfile
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Callable, Optional
@@ -23,11 +22,9 @@ from workbook_templates.choices import parse_school_year
 
 from kcl_xlsx.spec import catalog_view
 from kcl_xlsx.check import render as report_render
-from kcl_xlsx.check.run import check_many, with_roster
+from kcl_xlsx import app as commands  # the library side of each command (cli.app is the typer app)
 from kcl_xlsx.intake import entries
-from kcl_xlsx.intake.entries import walk
 from kcl_xlsx.check.checker import CheckOptions
-from kcl_xlsx.check.feedback_run import write_feedback_files
 from kcl_xlsx.spec.identity import KEY_ENV, office_key
 from kcl_xlsx.issue.issuing import MANIFEST, TemplateFactory, issue_one, issue_roster
 from kcl_xlsx.base.output import OutputError, check_writable_dir
@@ -183,29 +180,23 @@ def check(
     _jobs(jobs)
     options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
                            key=office_key(key), year=year, level=level)
-    with tempfile.TemporaryDirectory(prefix="kcl-check-") as tmp:  # workbooks of .zip attachments, copied
-        found = walk(paths, Path(tmp), options.bounds.max_file_bytes)
-        for e in found:
-            if e.kind == entries.SKIPPED:
-                err.print(f"{e.name}: bỏ qua, {e.note}", markup=False)
-            elif e.kind == entries.ARCHIVE:
-                err.print(f"{e.name}: tệp nén, {e.note} / an archive, its workbooks are checked", markup=False)
-        files = [e for e in found if e.kind == entries.FILE]
-        results = dict(check_many([(e.path, e.name) for e in files], options, jobs))
-        subs = [results[e.path] for e in files]
-        if schools is not None:
-            subs = [with_roster(s, schools) for s in subs]
-        if feedback:
-            written = write_feedback_files(subs, [e.path for e in files], feedback)
-            err.print(f"Đã ghi {len(written)} tệp phản hồi vào {feedback} / wrote {len(written)} feedback files",
-                      markup=False)
+    run = commands.check(paths, options, roster=schools, feedback=feedback, jobs=jobs)
+    for e in run.listed:
+        if e.kind == entries.SKIPPED:
+            err.print(f"{e.name}: bỏ qua, {e.note}", markup=False)
+        else:
+            err.print(f"{e.name}: tệp nén, {e.note} / an archive, its workbooks are checked", markup=False)
+    if feedback:
+        err.print(f"Đã ghi {len(run.feedback)} tệp phản hồi vào {feedback} / wrote {len(run.feedback)} feedback files",
+                  markup=False)
+    subs = run.submissions
     if fmt == Format.json:
         _write_utf8(report_render.to_json(subs) + "\n")
     elif fmt == Format.csv:
         _write_utf8(report_render.to_csv(subs))
     else:
         report_render.print_text(out, subs, show_info)
-    raise typer.Exit(1 if any(s.errors for s in subs) else 0)
+    raise typer.Exit(1 if run.errors else 0)
 
 
 @app.command()
@@ -226,7 +217,6 @@ def collect(
     jobs: Annotated[Optional[int], typer.Option("--jobs", help="Số tiến trình song song (mặc định: số lõi).")] = None,
 ) -> None:
     """Thu thập cả hộp thư thành bảng tổng hợp. Collect an inbox into the summary workbook."""
-    from kcl_xlsx.collect.run import collect as run_collect
     from kcl_xlsx.collect.view import print_result, progress_bar
 
     if not inbox.is_dir():
@@ -245,7 +235,7 @@ def collect(
     options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
                            key=office_key(key), year=year)
     with progress_bar(err) as progress:
-        res = run_collect(inbox, output, roster=schools, year=year, deadline=due, ledger_path=ledger, jobs=jobs,
+        res = commands.collect(inbox, output, roster=schools, year=year, deadline=due, ledger_path=ledger, jobs=jobs,
                           options=options, progress=progress, feedback=feedback, export=export,
                           as_of=_date(as_of, "--as-of") if as_of else None)
     print_result(out, res)

@@ -97,7 +97,7 @@ def _put(cell, value: Any) -> None:
 
 def run_demo(folder: Path, jobs: int | None = None):
     """Write templates, a filled inbox, the summary and its companions into ``folder``."""
-    from kcl_xlsx.collect.run import collect
+    from kcl_xlsx.app import collect
 
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):

@@ -15,7 +15,8 @@ from python_calamine import CalamineWorkbook
 
 from workbook_templates.form import load_form
 from kcl_xlsx.demo import set_saved_time
-from kcl_xlsx.collect.run import collect, diff_rows
+from kcl_xlsx.app import collect
+from kcl_xlsx.collect.run import diff_rows
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.collect.ledger import Ledger
 from kcl_xlsx.spec.roster import load_roster

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from kcl_xlsx.demo import set_saved_time
 from kcl_xlsx.check.checker import CheckOptions, check_path
 from kcl_xlsx.cli import app
-from kcl_xlsx.collect.run import collect
+from kcl_xlsx.app import collect
 from kcl_xlsx.issue.issuing import TemplateFactory, issue_roster
 from kcl_xlsx.spec.plan_spec import PlanSpec
 from kcl_xlsx.spec.roster import load_roster

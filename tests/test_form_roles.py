@@ -14,7 +14,7 @@ import yaml
 from python_calamine import CalamineWorkbook
 
 from kcl_xlsx.check.checker import CheckOptions, check_path
-from kcl_xlsx.collect.run import collect
+from kcl_xlsx.app import collect
 from kcl_xlsx.demo import fill_plan
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.spec import layout as L

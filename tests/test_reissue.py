@@ -34,7 +34,7 @@ from typer.testing import CliRunner
 from kcl_xlsx.spec import identity as ident
 from kcl_xlsx.check.checker import CheckOptions
 from kcl_xlsx.cli import app
-from kcl_xlsx.collect.run import collect
+from kcl_xlsx.app import collect
 from kcl_xlsx.issue.issuing import MANIFEST, TemplateFactory, issue_roster
 from kcl_xlsx.collect.ledger import Ledger, submission_from_row
 from kcl_xlsx.spec.plan_spec import PlanSpec

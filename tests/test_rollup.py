@@ -15,7 +15,7 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from kcl_xlsx.cli import app
-from kcl_xlsx.collect.run import collect
+from kcl_xlsx.app import collect
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.spec.roster import load_roster
 from kcl_xlsx.summary.rollup import rollup

@@ -98,7 +98,7 @@ def test_libreoffice_opens_it(summary, tmp_path):
 
 def test_end_to_end_summary_valid_and_opens(tmp_path, sources, ooxml_validate):
     """A collected summary (with an empty inbox: every sheet still well formed)."""
-    from kcl_xlsx.collect.run import collect
+    from kcl_xlsx.app import collect
     from kcl_xlsx.spec.roster import load_roster
 
     (tmp_path / "inbox").mkdir()
@@ -120,7 +120,7 @@ def test_detail_past_the_limit_lives_in_the_export_and_the_sheet_says_so(tmp_pat
 
 def test_collect_exports_the_detail_itself_when_it_is_too_large(tmp_path, monkeypatch):
     import kcl_xlsx.summary.workbook as sw
-    from kcl_xlsx.collect.run import collect
+    from kcl_xlsx.app import collect
     from kcl_xlsx.demo import run_demo
 
     run_demo(tmp_path / "demo", jobs=1)

@@ -88,6 +88,9 @@ class CollectResult:
     unchanged: bool = False  # same inbox and options as the last run: nothing was redone
     recorded_counts: dict[Classification, int] | None = None
     timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per stage, for benchmarks
+    form: str | None = None  # the form file the checks used (None: built-in)
+    fingerprint: str = ""  # of the inbox and options: recorded once the outputs are written (collect.run.remember)
+    started: float = 0.0  # time.perf_counter() when the run began
 
     @property
     def accepted(self) -> list[InboxFile]:

@@ -1,5 +1,6 @@
 """Collect an inbox: find every returned file, check it (in worker processes, cached in the
-ledger), classify it, pick the newest valid plan per school and write the summary.
+ledger), classify it and pick the newest valid plan per school.  The summary is the next
+stage's (:mod:`kcl_xlsx.summary`); :func:`kcl_xlsx.app.collect` chains the two.
 
 Nothing in the inbox is ever changed: files are only read; workbooks inside .zip
 attachments are extracted (bounded) to a private temporary folder and named
@@ -14,10 +15,12 @@ import json
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable
 
 from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path, sources_of
+from kcl_xlsx.check.feedback_run import write_feedback_files
 from kcl_xlsx.spec.freetext import fold
 from workbook_templates.form import Form
 from kcl_xlsx.collect import cache as collect_cache
@@ -48,16 +51,18 @@ def default_ledger(out: Path) -> Path:
 # --------------------------------------------------------------------------- the entry point
 
 
-def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year: str | None = None,
-            deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
-            options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
-            write_summary: bool = True, feedback: Path | None = None, export: Path | None = None,
-            as_of: dt.date | None = None) -> CollectResult:
-    """Collect ``inbox`` and write the summary workbook ``out`` (an earlier one is renamed
-    with a timestamp, never overwritten).  ``jobs=0`` checks in this process (no sandbox).
-    ``progress(stage, done, total)`` is called as files are checked."""
-    import time
-
+def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None, year: str | None = None,
+                  deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
+                  options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
+                  write_summary: bool = True, feedback: Path | None = None, export: Path | None = None,
+                  as_of: dt.date | None = None) -> CollectResult:
+    """The collect stage: every file of ``inbox`` checked (unchanged files from the ledger),
+    classified, the newest valid plan of each school chosen, feedback copies written.  The
+    summary is not written here (see :func:`kcl_xlsx.app.collect`); ``out``, ``write_summary``
+    and ``export`` only name the outputs the run is for: an inbox unchanged since a run for
+    the same outputs, whose outputs are intact, comes back with ``unchanged`` set and nothing
+    redone.  ``jobs=0`` checks in this process (no sandbox); ``progress(stage, done, total)``
+    is called as files are checked."""
     t0 = time.perf_counter()
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -72,12 +77,13 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
     as_of = as_of or dt.date.today()
     fp = collect_cache.fingerprint(inbox, okey, _roster_key(roster), deadline, as_of, out, write_summary, export,
                                    feedback, options.choices)
+    res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
+                        as_of=as_of, choices=options.choices, form=options.form, fingerprint=fp, started=t0)
     with Ledger(ledger_path) as led:
         record = collect_cache.recall(led, fp)
     if record is not None:  # nothing changed since the last run: its outputs stand
-        res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
-                            as_of=as_of, choices=options.choices, cached=record["files"], unchanged=True,
-                            recorded_counts={Classification(k): n for k, n in record["counts"].items()})
+        res.cached, res.unchanged = record["files"], True
+        res.recorded_counts = {Classification(k): n for k, n in record["counts"].items()}
         res.schools = collect_cache.school_results(record, SchoolResult)
         res.seconds = time.perf_counter() - t0
         return res
@@ -85,8 +91,6 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
     try:
         files, listed = _walk(inbox, tmp, options)
         with Ledger(ledger_path) as led:
-            res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
-                                as_of=as_of, choices=options.choices)
             form = sources_of(options).form
             todo = _from_ledger(files, led, okey, res, form)
             res.timings["find"] = time.perf_counter() - t0
@@ -100,32 +104,21 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
             _classify(res, files, roster, deadline, form)
             led.classify((f.rel, f.sub.sha256, okey, f.classification.value, f.school) for f in files if f.sub)
         if feedback is not None:  # inside: zip members are readable only until the clean-up
-            from kcl_xlsx.check.feedback_run import write_feedback_files
-
             with_sub = [f for f in files if f.sub]
             res.feedback = write_feedback_files([f.sub for f in with_sub], [f.path for f in with_sub], Path(feedback))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if (out is not None and write_summary) or export is not None:
-        from kcl_xlsx.summary.tables import build_summary
-        from kcl_xlsx.summary.outputs import write_outputs
-        from kcl_xlsx.summary.workbook import DETAIL_LIMIT
-
-        t1 = time.perf_counter()
-        data = build_summary(res, options.form)
-        res.timings["pivots"] = time.perf_counter() - t1
-        for f in res.files:  # the summary's frames hold the rows now; the blocks would double the peak
-            f.block = None
-        if export is None and out is not None and len(data.detail) > DETAIL_LIMIT:
-            export = Path(out).with_name(f"{Path(out).stem}-xuat-du-lieu")  # the detail must live somewhere
-        written = write_outputs(data, Path(out) if out is not None and write_summary else None, export,
-                                detail_limit=DETAIL_LIMIT, detail_note=str(export or ""))
-        res.backup, res.exported = written.backup, written.exported
-        res.timings.update(written.seconds)
-    with Ledger(ledger_path) as led:
-        collect_cache.save(led, fp, res)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def remember(res: CollectResult) -> None:
+    """Record the finished run (its fingerprint, counts, schools, the outputs' hashes) so
+    that the next run over an unchanged inbox redoes nothing.  Called once every output is
+    written: a run interrupted before has nothing recorded and is done again."""
+    with Ledger(res.ledger_path) as led:
+        collect_cache.save(led, res.fingerprint, res)
+    res.seconds = time.perf_counter() - res.started
 
 
 def _roster_key(roster: Roster | None) -> str:

@@ -76,13 +76,13 @@ def previous_plans(source: Path, options: CheckOptions, roster: Roster | None = 
     folder (its ledger then lives in a temporary folder: the inbox is never written to)."""
     source = Path(source)
     if source.is_dir():
-        from kcl_xlsx.collect.run import collect
+        from kcl_xlsx.collect.run import collect_inbox
 
         with tempfile.TemporaryDirectory() as tmp:
             # no roster here: every school's plan is found by its identity, including the
             # schools that left the new roster (they are listed, not silently dropped)
-            res = collect(source, None, ledger_path=Path(tmp) / "ledger.sqlite", options=options,
-                          write_summary=False)
+            res = collect_inbox(source, None, ledger_path=Path(tmp) / "ledger.sqlite", options=options,
+                                write_summary=False)
             # the rows are read from the temporary ledger now, before it goes
             return {code: dataclasses.replace(s.accepted.sub, rows=list(s.accepted.sub.rows))
                     for code, s in res.schools.items() if s.accepted and s.accepted.sub}

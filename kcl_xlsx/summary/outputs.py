@@ -11,7 +11,9 @@ import dataclasses
 import time
 from pathlib import Path
 
-from kcl_xlsx.summary.tables import SummaryData
+from kcl_xlsx.collect.result import CollectResult
+from kcl_xlsx.summary.tables import SummaryData, build_summary
+from kcl_xlsx.summary import workbook
 from kcl_xlsx.summary.workbook import DETAIL_LIMIT
 
 
@@ -38,3 +40,21 @@ def write_outputs(data: SummaryData, out: Path | None, export: Path | None, *, d
         done.exported = write_export(data, Path(export))
         done.seconds["export"] = time.perf_counter() - t
     return done
+
+
+def summarise_collect(res: CollectResult, out: Path | None, export: Path | None) -> None:
+    """The summary of a collect run: its workbook ``out`` and/or its export folder; what was
+    written (the earlier summary's backup name, the exported files, the seconds) goes into
+    ``res``."""
+    t = time.perf_counter()
+    data = build_summary(res, res.form)
+    res.timings["pivots"] = time.perf_counter() - t
+    for f in res.files:  # the summary's frames hold the rows now; the blocks would double the peak
+        f.block = None
+    limit = workbook.DETAIL_LIMIT  # read now, not at import: a test lowers it
+    if export is None and out is not None and len(data.detail) > limit:
+        export = Path(out).with_name(f"{Path(out).stem}-xuat-du-lieu")  # the detail must live somewhere
+    written = write_outputs(data, Path(out) if out is not None else None, export, detail_limit=limit,
+                            detail_note=str(export or ""))
+    res.backup, res.exported = written.backup, written.exported
+    res.timings.update(written.seconds)

@@ -1,0 +1,66 @@
+"""The commands as library calls: each is one short chain of the stages' functions and
+returns a result object.  The CLI (:mod:`kcl_xlsx.cli`) parses options and prints; tests and
+other programs call these directly."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from kcl_xlsx.check.checker import CheckOptions, Submission
+from kcl_xlsx.check.feedback_run import write_feedback_files
+from kcl_xlsx.check.run import check_many, with_roster
+from kcl_xlsx.collect.result import CollectResult
+from kcl_xlsx.collect.run import collect_inbox, remember
+from kcl_xlsx.intake import entries
+from kcl_xlsx.intake.entries import Entry, walk
+from kcl_xlsx.spec.roster import Roster
+from kcl_xlsx.summary.outputs import summarise_collect
+
+
+@dataclasses.dataclass
+class CheckRun:
+    submissions: list[Submission]  # one per file checked, in the order found
+    listed: list[Entry]  # entries not checked themselves: links and special files (skipped), .zip attachments
+    feedback: list[Path] = dataclasses.field(default_factory=list)  # feedback copies written
+
+    @property
+    def errors(self) -> bool:
+        return any(s.errors for s in self.submissions)
+
+
+def check(paths: list[Path], options: CheckOptions, *, roster: Roster | None = None, feedback: Path | None = None,
+          jobs: int | None = None) -> CheckRun:
+    """`kcl-xlsx check`: walk -> check (in workers) -> roster -> feedback copies."""
+    with tempfile.TemporaryDirectory(prefix="kcl-check-") as tmp:  # workbooks of .zip attachments, copied
+        found = walk(paths, Path(tmp), options.bounds.max_file_bytes)
+        files = [e for e in found if e.kind == entries.FILE]
+        results = dict(check_many([(e.path, e.name) for e in files], options, jobs))
+        subs = [results[e.path] for e in files]
+        if roster is not None:
+            subs = [with_roster(s, roster) for s in subs]
+        run = CheckRun(subs, [e for e in found if e.kind != entries.FILE])
+        if feedback is not None:  # inside: zip members are readable only until the clean-up
+            run.feedback = write_feedback_files(subs, [e.path for e in files], feedback)
+    return run
+
+
+def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year: str | None = None,
+            deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
+            options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
+            write_summary: bool = True, feedback: Path | None = None, export: Path | None = None,
+            as_of: dt.date | None = None) -> CollectResult:
+    """`kcl-xlsx collect`: the collect stage -> the summary (workbook ``out``, an earlier one
+    kept under a timestamped name; the export folder) -> the run recorded in the ledger.
+    An inbox unchanged since the last run for the same outputs does nothing."""
+    res = collect_inbox(inbox, out, roster=roster, year=year, deadline=deadline, ledger_path=ledger_path, jobs=jobs,
+                        options=options, progress=progress, write_summary=write_summary, feedback=feedback,
+                        export=export, as_of=as_of)
+    if res.unchanged:
+        return res
+    if (out is not None and write_summary) or export is not None:
+        summarise_collect(res, Path(out) if out is not None and write_summary else None, export)
+    remember(res)
+    return res
