@@ -46,3 +46,101 @@ def test_the_checker_sees_lazy_and_aliased_imports(tmp_path):
                     "    importlib.import_module('workbook_templates.form')\n"
                     "from . import sibling\n", encoding="utf-8")
     assert imported_packages(path) == {"kcl_xlsx", "macros_free_validation", "workbook_templates"}
+
+
+# --------------------------------------------------------------------------- inside kcl_xlsx
+
+# The stages, bottom up.  A package may import the ones listed for it (and itself); app,
+# cli and demo sit on top and may import everything.  See ARCHITECTURE.md.
+STAGES = {
+    "base": set(),
+    "spec": {"base"},
+    "intake": {"base", "spec"},
+    "check": {"base", "spec", "intake"},
+    "collect": {"base", "spec", "intake", "check"},
+    "summary": {"base", "spec", "intake", "check", "collect"},
+    "issue": {"base", "spec", "intake", "check", "collect"},
+}
+TOP = {"app", "cli", "demo", "__init__"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def kcl_imports(path: Path, known: set[str]) -> set[str]:
+    """The kcl_xlsx modules ``path`` imports, anywhere in it (a lazy import inside a function
+    is an arrow too): ``from kcl_xlsx.x import y`` counts as kcl_xlsx.x.y when that is a module."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in known else node.module
+                     for a in node.names]
+        out |= {n for n in names if n.split(".")[0] == "kcl_xlsx" and n in known}
+    return out
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = sorted((ROOT / "kcl_xlsx").rglob("*.py"))
+    known = {module_name(f) for f in files}
+    return {module_name(f): kcl_imports(f, known) - {module_name(f)} for f in files}
+
+
+def stage_of(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else "__init__"
+
+
+def test_no_module_imports_a_later_stage():
+    wrong = []
+    for module, targets in import_graph().items():
+        stage = stage_of(module)
+        if stage in TOP:
+            continue
+        assert stage in STAGES, f"{module}: a package not in STAGES (add it, with its arrows)"
+        for target in targets:
+            other = stage_of(target)
+            if other != stage and (other in TOP or other not in STAGES[stage]):
+                wrong.append(f"{module} -> {target}")
+    assert not wrong, wrong
+
+
+def test_no_import_cycle_between_modules():
+    graph = import_graph()
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    cycles = []
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, cycles
+
+
+def test_the_graph_checks_see_a_backward_import(tmp_path, monkeypatch):
+    """The checks above fail on the mistakes they exist for: a stage importing a later one
+    (check -> summary), and two modules importing each other."""
+    fake = tmp_path / "kcl_xlsx"
+    for name, body in {"__init__.py": "", "check/__init__.py": "", "summary/__init__.py": "",
+                       "check/a.py": "def f():\n    from kcl_xlsx.summary.b import x\n",
+                       "summary/b.py": "from kcl_xlsx.check import a\nx = 1\n"}.items():
+        (fake / name).parent.mkdir(parents=True, exist_ok=True)
+        (fake / name).write_text(body, encoding="utf-8")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    with pytest.raises(AssertionError, match="kcl_xlsx.check.a -> kcl_xlsx.summary.b"):
+        test_no_module_imports_a_later_stage()
+    with pytest.raises(AssertionError, match="kcl_xlsx.check.a -> kcl_xlsx.summary.b -> kcl_xlsx.check.a"):
+        test_no_import_cycle_between_modules()
