@@ -24,6 +24,7 @@ from workbook_templates.choices import load_choices
 from workbook_templates.errors import SpecError
 from workbook_templates.form import load_form
 
+from kcl_xlsx.base.text import number_text
 from kcl_xlsx.summary.export import RISKY_STARTS
 from kcl_xlsx.intake.preflight import Bounds, preflight
 from kcl_xlsx.summary.tables import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, ROW_COLUMNS, SCHOOL_COLUMNS, Tables,
@@ -254,11 +255,11 @@ def _typed(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
 
 
 def _text(v: Any) -> str:
+    # number_text (a school code such as 1001 read back as a number), and a blank read
+    # back as None or NaN as "".
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))  # a school code such as 1001 read back as a number
-    return str(v)
+    return number_text(v)
 
 
 def _one_year(rows: pd.DataFrame) -> str:
