@@ -64,7 +64,9 @@ def clean(value: Any) -> str:
 
 
 def fold(value: Any) -> str:
-    """`clean`, casefolded and without diacritics ("Xã hội hoá" -> "xa hoi hoa")."""
+    """`clean`, casefolded and without diacritics ("Xã hội hoá" -> "xa hoi hoa").  Looser
+    than the rule engine's ``_excel_fold`` (macros_free_validation.rules), which compares
+    only as the sheet's TRIM and Excel's case-insensitive "=" do."""
     return _fold_text(value if value.__class__ is str else _to_text(value))
 
 
