@@ -6,8 +6,6 @@ timestamped name."""
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -16,7 +14,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kcl_xlsx.summary.fast_sheet import Bulk, FastSheet
-from kcl_xlsx.base.output import cannot_write, replace_keeping_backup
+from kcl_xlsx.base.output import replace_keeping_backup, temporary_beside
 from kcl_xlsx.summary.tables import FUNDING_PREFIX, SummaryData, months_text
 
 MAX_ROWS = 1_048_576
@@ -57,21 +55,9 @@ DETAIL_LIMIT = 100_000  # rows of the Chi tiết sheet; past it the detail is in
 def write_summary(data: SummaryData, out: Path, detail_limit: int = DETAIL_LIMIT, detail_note: str = "") -> Path | None:
     """Write ``out``; return the backup name of an earlier summary (None if there was none)."""
     out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".xlsx", dir=out.parent)
-        os.close(fd)
-    except OSError as exc:  # the folder is a file, or not writable
-        raise cannot_write(out, exc) from None
-    try:
-        _write(data, Path(tmp), detail_limit, detail_note)
-        backup = replace_keeping_backup(Path(tmp), out)
-        return backup
-    except OSError as exc:
-        raise cannot_write(out, exc) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with temporary_beside(out, suffix=".xlsx") as tmp:
+        _write(data, tmp, detail_limit, detail_note)
+        return replace_keeping_backup(tmp, out)
 
 
 class _W:
