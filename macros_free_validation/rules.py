@@ -45,24 +45,24 @@ class PyContext:
     def in_list(self, name: str, value: Any) -> bool:
         if name not in self._folded:
             self._folded[name] = _remembered(_folded_set, tuple(self.lists[name]))
-        return _fold(value) in self._folded[name]
+        return _excel_fold(value) in self._folded[name]
 
     def pair_in(self, keys: str, values: str, key: Any, value: Any) -> bool:
         if (keys, values) not in self._pairs:
             self._pairs[(keys, values)] = _remembered(_folded_pairs, tuple(zip(self.lists[keys], self.lists[values])))
-        return (_fold(key), _fold(value)) in self._pairs[(keys, values)]
+        return (_excel_fold(key), _excel_fold(value)) in self._pairs[(keys, values)]
 
 
 # A context is made per file, but its lists are the template's (only the owners gain the
 # school's staff): their folded forms are kept across contexts, keyed by the lists' items.
 @lru_cache(maxsize=64)
 def _folded_set(items: tuple) -> frozenset[str]:
-    return frozenset(_fold(v) for v in items)
+    return frozenset(_excel_fold(v) for v in items)
 
 
 @lru_cache(maxsize=64)
 def _folded_pairs(pairs: tuple) -> frozenset[tuple[str, str]]:
-    return frozenset((_fold(k), _fold(v)) for k, v in pairs)
+    return frozenset((_excel_fold(k), _excel_fold(v)) for k, v in pairs)
 
 
 def _remembered(make: Callable[[tuple], frozenset], items: tuple) -> frozenset:
@@ -90,14 +90,16 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _fold(value: Any) -> str:
+def _excel_fold(value: Any) -> str:
     # Like the sheet's TRIM (ends trimmed, inner runs of spaces collapsed) and Excel's
-    # case-insensitive comparison; NFC on top (see _xl_val).
-    return _fold_text(value if isinstance(value, str) else str(value))
+    # case-insensitive comparison; NFC on top (see _xl_val).  Nothing looser
+    # (diacritics and invisible characters stay): a rule's Python side must agree with its
+    # Excel formula, whatever matching the application does on its own side.
+    return _excel_fold_text(value if isinstance(value, str) else str(value))
 
 
 @lru_cache(maxsize=1 << 16)
-def _fold_text(text: str) -> str:
+def _excel_fold_text(text: str) -> str:
     # cached: a run compares the same labels thousands of times
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text).strip(" ")).casefold()
 
@@ -205,9 +207,9 @@ def _required_py(rule: Rule, ctx: PyContext) -> Predicate:
     field, other = rule.field, rule.p("unless_field")
     if not other:
         return _on_value(field, is_blank)
-    excused = _fold(rule.p("unless_value", ""))
+    excused = _excel_fold(rule.p("unless_value", ""))
     return _on_pair(lambda row: (row.get(field), row.get(other)),
-                    lambda value, other_value: is_blank(value) and _fold(other_value or "") != excused)
+                    lambda value, other_value: is_blank(value) and _excel_fold(other_value or "") != excused)
 
 
 def _required_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -231,8 +233,8 @@ def _pair_key_py(rule: Rule) -> Callable[[Mapping[str, Any]], Any]:
     key_field, override = rule.p("key_field"), rule.p("override_field")
     if not override:
         return lambda row: row.get(key_field)
-    when, key = _fold(rule.p("override_value")), rule.p("override_key")
-    return lambda row: key if _fold(row.get(override) or "") == when else row.get(key_field)
+    when, key = _excel_fold(rule.p("override_value")), rule.p("override_key")
+    return lambda row: key if _excel_fold(row.get(override) or "") == when else row.get(key_field)
 
 
 def _pair_key_xl(rule: Rule, ctx: ExcelContext) -> str:
@@ -315,11 +317,11 @@ def _positive(value: Any) -> bool:
 
 
 def _forbid_when_py(rule: Rule, ctx: PyContext) -> Predicate:
-    field, other_field, when = rule.field, rule.p("when_field"), _fold(rule.p("when_value"))
+    field, other_field, when = rule.field, rule.p("when_field"), _excel_fold(rule.p("when_value"))
 
     def broken(row: Mapping[str, Any]) -> bool:
         other = row.get(other_field)
-        return _positive(row.get(field)) and not is_blank(other) and _fold(other) == when
+        return _positive(row.get(field)) and not is_blank(other) and _excel_fold(other) == when
     return broken
 
 

@@ -24,6 +24,7 @@ from defusedxml import ElementTree as DefusedET
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kcl_xlsx.intake import part_scanners
 from kcl_xlsx.intake import preflight as pf_module
 from kcl_xlsx.intake.readers import xlsx as reader
 from kcl_xlsx.intake import sniff as sniff_module
@@ -170,7 +171,7 @@ def _reference_in_bounds(ref: str, max_row: int, max_col: int) -> bool:
     return col <= max_col and int(digits) <= max_row
 
 
-_REFS = ([pf_module._col_letters(c) + str(r) for c in (1, 2, 5, 6, 26, 27, 52, 63, 64, 65, 702, 703, 16384, 16385)
+_REFS = ([part_scanners._col_letters(c) + str(r) for c in (1, 2, 5, 6, 26, 27, 52, 63, 64, 65, 702, 703, 16384, 16385)
           for r in (1, 9, 10, 20, 21, 99, 100, 4999, 5000, 5001, 1048576, 1048577)]
          + ["A0", "A01", "a1", "$A$1", "A", "1", "", "AAAA1", "A1B", "A 1"])
 _BOUNDS = [(5000, 64), (20, 5), (1, 1), (9, 26), (10, 27), (100, 52), (1048576, 16384)]
@@ -178,8 +179,8 @@ _BOUNDS = [(5000, 64), (20, 5), (1, 1), (9, 26), (10, 27), (100, 52), (1048576, 
 
 @pytest.mark.parametrize("max_row,max_col", _BOUNDS)
 def test_the_usual_cell_and_range_patterns_know_the_bounds(max_row: int, max_col: int):
-    cell = pf_module._unusual_cell_pattern(max_row, max_col)
-    usual_range = pf_module._usual_range_pattern(max_row, max_col)
+    cell = part_scanners._unusual_cell_pattern(max_row, max_col)
+    usual_range = part_scanners._usual_range_pattern(max_row, max_col)
     for ref in _REFS:
         inside = _reference_in_bounds(ref, max_row, max_col)
         for tail in ('">', '" s="1"/>', '"/>'):
@@ -200,7 +201,7 @@ def test_a_long_piece_is_never_missed(tokens: list[bytes], limit: int):
     chunk = b"".join(tokens)
     middle = chunk.split(b"<")[1:-1]
     if any(len(piece) > limit for piece in middle):
-        assert pf_module._TextRunScanner(limit).may_hold_long_piece(chunk)
+        assert part_scanners._TextRunScanner(limit).may_hold_long_piece(chunk)
 
 
 # --------------------------------------------------------------------------- metadata

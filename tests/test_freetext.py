@@ -20,7 +20,7 @@ from kcl_xlsx.spec.freetext import (
     find_sources,
     fold,
     match_role,
-    month_ordinal,
+    month_ordinal_of,
     ordinal_label,
     parse_budget,
     parse_owners,
@@ -80,7 +80,7 @@ def nfd(text: str) -> str:
 
 
 def month(year: int, m: int) -> int:
-    ordinal = month_ordinal(year, m)
+    ordinal = month_ordinal_of(year, m)
     assert ordinal is not None
     return ordinal
 
@@ -380,8 +380,8 @@ def test_parse_period_keeps_cleaned_text():
      (2025, 13, None), (2025, 0, None), (1989, 12, None), (2101, 1, None),
      ("2025", 10, None), (2025, True, None), (None, None, None)],
 )
-def test_month_ordinal(year, m, expected):
-    assert month_ordinal(year, m) == expected
+def test_month_ordinal_of(year, m, expected):
+    assert month_ordinal_of(year, m) == expected
 
 
 @pytest.mark.parametrize(
@@ -544,7 +544,7 @@ def test_nothing_raises(value, other):
     owners = parse_owners(value, ROLES, ALIASES)
     assert owners is None or owners.lead is not None
     assert match_role(value, ROLES, ALIASES) in (None, *ROLES)
-    assert month_ordinal(value, other) is None or isinstance(month_ordinal(value, other), int)
+    assert month_ordinal_of(value, other) is None or isinstance(month_ordinal_of(value, other), int)
     assert isinstance(ordinal_label(value), str)
 
 
@@ -605,7 +605,7 @@ def test_nfd_reads_like_nfc(text):
 
 @given(year=st.integers(1990, 2100), m=st.integers(1, 12), school_year=st.integers(1990, 2099))
 def test_month_forms_agree_and_labels_round_trip(year, m, school_year):
-    ordinal = month_ordinal(year, m)
+    ordinal = month_ordinal_of(year, m)
     for text in (f"Tháng {m}/{year}", f"{m}/{year}", f"T {m}/{year}", f"T{m:02d}-{year}",
                  f"tháng {m} năm {year}", ordinal_label(ordinal)):
         period = parse_period(text, school_year)

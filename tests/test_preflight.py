@@ -18,6 +18,7 @@ import pytest
 from hypothesis import example, HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kcl_xlsx.intake import part_scanners
 from kcl_xlsx.intake import preflight as pf_module
 from kcl_xlsx.intake.preflight import Bounds, Preflight, decrypt, preflight
 from kcl_xlsx.intake.sniff import OLE_MAGIC, SPREADSHEET_KINDS, sniff
@@ -310,13 +311,13 @@ def test_a_declaration_is_found_at_every_split():
     for utf16 in (False, True):
         data = text.decode().encode("utf-16-le") if utf16 else text
         for cut in range(1, len(data)):
-            scanner = pf_module._DtdScanner()
-            with pytest.raises(pf_module._Reject):
+            scanner = part_scanners._DtdScanner()
+            with pytest.raises(part_scanners.Reject):
                 scanner.feed(data[:cut])
                 scanner.feed(data[cut:])
 
 
-_refs = st.builds(lambda c, r: pf_module._col_letters(c) + str(r), st.integers(1, 8), st.integers(1, 25))
+_refs = st.builds(lambda c, r: part_scanners._col_letters(c) + str(r), st.integers(1, 8), st.integers(1, 25))
 _sheet_tokens = st.one_of(
     st.integers(1, 25).map(lambda r: f'<row r="{r}" spans="1:3">'),
     st.sampled_from(["<row>", '<row spans="1:2">', "</row>", "<cols><col min=\"1\" max=\"3\"/></cols>",
@@ -330,16 +331,16 @@ _sheet_tokens = st.one_of(
 )
 
 
-class _PreciseOnly(pf_module._SheetBoundsScanner):
+class _PreciseOnly(part_scanners._SheetBoundsScanner):
     def is_usual(self, window: bytes) -> bool:
         return False
 
 
-def _scan(scanner: pf_module._Scanner, chunks: list[bytes]) -> tuple:
+def _scan(scanner: part_scanners.Scanner, chunks: list[bytes]) -> tuple:
     try:
         for chunk in chunks:
             scanner.feed(chunk)
-    except pf_module._Reject as rejection:
+    except part_scanners.Reject as rejection:
         return rejection.code, rejection.ctx.get("cell")
     return "ok", getattr(scanner, "row", None), getattr(scanner, "col", None)
 
@@ -358,7 +359,7 @@ def _split(data: bytes, sizes: list[int]) -> list[bytes]:
 def test_fast_sheet_scan_agrees_with_the_tag_by_tag_scan(tokens: list[str], sizes: list[int]):
     data = "".join(tokens).encode()
     bounds = Bounds(max_row=20, max_col=5)
-    fast = _scan(pf_module._SheetBoundsScanner(bounds), _split(data, sizes))
+    fast = _scan(part_scanners._SheetBoundsScanner(bounds), _split(data, sizes))
     precise = _scan(_PreciseOnly(bounds), [data])
     assert fast == precise
 
@@ -375,7 +376,7 @@ def _longest_text_node(data: bytes) -> int:
        st.lists(st.integers(1, 30), max_size=10))
 def test_streamed_text_length_agrees_with_the_whole_document(tokens: list[bytes], sizes: list[int]):
     data = b"".join(tokens)
-    outcome = _scan(pf_module._TextRunScanner(10), _split(data, sizes))
+    outcome = _scan(part_scanners._TextRunScanner(10), _split(data, sizes))
     assert (outcome[0] == "file.cell_too_long") == (_longest_text_node(data) > 10)
 
 

@@ -2,10 +2,12 @@
 existing file unless the caller asked for that explicitly."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 
 class OutputError(RuntimeError):
@@ -16,6 +18,26 @@ def cannot_write(path: Path | str, exc: OSError) -> OutputError:
     """The one line for an output the system refused to write (no room, no permission, a
     file where a folder should be)."""
     return OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write")
+
+
+@contextlib.contextmanager
+def temporary_beside(path: Path, suffix: str | None = None) -> Iterator[Path]:
+    """A temporary file beside ``path`` (same file system: the rename is atomic), removed
+    if it is still there at the end; a refusal (OSError) is :func:`cannot_write` of ``path``.
+    ``suffix``: the temporary name's ending (default: ``path``'s)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=path.suffix if suffix is None else suffix, dir=path.parent)
+        os.close(fd)
+    except OSError as exc:  # the folder is a file, or not writable
+        raise cannot_write(path, exc) from None
+    try:
+        yield Path(tmp)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def check_writable_dir(path: Path) -> None:

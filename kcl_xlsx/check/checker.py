@@ -18,6 +18,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from macros_free_validation.report import Severity
 from workbook_templates.errors import SpecError
 
+from kcl_xlsx.base.text import number_text
 from kcl_xlsx.spec import layout as L
 from kcl_xlsx.intake.entries import file_sha256
 from kcl_xlsx.spec.freetext import fold
@@ -204,12 +205,8 @@ def _check_lists(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
             continue
         if found == values:
             continue  # the common case, decided without folding
-        if [fold(_txt(v)) for v in found] != [fold(_txt(v)) for v in values]:
+        if [fold(number_text(v)) for v in found] != [fold(number_text(v)) for v in values]:
             sub.issues.append(Issue.make(Code.STRUCTURE_LISTS_CHANGED, sheet=L.LISTS_SHEET, value=name))
-
-
-def _txt(v: Any) -> str:
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
 
 def _check_info(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:

@@ -20,6 +20,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any, Callable
 
+from kcl_xlsx.base.text import number_text
 from kcl_xlsx.spec.freetext import clean, find_sources, fold, match_role, parse_budget, parse_owners, parse_period
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.plan_spec import PlanSpec
@@ -136,9 +137,9 @@ class RowNormalizer:
             return
         if isinstance(value, str) and value in self.exact.get(self.list_of.get(field, ""), ()):
             return  # picked from the dropdown: nothing to interpret
-        hit = resolve(value if isinstance(value, str) else _num_text(value))
+        hit = resolve(value if isinstance(value, str) else number_text(value))
         if hit and hit != value:
-            shown = value if isinstance(value, str) else _num_text(value)
+            shown = value if isinstance(value, str) else number_text(value)
             out.issues.append(Issue.make(Code.VALUE_INTERPRETED, value=shown, result=hit, **where(field)))
             v[field] = hit
 
@@ -315,12 +316,6 @@ def _what_changed(text: str) -> str:
 
 def _is_number_text(text: str) -> bool:
     return bool(re.fullmatch(r"[-+]?\d+(?:[.,]\d+)*", text))
-
-
-def _num_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _fmt(x: float) -> str:

@@ -20,7 +20,10 @@ Everything here is bounded and pure Python, so nothing a school sends can crash 
 Scans use regular expressions over a stream, not an XML parser: they only need to find a
 few tags and must stay fast (a normal template takes a few ms).  The small XML documents
 that are really parsed (workbook relationships) get defusedxml's answer
-(:func:`kcl_xlsx.intake.package_meta.parse_xml`).
+(:func:`kcl_xlsx.intake.package_meta.parse_xml`).  Which part is scanned for what, and the
+scanners themselves, are in :mod:`kcl_xlsx.intake.part_scanners`; this module is the run:
+the file's kind, encryption, the zip directory and the size bounds, each part's chunks fed
+to its scanners.
 
 The file is read into memory once (it is smaller than ``Bounds.max_file_bytes``); an accepted
 file's bytes and its small metadata parts are handed back in the :class:`Preflight`, so the
@@ -33,20 +36,16 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import functools
 import io
 import os
-import posixpath
-import re
 import zipfile
-from typing import BinaryIO, Callable, Iterator, Mapping, NoReturn
+from typing import BinaryIO, Iterator, Mapping
 
-import defusedxml.ElementTree as SafeET
 import msoffcrypto
 import olefile
-from defusedxml import DefusedXmlException
 
-from kcl_xlsx.intake.package_meta import META_PARTS, parse_xml
+from kcl_xlsx.intake.package_meta import META_PARTS
+from kcl_xlsx.intake.part_scanners import DTD, Reject, Scanner, reject, scan_plan
 from kcl_xlsx.intake.sniff import (
     INFLATE_AT_ONCE_BYTES,
     SPREADSHEET_KINDS,
@@ -102,9 +101,6 @@ BUILTIN_PASSWORD = "VelvetSweatshop"  # Excel encrypts "protected structure" .xl
 MAX_SPIN_COUNT = 1_000_000  # Excel writes 100,000; a hostile EncryptionInfo could ask 2**31
 MAX_ENCRYPTION_INFO_BYTES = 64 * 1024
 CHUNK_BYTES = 64 * 1024
-# A tag longer than this cannot be a cell/row tag; carrying it between chunks would turn a
-# hostile part into quadratic copying.
-MAX_TAG_BYTES = 64 * 1024
 # Parts a reader never decompresses: checked on their declared size only.
 _MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf",
                    ".wdp", ".jfif", ".svg", ".ico", ".odttf", ".ttf")
@@ -148,7 +144,7 @@ def preflight(path: str | os.PathLike[str], bounds: Bounds = Bounds(),
     error = None
     try:
         run.check_file(os.fspath(path))
-    except _Reject as rejection:
+    except Reject as rejection:
         error = run.issue(rejection.code, **rejection.ctx)
     except Exception as exc:  # a scanner bug or an exotic OS error must not stop the run
         error = run.issue(CORRUPT, value=f"{type(exc).__name__}: {exc}")
@@ -163,18 +159,6 @@ def decrypt(path: str | os.PathLike[str], password: str = BUILTIN_PASSWORD) -> b
     """The decrypted package of an encrypted file (see ``Preflight.decrypt_password``)."""
     with open(path, "rb") as f:
         return _decrypt_stream(f, password).getvalue()
-
-
-class _Reject(Exception):
-    """Stops the scan at the first error; ``ctx`` fills the issue message."""
-
-    def __init__(self, code: str, **ctx: object) -> None:
-        super().__init__(code)
-        self.code, self.ctx = code, ctx
-
-
-def _reject(code: str, **ctx: object) -> NoReturn:
-    raise _Reject(code, **ctx)
 
 
 class _Run:
@@ -206,7 +190,7 @@ class _Run:
             size = os.fstat(f.fileno()).st_size
             if size > self.bounds.max_file_bytes:
                 self.kind = sniff_stream(f).kind  # bounded: the head and the container's directory only
-                _reject(TOO_LARGE, size_mb=_mb(size), limit_mb=_mb(self.bounds.max_file_bytes))
+                reject(TOO_LARGE, size_mb=_mb(size), limit_mb=_mb(self.bounds.max_file_bytes))
             data = f.read()
         self.check_contents(data)
 
@@ -225,7 +209,7 @@ class _Run:
         with zf or contextlib.nullcontext():
             self.accept_kind(found)
             if found.kind == "encrypted":  # encrypted twice: nothing Excel would write
-                _reject(ENCRYPTED)
+                reject(ENCRYPTED)
             self.check_sniffed(plain, found, zf)
 
     def check_sniffed(self, data: bytes, found: Sniff, zf: zipfile.ZipFile | None) -> None:
@@ -241,7 +225,7 @@ class _Run:
         self.kind = found.kind
         code = _REJECTED_KINDS.get(found.kind)
         if code:
-            _reject(code, what=_KIND_VI.get(found.kind, ""), value=found.detail)
+            reject(code, what=_KIND_VI.get(found.kind, ""), value=found.detail)
 
     # ------------------------------------------------------------------ encryption
 
@@ -250,7 +234,7 @@ class _Run:
         try:
             plain = _decrypt_stream(f, BUILTIN_PASSWORD)
         except Exception:  # wrong password, unsupported scheme, damaged container
-            _reject(ENCRYPTED)
+            reject(ENCRYPTED)
         self.password = BUILTIN_PASSWORD
         self.warn(DEFAULT_PASSWORD)
         return plain
@@ -262,7 +246,7 @@ class _Run:
         the entries few enough to list)."""
         directory = zip_directory(io.BytesIO(data))
         if directory is None:
-            _reject(CORRUPT, value="zip central directory unreadable")
+            reject(CORRUPT, value="zip central directory unreadable")
         self.check_part_count(directory.entries)
         infos = zf.infolist()
         self.check_part_count(len(infos))  # the end record may have understated them
@@ -271,7 +255,7 @@ class _Run:
             _check_ods_not_encrypted(zf, data)
         elif any(i.filename.lower().startswith("xl/externallinks/") for i in infos):
             self.warn(EXTERNAL_LINKS)
-        scanners_for = _scan_plan(zf, data, kind, self.bounds)
+        scanners_for = scan_plan(zf, data, kind, self.bounds)
         self.parts = {name: None for name in META_PARTS if name not in zf.NameToInfo}
         for info in infos:
             if _is_decompressed_by_readers(info):
@@ -287,7 +271,7 @@ class _Run:
 
     def check_part_count(self, count: int) -> None:
         if count > self.bounds.max_parts:
-            _reject(TOO_MANY_PARTS, count=count, limit=self.bounds.max_parts)
+            reject(TOO_MANY_PARTS, count=count, limit=self.bounds.max_parts)
 
     def check_declared_sizes(self, infos: list[zipfile.ZipInfo]) -> None:
         total = 0
@@ -295,18 +279,18 @@ class _Run:
             total += info.file_size
             self.check_size(info, info.file_size, "declared")
         if total > self.bounds.max_total_uncompressed:
-            _reject(ZIP_BOMB, part="tổng các phần", value=f"declared total {total} bytes")
+            reject(ZIP_BOMB, part="tổng các phần", value=f"declared total {total} bytes")
 
     def check_size(self, info: zipfile.ZipInfo, size: int, which: str) -> None:
         bounds = self.bounds
         if size > bounds.max_part_uncompressed:
-            _reject(ZIP_BOMB, part=info.filename, value=f"{which} size over {bounds.max_part_uncompressed} bytes")
+            reject(ZIP_BOMB, part=info.filename, value=f"{which} size over {bounds.max_part_uncompressed} bytes")
         if size > bounds.ratio_floor_bytes and size > bounds.max_ratio * max(info.compress_size, 1):
-            _reject(ZIP_BOMB, part=info.filename,
+            reject(ZIP_BOMB, part=info.filename,
                     value=f"{which} compression ratio over {bounds.max_ratio:g} ({size}/{info.compress_size})")
 
     def scan_part(self, zf: zipfile.ZipFile, data: bytes, info: zipfile.ZipInfo,
-                  scanners: list["_Scanner"]) -> bytes | None:
+                  scanners: list[Scanner]) -> bytes | None:
         """Feed the part to its scanners; returns its content when it was inflated at once."""
         whole = inflate(data, info, INFLATE_AT_ONCE_BYTES) if info.file_size <= INFLATE_AT_ONCE_BYTES else None
         chunks = _chunks(whole) if whole is not None else self.stream_part(zf, info)
@@ -314,7 +298,7 @@ class _Run:
             for chunk in self.counted(info, chunks):
                 for scanner in scanners:
                     scanner.feed(chunk)
-        except _Reject as rejection:
+        except Reject as rejection:
             rejection.ctx.setdefault("part", info.filename)
             raise
         return whole
@@ -328,7 +312,7 @@ class _Run:
             self.real_left -= len(chunk)
             self.check_size(info, real, "real")
             if self.real_left < 0:
-                _reject(ZIP_BOMB, part="tổng các phần",
+                reject(ZIP_BOMB, part="tổng các phần",
                         value=f"real total over {self.bounds.max_total_uncompressed} bytes")
             yield chunk
 
@@ -345,7 +329,7 @@ class _Run:
                 while chunk := member.read(CHUNK_BYTES):
                     yield chunk
         except Exception as exc:  # BadZipFile (CRC), zlib.error, encrypted or exotic method
-            _reject(CORRUPT, value=f"{info.filename}: {type(exc).__name__}: {exc}")
+            reject(CORRUPT, value=f"{info.filename}: {type(exc).__name__}: {exc}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -388,491 +372,12 @@ def _check_encryption_info(f: BinaryIO) -> None:
     if not ole.exists("EncryptionInfo"):
         return  # an encrypted .xls: binary FilePass record, no XML
     if ole.get_size("EncryptionInfo") > MAX_ENCRYPTION_INFO_BYTES:
-        _reject(CORRUPT, value="EncryptionInfo stream too large")
-    if _DTD.search(ole.openstream("EncryptionInfo").read()):
-        _reject(XML_ENTITIES, part="EncryptionInfo")
+        reject(CORRUPT, value="EncryptionInfo stream too large")
+    if DTD.search(ole.openstream("EncryptionInfo").read()):
+        reject(XML_ENTITIES, part="EncryptionInfo")
 
 
 def _check_ods_not_encrypted(zf: zipfile.ZipFile, data: bytes) -> None:
     # A password-protected .ods keeps its zip readable but encrypts content.xml.
     if b"encryption-data" in read_member_head(zf, "META-INF/manifest.xml", data=data):
-        _reject(ENCRYPTED)
-
-
-def _col_letters(col: int) -> str:
-    letters = ""
-    while col > 0:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def _col_number(letters: bytes) -> int:
-    number = 0
-    for ch in letters.upper():
-        number = number * 26 + ch - 64
-    return number
-
-
-# --------------------------------------------------------------------------- scan plan
-
-_WORKSHEET_REL_TYPES = ("/worksheet", "/macrosheet", "/dialogsheet")
-
-
-def _scan_plan(zf: zipfile.ZipFile, data: bytes, kind: str, bounds: Bounds) -> Callable[[str], list["_Scanner"]]:
-    """Which scanners read which part: every XML part is checked for DTDs; worksheets and
-    shared strings (ODS: content.xml) also for bounds and text length."""
-    sheets: set[str] = set()
-    strings: set[str] = set()
-    if kind in ("xlsx", "xlsm"):
-        sheets, strings = _xlsx_sheet_and_string_parts(zf, data)
-    elif kind == "ods":
-        sheets = strings = {"content.xml"}
-    bounds_scanner = _OdsBoundsScanner if kind == "ods" else _SheetBoundsScanner
-
-    def scanners_for(name: str) -> list[_Scanner]:
-        lowered = name.lower()
-        found: list[_Scanner] = [] if lowered.endswith(".bin") else [_DtdScanner()]
-        if lowered in sheets or lowered in strings:
-            found += [_Utf8Guard(), _TextRunScanner(bounds.max_text_run)]
-        if lowered in sheets:
-            found.append(bounds_scanner(bounds))
-        return found
-
-    return scanners_for
-
-
-def _xlsx_sheet_and_string_parts(zf: zipfile.ZipFile, data: bytes) -> tuple[set[str], set[str]]:
-    """Worksheet and shared-string part names (lower case).  Readers find sheets through
-    ``xl/_rels/workbook.xml.rels``, not by folder, so a sheet hidden elsewhere is found too."""
-    names = {n.lower(): n for n in zf.namelist()}
-    sheets = {n for n in names if n.startswith("xl/worksheets/") and not n.endswith("/")}
-    strings = {"xl/sharedstrings.xml"}
-    rels_name = names.get("xl/_rels/workbook.xml.rels")
-    if rels_name is None:
-        return sheets, strings
-    for rel_type, target in _relationships(read_member_head(zf, rels_name, data=data), rels_name):
-        part = _resolve_target(target)
-        if rel_type.endswith(_WORKSHEET_REL_TYPES):
-            sheets.add(part)
-        elif rel_type.endswith("/sharedStrings"):
-            strings.add(part)
-    return sheets, strings
-
-
-def _relationships(xml: bytes, part: str) -> Iterator[tuple[str, str]]:
-    if not xml:
-        return  # missing or unreadable: streaming the part reports it
-    try:
-        root = parse_xml(xml, forbid_dtd=True)
-    except DefusedXmlException:
-        _reject(XML_ENTITIES, part=part)
-    except SafeET.ParseError as exc:
-        _reject(CORRUPT, part=part, value=f"{part}: {exc}")
-    for rel in root.iter():
-        if rel.tag.endswith("Relationship") and rel.get("TargetMode") != "External":
-            yield rel.get("Type", ""), rel.get("Target", "")
-
-
-def _resolve_target(target: str) -> str:
-    path = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
-    return posixpath.normpath(path).lower()
-
-
-# --------------------------------------------------------------------------- scanners
-#
-# A scanner sees a part as a sequence of byte chunks and raises _Reject on a finding.
-# Anything it looks for may be split between two chunks; each one says how it copes.
-
-
-class _Scanner:
-    def feed(self, chunk: bytes) -> None:
-        raise NotImplementedError
-
-
-_DTD = re.compile(  # UTF-8 and UTF-16 (either byte order): optional NUL between letters
-    rb"<\x00?!\x00?(?:D\x00?O\x00?C\x00?T\x00?Y\x00?P\x00?E|E\x00?N\x00?T\x00?I\x00?T\x00?Y)", re.I)
-
-
-class _DtdScanner(_Scanner):
-    """Any DOCTYPE or ENTITY declaration: Excel and LibreOffice never write one."""
-
-    OVERLAP = 32  # longer than the longest match, so a split declaration is seen whole
-
-    def __init__(self) -> None:
-        self.tail = b""
-
-    def feed(self, chunk: bytes) -> None:
-        window = self.tail + chunk
-        # A declaration starts with "<!" (UTF-16: "<\0!"); a search for the rare "!" is
-        # nearly free, "<!" costs a little more (XML is full of "<"), the regex much more.
-        if b"!" in window and (b"<!" in window or b"<\x00!" in window) and _DTD.search(window):
-            _reject(XML_ENTITIES)
-        self.tail = window[-self.OVERLAP:]
-
-
-class _Utf8Guard(_Scanner):
-    """The content scanners read bytes as UTF-8/ASCII; a UTF-16 part would slip past them."""
-
-    def __init__(self) -> None:
-        self.first = True
-
-    def feed(self, chunk: bytes) -> None:
-        if self.first and (chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:8]):
-            _reject(CORRUPT, value="UTF-16 XML part")
-        self.first = False
-
-
-class _TagScanner(_Scanner):
-    """Base for scanners that look at whole start tags: a tag cut by the chunk end is
-    carried over and completed by the next chunk."""
-
-    def __init__(self) -> None:
-        self.carry = b""
-
-    def feed(self, chunk: bytes) -> None:
-        window = self.carry + chunk
-        cut = window.rfind(b"<")
-        if cut >= 0 and window.find(b">", cut) < 0:
-            window, self.carry = window[:cut], window[cut:]
-            if len(self.carry) > MAX_TAG_BYTES:
-                _reject(CORRUPT, value="XML tag longer than 64 KB")
-        else:
-            self.carry = b""
-        self.scan(window)
-
-    def scan(self, window: bytes) -> None:
-        """Look at the complete tags of ``window``."""
-        raise NotImplementedError
-
-
-class _BoundsCheck:
-    def __init__(self, bounds: Bounds) -> None:
-        self.max_row, self.max_col = bounds.max_row, bounds.max_col
-
-    def check(self, col: int, row: int) -> None:
-        if row > self.max_row or col > self.max_col:
-            self.out_of_bounds(col, row)
-
-    def out_of_bounds(self, col: int, row: int) -> NoReturn:
-        _reject(OUT_OF_BOUNDS, cell=f"{_col_letters(col)}{row}",
-                max_row=self.max_row, max_col=_col_letters(self.max_col))
-
-
-_DIGITS = b"0123456789"
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def _at_most(limit: str, alphabet: str, first: str) -> str:
-    """A regex for the strings over ``alphabet`` (first character from ``first``) that
-    are <= ``limit`` in (length, then lexicographic) order: the order of row numbers and,
-    since columns are bijective base 26, of column letters too.  Alphabets are runs of
-    consecutive characters, written as ranges, and no quantifier is written where none is
-    needed: the regex runs on every cell of every sheet, and "[A-Z]" matches much faster
-    than "[ABC...Z]{1}" (same language)."""
-    alts = [_chars(first) + _repeat(_chars(alphabet), 0, len(limit) - 2)] if len(limit) > 1 else []
-    for i, ch in enumerate(limit):
-        smaller = "".join(c for c in (first if i == 0 else alphabet) if c < ch)
-        if smaller:
-            rest = len(limit) - i - 1
-            alts.append(re.escape(limit[:i]) + _chars(smaller) + _repeat(_chars(alphabet), rest, rest))
-    alts.append(re.escape(limit))
-    return "(?:" + "|".join(alts) + ")"
-
-
-def _chars(run: str) -> str:
-    """A character class for a run of consecutive characters."""
-    return re.escape(run) if len(run) == 1 else f"[{re.escape(run[0])}-{re.escape(run[-1])}]"
-
-
-def _repeat(item: str, low: int, high: int) -> str:
-    if high == 0:
-        return ""
-    if (low, high) == (1, 1):
-        return item
-    return item + (f"{{{low}}}" if low == high else f"{{{low},{high}}}")
-
-
-@functools.lru_cache(maxsize=8)
-def _unusual_cell_pattern(max_row: int, max_col: int) -> re.Pattern[bytes]:
-    """Matches a cell tag that is NOT ``<c r="REF"`` with REF inside the bounds.  (Written
-    as "not that, and a tag": one lookahead per cell, the fastest form measured.)"""
-    return re.compile(rb'<c(?! r="' + _in_bounds(max_row, max_col) + rb'")(?=[\s/>])')
-
-
-def _in_bounds(max_row: int, max_col: int) -> bytes:
-    """A regex for a plain cell reference ("BC12", no "$") inside the bounds."""
-    columns = _at_most(_col_letters(max_col), _LETTERS, _LETTERS)
-    return (columns + _at_most(str(max_row), "0123456789", "123456789")).encode()
-
-
-@functools.lru_cache(maxsize=8)
-def _usual_range_pattern(max_row: int, max_col: int) -> re.Pattern[bytes]:
-    """Matches (fully) a range "A1" or "A1:C3" whose corners are inside the bounds."""
-    corner = _in_bounds(max_row, max_col)
-    return re.compile(corner + rb"(?::" + corner + rb")?")
-
-
-_UNUSUAL_ROW = re.compile(rb'<row(?=[\s/>])(?! r=")')
-_PREFIXED_CELL_OR_ROW = re.compile(rb":(?:c|row)[\s/>]")
-_RANGE_REF = re.compile(rb"<(?:[\w.-]+:)?(?:dimension|mergeCell)(?=[\s/>])[^<>]*?\sref\s*=\s*[\"']([^\"']*)[\"']")
-
-
-class _SheetBoundsScanner(_TagScanner, _BoundsCheck):
-    """OOXML worksheet: cells with content, ``<dimension>`` and ``<mergeCell>`` must stay
-    inside the bounds.  Cells and rows without an ``r`` attribute take the next position,
-    as readers place them.  Empty self-closing cells (``<c r="Z9" s="3"/>``, written by
-    Excel for formatting only) do not count: no reader allocates anything for them.
-
-    Speed matters (a real template sheet has thousands of cells and long formulas), so a
-    window where every cell tag is ``<c r="REF"`` with REF inside the bounds and every row
-    tag is ``<row r=`` is recognised by three regex searches in C; only other windows
-    are walked tag by tag (:meth:`scan_precisely`).  Both give the same answer."""
-
-    TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|dimension|mergeCell)(?=[\s/>])"
-                     rb"""(?:[^<>]*?\s(?:ref|r)\s*=\s*["']([^"']*)["'])?[^<>]*?(/?)>""")
-
-    def __init__(self, bounds: Bounds) -> None:
-        _TagScanner.__init__(self)
-        _BoundsCheck.__init__(self, bounds)
-        self.row = 0  # position of the last row/cell tag seen, for tags without r
-        self.col = 0
-        self.columns: dict[bytes, int] = {}  # "BC" -> 55, memoised: a sheet has few columns
-        self.unusual_cell = _unusual_cell_pattern(bounds.max_row, bounds.max_col)
-        self.usual_range = _usual_range_pattern(bounds.max_row, bounds.max_col)
-
-    def scan(self, window: bytes) -> None:
-        if self.is_usual(window) and self.follow(window):
-            self.check_ranges(window)
-        else:
-            self.scan_precisely(window)
-
-    def check_ranges(self, window: bytes) -> None:
-        """The few range tags (the dimension, the merges), in document order, so the cell
-        named in the issue is the one the tag-by-tag walk would name.  Found by their name
-        (fast: a plain search), then read from the '<' that opens the tag (a namespace
-        prefix may sit in between).  A range of one or two plain references inside the
-        bounds (nearly all of them) is passed by one regex match, without parsing it."""
-        found = []
-        for word in (b"dimension", b"mergeCell"):
-            at = window.find(word)
-            while at >= 0:
-                start = window.rfind(b"<", 0, at)
-                tag = _RANGE_REF.match(window, start)
-                if tag:  # else the word was in some text
-                    found.append((start, tag.group(1)))
-                at = window.find(word, at + len(word))
-        for _start, ref in sorted(found):
-            if not self.usual_range.fullmatch(ref):
-                self.check_range(ref)
-
-    def is_usual(self, window: bytes) -> bool:
-        return not (self.unusual_cell.search(window) or _UNUSUAL_ROW.search(window)
-                    or _PREFIXED_CELL_OR_ROW.search(window))
-
-    def follow(self, window: bytes) -> bool:
-        """Move the position to the last row/cell of a usual window (False: cannot)."""
-        row_at, cell_at = window.rfind(b'<row r="'), window.rfind(b'<c r="')
-        row, col = self.row, self.col
-        if row_at >= 0:
-            number = window[row_at + 8:window.find(b'"', row_at + 8)]
-            if not number.isdigit():
-                return False
-            row, col = int(number), 0
-        if cell_at > row_at:
-            col = self.parse_ref(window[cell_at + 6:window.find(b'"', cell_at + 6)])[0]
-        self.row, self.col = row, col
-        return True
-
-    def scan_precisely(self, window: bytes) -> None:
-        max_row, max_col = self.max_row, self.max_col
-        for name, ref, empty in self.TAG.findall(window):
-            if name == b"c":
-                if ref:
-                    col, row = self.parse_ref(ref)
-                else:
-                    col, row = self.col + 1, self.row
-                self.col = col
-                if not empty and (row > max_row or col > max_col):
-                    self.out_of_bounds(col, row)
-            elif name == b"row":
-                self.row = int(ref) if ref.isdigit() else self.row + 1
-                self.col = 0
-            else:
-                self.check_range(ref)
-
-    def check_range(self, ref: bytes) -> None:
-        """``<dimension ref="A1:Q205">``, ``<mergeCell ref="A1:C1">``: a range claim."""
-        for corner in ref.split(b":"):
-            if corner:
-                self.check(*self.parse_ref(corner))
-
-    def parse_ref(self, ref: bytes) -> tuple[int, int]:
-        letters = ref.rstrip(_DIGITS)
-        digits = ref[len(letters):]
-        col = self.columns.get(letters)
-        if col is None:
-            col = self.column_number(letters)
-        if not digits or len(digits) > 10:
-            _reject(CORRUPT, value=f"invalid cell reference {ref[:40]!r}")
-        return col, int(digits)
-
-    def column_number(self, letters: bytes) -> int:
-        plain = letters.replace(b"$", b"")
-        if not plain.isalpha() or len(plain) > 10:
-            _reject(CORRUPT, value=f"invalid cell reference {letters[:40]!r}")
-        col = _col_number(plain)
-        if len(self.columns) < 4096:
-            self.columns[letters] = col
-        return col
-
-
-def _attr(name: bytes) -> re.Pattern[bytes]:
-    """An attribute by local name, any namespace prefix, either quote."""
-    return re.compile(rb"(?:^|\s)(?:[\w.-]+:)?" + name + rb"""\s*=\s*["']([^"']*)["']""")
-
-
-_ROWS_REPEATED, _COLS_REPEATED = _attr(b"number-rows-repeated"), _attr(b"number-columns-repeated")
-_ROWS_SPANNED, _COLS_SPANNED = _attr(b"number-rows-spanned"), _attr(b"number-columns-spanned")
-
-
-def _count(pattern: re.Pattern[bytes], attrs: bytes, hint: bytes) -> int:
-    """A repeat/span count; ``hint`` is a plain substring tested first (most tags have none)."""
-    if hint not in attrs:
-        return 1
-    found = pattern.search(attrs)
-    return int(found.group(1)) if found and found.group(1).isdigit() else 1
-
-
-class _OdsBoundsScanner(_TagScanner, _BoundsCheck):
-    """ODS content.xml: rows and cells carry repeat counts.  LibreOffice itself writes a
-    row "repeated 1,048,570 times" for the empty rest of every sheet, so a repeat only
-    counts when the repeated row/cell has content."""
-
-    TAG = re.compile(rb"<(/?)(?:[\w.-]+:)?(table|table-row|table-cell|covered-table-cell)(?=[\s/>])([^<>]*)>")
-
-    def __init__(self, bounds: Bounds) -> None:
-        _TagScanner.__init__(self)
-        _BoundsCheck.__init__(self, bounds)
-        self.row = 0  # rows of the current table before the current row
-        self.repeat = 1  # how many times the current row repeats
-        self.col = 0
-        self.content_cols = 0  # rightmost column with content in the current row
-        self.content_rows = 1  # tallest vertical merge of a content cell in the current row
-
-    def scan(self, window: bytes) -> None:
-        for closing, name, attrs in self.TAG.findall(window):
-            if name == b"table-cell" or name == b"covered-table-cell":
-                if not closing:
-                    self.on_cell(attrs)
-            elif name == b"table-row":
-                if closing:
-                    self.end_row()
-                else:
-                    self.start_row(attrs)
-            elif not closing:  # a new table (sheet)
-                self.row = 0
-
-    def start_row(self, attrs: bytes) -> None:
-        self.repeat = _count(_ROWS_REPEATED, attrs, b"repeated")
-        self.col, self.content_cols, self.content_rows = 0, 0, 1
-        if attrs.endswith(b"/"):  # <table:table-row .../>: no cells at all
-            self.row += self.repeat
-
-    def on_cell(self, attrs: bytes) -> None:
-        repeat = _count(_COLS_REPEATED, attrs, b"repeated")
-        empty = attrs.endswith(b"/") and b"value-type" not in attrs and b"formula" not in attrs
-        if not empty:
-            spanned = _count(_COLS_SPANNED, attrs, b"spanned")
-            self.content_cols = max(self.content_cols, self.col + max(repeat, spanned))
-            self.content_rows = max(self.content_rows, _count(_ROWS_SPANNED, attrs, b"spanned"))
-            self.check(self.content_cols, self.row + 1)  # early stop on a wide row
-        self.col += repeat
-
-    def end_row(self) -> None:
-        if self.content_cols:
-            self.check(self.content_cols, self.row + self.repeat + self.content_rows - 1)
-        self.row += self.repeat
-
-
-_ENTITY = re.compile(rb"&#?\w{1,10};")
-_UTF8_CONTINUATION = bytes(range(0x80, 0xC0))
-
-
-def _char_count(text: bytes) -> int:
-    """Characters in a piece of XML text: every byte that does not continue a UTF-8
-    sequence starts a character (exact even when a chunk cuts a character in two), and an
-    entity counts once (an entity cut by a chunk boundary is over-counted by a few)."""
-    count = len(text.translate(None, _UTF8_CONTINUATION))
-    if b"&" in text:
-        entities = _ENTITY.findall(text)  # each one counts once: len(entity) - 1 too many
-        count -= sum(map(len, entities)) - len(entities)
-    return count
-
-
-class _TextRunScanner(_Scanner):
-    """The longest text node (characters between a tag's '>' and the next '<'), measured
-    across chunks without ever joining it: a 10 MB cell is never one string here.
-
-    Fast path: splitting a chunk at '<' gives pieces "tag>text"; a text node is shorter
-    than its piece, so unless some piece is longer than the limit only the two pieces at
-    the chunk's edges (text nodes that continue in the neighbouring chunks) are measured.
-    (A regex such as ``>[^<]{N,}`` would be quadratic on text full of '>'.)  Whether a
-    piece can be that long is first asked of a few plain searches (:meth:`may_hold_long_piece`):
-    a normal chunk is not even split.
-    Whitespace-only runs are not cell text (a bomb of blanks is the size checks' job)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        # No '<' in some aligned block of this many bytes: the test for a long piece.
-        self.block = (limit + 2) // 2
-        self.in_tag = False  # the previous chunk ended inside a tag
-        self.run_chars = 0  # characters of the text node still open
-        self.run_has_text = False  # ... and whether it has more than whitespace
-
-    def feed(self, chunk: bytes) -> None:
-        first = chunk.find(b"<")
-        if first < 0:
-            self.continue_run(chunk)
-        else:
-            self.continue_run(chunk[:first])
-            self.check_run()  # the '<' closed the open text node
-            if self.may_hold_long_piece(chunk):
-                for piece in chunk.split(b"<")[1:-1]:
-                    if len(piece) > self.limit:
-                        self.start_run(piece)
-                        self.check_run()
-            self.start_run(chunk[chunk.rfind(b"<") + 1:])
-        self.check_run()  # also stops early inside a huge text node
-
-    def may_hold_long_piece(self, chunk: bytes) -> bool:
-        """False only when no stretch of the chunk without '<' is longer than the limit:
-        such a stretch (limit + 1 >= 2 * block - 1 bytes) covers a whole aligned block."""
-        block = self.block
-        return any(chunk.find(b"<", at, at + block) < 0 for at in range(0, len(chunk) - block + 1, block))
-
-    def start_run(self, piece: bytes) -> None:
-        """``piece`` follows a '<': a tag, then maybe the start of a text node."""
-        self.run_chars, self.run_has_text = 0, False
-        end_of_tag = piece.find(b">")
-        self.in_tag = end_of_tag < 0
-        if not self.in_tag:
-            self.add_text(piece[end_of_tag + 1:])
-
-    def continue_run(self, piece: bytes) -> None:
-        if self.in_tag:
-            end_of_tag = piece.find(b">")
-            if end_of_tag < 0:
-                return
-            self.in_tag = False
-            piece = piece[end_of_tag + 1:]
-        self.add_text(piece)
-
-    def add_text(self, text: bytes) -> None:
-        if text:
-            self.run_chars += _char_count(text)
-            self.run_has_text = self.run_has_text or bool(text.strip())
-
-    def check_run(self) -> None:
-        if self.run_has_text and self.run_chars > self.limit:
-            _reject(CELL_TOO_LONG, limit=f"{self.limit:,}".replace(",", "."))
+        reject(ENCRYPTED)

@@ -29,7 +29,7 @@ __all__ = [
     "find_sources",
     "fold",
     "match_role",
-    "month_ordinal",
+    "month_ordinal_of",
     "ordinal_label",
     "parse_budget",
     "parse_owners",
@@ -64,7 +64,9 @@ def clean(value: Any) -> str:
 
 
 def fold(value: Any) -> str:
-    """`clean`, casefolded and without diacritics ("Xã hội hoá" -> "xa hoi hoa")."""
+    """`clean`, casefolded and without diacritics ("Xã hội hoá" -> "xa hoi hoa").  Looser
+    than the rule engine's ``_excel_fold`` (macros_free_validation.rules), which compares
+    only as the sheet's TRIM and Excel's case-insensitive "=" do."""
     return _fold_text(value if value.__class__ is str else _to_text(value))
 
 
@@ -391,7 +393,7 @@ _HK1, _HK2, _YEAR = "hk1", "hk2", "year"
 _DEFAULT_SPANS = {_HK1: (0, 4), _HK2: (5, 8), _YEAR: (0, 8)}
 
 
-def month_ordinal(year: Any, month: Any) -> int | None:
+def month_ordinal_of(year: Any, month: Any) -> int | None:
     """`year*12 + (month-1)`; None unless month is 1..12 and year 1990..2100."""
     if not (_is_int(year) and _is_int(month)):
         return None
@@ -423,7 +425,7 @@ def _fill_years(mentions: list[tuple[int, int | None]], base: int | None) -> lis
     for i, (month, year) in enumerate(mentions):
         if year is None:
             year = _neighbour_year(month, mentions[i + 1:], mentions[:i][::-1], base)
-        out.append(month_ordinal(year, month))
+        out.append(month_ordinal_of(year, month))
     return out
 
 
@@ -480,7 +482,7 @@ def _period(start: int | None, end: int | None, text: str) -> Period | None:
 
 def _span_period(offsets: list[tuple[int, int]], base: int | None, text: str) -> Period | None:
     """From the first to the last month of the spans, counted from `base`'s September."""
-    first = month_ordinal(base, _FIRST_MONTH)
+    first = month_ordinal_of(base, _FIRST_MONTH)
     if first is None:
         return None
     return Period(first + min(a for a, _ in offsets), first + max(b for _, b in offsets), text)
@@ -505,7 +507,7 @@ def parse_period(
     Months without a year, and labels, belong to `school_year_start` (2025 = 2025-2026)
     unless the text names its own school year."""
     if isinstance(value, _dt.date):  # datetime is a date too
-        month = month_ordinal(value.year, value.month)
+        month = month_ordinal_of(value.year, value.month)
         return _period(month, month, clean(value))
     text = clean(value) if isinstance(value, str) else ""
     if not text:
@@ -528,12 +530,12 @@ def _read_period(folded: str, text: str, school_year: tuple[int, int] | None,
     if labels:
         return _span_period([table[label] for label in labels], base, text)
     if school_year:
-        return _period(month_ordinal(school_year[0], _FIRST_MONTH),
-                       month_ordinal(school_year[1], _LAST_MONTH), text)
+        return _period(month_ordinal_of(school_year[0], _FIRST_MONTH),
+                       month_ordinal_of(school_year[1], _LAST_MONTH), text)
     calendar = _CALENDAR_YEAR_RE.search(folded)
     if calendar:
         year = int(calendar["y"])
-        return _period(month_ordinal(year, 1), month_ordinal(year, 12), text)
+        return _period(month_ordinal_of(year, 1), month_ordinal_of(year, 12), text)
     if _WHOLE_YEAR_RE.search(folded):
         return _span_period([table[_YEAR]], base, text)
     return None

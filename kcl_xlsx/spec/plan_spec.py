@@ -21,6 +21,8 @@ from workbook_templates.choices import Choices, Period, SchoolYear, load_choices
 from workbook_templates.errors import SpecError
 from workbook_templates.form import Form, SchoolLevel, load_form
 
+from kcl_xlsx.base.text import int_if_whole
+
 
 @dataclasses.dataclass(frozen=True)
 class Sources:
@@ -196,8 +198,8 @@ class PlanSpec:
 
 
 def _num(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
+    # Not number_text: a rule's number is shown in its message with thousands dots ("1.000").
+    v = int_if_whole(v)
     return f"{v:,}".replace(",", ".") if isinstance(v, (int, float)) else str(v)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from workbook_templates.errors import SpecError
 from workbook_templates.form import Form
 
+from kcl_xlsx.base.text import number_text
 from kcl_xlsx.spec.freetext import clean, fold
 from kcl_xlsx.spec.issues import Code, Issue
 
@@ -93,9 +94,8 @@ def _read_sheet(path: Path) -> list[list[str]]:
 
 
 def _cell_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
+    # number_text, and an empty cell (None) as "" rather than "None".
+    return "" if value is None else number_text(value)
 
 
 def _parse(table: list[list[str]], source: str, form: Form) -> Roster:

@@ -7,13 +7,11 @@ with ' so that opening the CSV in a spreadsheet never runs a school's text as a 
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from kcl_xlsx.base.output import cannot_write, replace_keeping_backup
+from kcl_xlsx.base.output import cannot_write, replace_keeping_backup, temporary_beside
 from kcl_xlsx.summary.tables import ROW_COLUMNS, SummaryData
 from kcl_xlsx.summary.workbook import detail_for_people
 
@@ -39,7 +37,7 @@ def export(data: SummaryData, out_dir: Path) -> list[Path]:
     written = []
     for name, df in frames(data).items():
         csv_path, parquet_path = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
-        with _temporary(csv_path) as csv_tmp, _temporary(parquet_path) as parquet_tmp:
+        with temporary_beside(csv_path) as csv_tmp, temporary_beside(parquet_path) as parquet_tmp:
             write_tables(df, csv_tmp, parquet_tmp)
             _replace(csv_tmp, csv_path)
             _replace(parquet_tmp, parquet_path)
@@ -47,26 +45,8 @@ def export(data: SummaryData, out_dir: Path) -> list[Path]:
     return written
 
 
-@contextlib.contextmanager
-def _temporary(path: Path):
-    """A temporary file beside ``path`` (same file system: the rename is atomic), removed
-    if it is still there at the end."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise cannot_write(path, exc) from None
-    try:
-        yield Path(tmp)
-    except OSError as exc:
-        raise cannot_write(path, exc) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _replace(tmp: Path, path: Path) -> None:
+    # Its own cannot_write: inside two temporaries, the inner one would name the wrong file.
     try:
         replace_keeping_backup(tmp, path)
     except OSError as exc:
@@ -76,7 +56,7 @@ def _replace(tmp: Path, path: Path) -> None:
 def _write(path: Path, writer) -> Path:
     """``writer(tmp)`` into a temporary file beside ``path``, then renamed; an earlier file
     is kept with a timestamp."""
-    with _temporary(path) as tmp:
+    with temporary_beside(path) as tmp:
         writer(tmp)
         _replace(tmp, path)
     return path

@@ -24,10 +24,11 @@ from workbook_templates.choices import load_choices
 from workbook_templates.errors import SpecError
 from workbook_templates.form import load_form
 
+from kcl_xlsx.base.text import number_text
 from kcl_xlsx.summary.export import RISKY_STARTS
 from kcl_xlsx.intake.preflight import Bounds, preflight
 from kcl_xlsx.summary.tables import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, ROW_COLUMNS, SCHOOL_COLUMNS, Tables,
-                           month_ordinal, progress_column, summarise)
+                           parse_month_text, progress_column, summarise)
 from kcl_xlsx.summary.outputs import write_outputs
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.summary.workbook import HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING, S_OVERVIEW, S_SCHOOL, _h
@@ -247,18 +248,18 @@ def _typed(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
         elif col in INT_COLUMNS:
             df[col] = pd.to_numeric(df[col].replace("", 0), errors="coerce").fillna(0).astype(int)
         elif col in ("start_month", "end_month"):
-            df[col] = pd.array([month_ordinal(v) for v in df[col]], dtype="Int64")
+            df[col] = pd.array([parse_month_text(v) for v in df[col]], dtype="Int64")
         else:
             df[col] = [_text(v) for v in df[col]]
     return df.reset_index(drop=True)
 
 
 def _text(v: Any) -> str:
+    # number_text (a school code such as 1001 read back as a number), and a blank read
+    # back as None or NaN as "".
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))  # a school code such as 1001 read back as a number
-    return str(v)
+    return number_text(v)
 
 
 def _one_year(rows: pd.DataFrame) -> str:

@@ -112,8 +112,9 @@ def months_text(ordinals: pd.Series) -> pd.Series:
     return pd.Series(texts[codes], index=ordinals.index, dtype=object)
 
 
-def month_ordinal(text: Any) -> int | None:
-    """The inverse of :func:`month_text` (None for a blank or a malformed value)."""
+def parse_month_text(text: Any) -> int | None:
+    """The month ordinal of a "YYYY-MM" text, the inverse of :func:`month_text` (a number
+    is an ordinal already; None for a blank or a malformed value)."""
     if isinstance(text, (int, float)) and not pd.isna(text):
         return int(text)
     try:

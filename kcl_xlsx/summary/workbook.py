@@ -6,17 +6,15 @@ timestamped name."""
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from kcl_xlsx.summary.fast_sheet import Bulk, FastSheet
-from kcl_xlsx.base.output import cannot_write, replace_keeping_backup
+from kcl_xlsx.base.output import replace_keeping_backup, temporary_beside
 from kcl_xlsx.summary.tables import FUNDING_PREFIX, SummaryData, months_text
 
 MAX_ROWS = 1_048_576
@@ -57,21 +55,9 @@ DETAIL_LIMIT = 100_000  # rows of the Chi tiết sheet; past it the detail is in
 def write_summary(data: SummaryData, out: Path, detail_limit: int = DETAIL_LIMIT, detail_note: str = "") -> Path | None:
     """Write ``out``; return the backup name of an earlier summary (None if there was none)."""
     out = Path(out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".xlsx", dir=out.parent)
-        os.close(fd)
-    except OSError as exc:  # the folder is a file, or not writable
-        raise cannot_write(out, exc) from None
-    try:
-        _write(data, Path(tmp), detail_limit, detail_note)
-        backup = replace_keeping_backup(Path(tmp), out)
-        return backup
-    except OSError as exc:
-        raise cannot_write(out, exc) from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with temporary_beside(out, suffix=".xlsx") as tmp:
+        _write(data, tmp, detail_limit, detail_note)
+        return replace_keeping_backup(tmp, out)
 
 
 class _W:
@@ -172,14 +158,39 @@ def _progress_chart(wb, ws, by_school: pd.DataFrame, labels: list[str]) -> None:
     ws.insert_chart(len(by_school) + 4, 1, ch, {"x_scale": 1.5, "y_scale": 1.3})
 
 
+class _Spans(NamedTuple):
+    """First and last data rows of the tables the overview's charts draw."""
+
+    status: tuple[int, int]  # Tổng quan: submission status
+    progress: tuple[int, int] | None  # Tổng quan: follow-up progress, when there is one
+    criteria: tuple[int, int]  # Theo tiêu chí
+    standards: tuple[int, int]  # Theo tiêu chuẩn
+
+
+_PIVOT_SHEETS = (S_SCHOOL, S_UNIT, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD)
+
+
 def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_note: str = "") -> None:
+    """The workbook, sheet by sheet.  Cells are written in the order of the sheets (the
+    overview's charts, which point into the pivot sheets, after those): the shared-string
+    table takes the texts in the order they are written."""
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False, "nan_inf_to_errors": True})
     w = _W(wb)
     ov = wb.add_worksheet(S_OVERVIEW, FastSheet)
-    sheets = {n: wb.add_worksheet(n, FastSheet) for n in (S_SCHOOL, S_UNIT, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD)}
+    pivots = {n: wb.add_worksheet(n, FastSheet) for n in _PIVOT_SHEETS}
+    status, progress = _write_overview(w, ov, d)
+    criteria, standards = _write_pivots(w, pivots, d)
+    _overview_charts(wb, ov, pivots[S_SCHOOL], d, _Spans(status, progress, criteria, standards))
+    _write_detail(wb, w, d, detail_limit, detail_note)
+    _write_lists(wb, w, d)
+    ov.activate()
+    wb.close()
 
-    # Tổng quan
+
+def _write_overview(w: _W, ov: FastSheet, d: SummaryData) -> tuple[tuple[int, int], tuple[int, int] | None]:
+    """Tổng quan: the headline figures, then funding, status and progress tables; returns
+    the data rows of the status and progress tables (for the charts)."""
     ov.write_string(0, 0, "TỔNG HỢP KẾ HOẠCH CẢI TIẾN CHẤT LƯỢNG", w.title)
     ov.set_column(0, 0, 42)
     ov.set_column(1, 3, 18)
@@ -190,35 +201,42 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
         r += 1
     r += 1
     ov.write_string(r, 0, "Kinh phí theo nguồn (triệu đồng)", w.title)
-    fund_first, fund_last = w.table(ov, d.funding_totals, r + 1)
+    _, fund_last = w.table(ov, d.funding_totals, r + 1)
     r = fund_last + 3
     ov.write_string(r, 0, "Tình trạng nộp của các trường", w.title)
-    st_first, st_last = w.table(ov, d.status_counts, r + 1)
-    pr_first = pr_last = None
+    status = w.table(ov, d.status_counts, r + 1)
+    progress = None
     if d.progress_counts is not None:
-        r = st_last + 3
+        r = status[1] + 3
         ov.write_string(r, 0, "Tiến độ thực hiện các công việc", w.title)
-        pr_first, pr_last = w.table(ov, d.progress_counts, r + 1)
+        progress = w.table(ov, d.progress_counts, r + 1)
     ov.set_column(0, 0, 42)  # the tables above set their own widths: the labels need this one
     ov.freeze_panes(0, 0)
+    return status, progress
 
-    # pivot sheets
-    sch = d.by_school
-    w.table(sheets[S_SCHOOL], sch, widths={"source_file": 40})
+
+def _write_pivots(w: _W, sheets: dict[str, FastSheet], d: SummaryData) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Theo trường ... Chủ trì; returns the data rows of Theo tiêu chí and Theo tiêu chuẩn."""
+    w.table(sheets[S_SCHOOL], d.by_school, widths={"source_file": 40})
     w.table(sheets[S_UNIT], d.by_unit, widths={"unit": 40})
-    crit_first, crit_last = w.table(sheets[S_CRIT], d.by_criterion)
-    std_first, std_last = w.table(sheets[S_STD], d.by_standard)
+    criteria = w.table(sheets[S_CRIT], d.by_criterion)
+    standards = w.table(sheets[S_STD], d.by_standard)
     w.table(sheets[S_FUND], d.standard_funding.assign(**{"Tổng": d.standard_funding.iloc[:, 1:].sum(axis=1)})
             if len(d.standard_funding.columns) > 1 else d.standard_funding)
     w.table(sheets[S_TIME], d.by_month.drop(columns=["start_month"]))
     w.table(sheets[S_LEAD], d.by_lead)
+    return criteria, standards
 
-    # charts on Tổng quan
+
+def _overview_charts(wb: xlsxwriter.Workbook, ov: FastSheet, school_sheet: FastSheet, d: SummaryData,
+                     spans: _Spans) -> None:
+    """The charts on Tổng quan (budget by standard, schools by criterion, status, progress),
+    and the progress by school on Theo trường."""
     anchor = 3
     for kind, sheet, rows, cat, val, series, title, present in (
-            ("bar", S_STD, (std_first, std_last), 0, 4, "Kinh phí tối đa (tr.đ)", "Kinh phí theo tiêu chuẩn",
+            ("bar", S_STD, spans.standards, 0, 4, "Kinh phí tối đa (tr.đ)", "Kinh phí theo tiêu chuẩn",
              len(d.by_standard)),
-            ("column", S_CRIT, (crit_first, crit_last), 1, 3, "Số trường", "Số trường theo tiêu chí",
+            ("column", S_CRIT, spans.criteria, 1, 3, "Số trường", "Số trường theo tiêu chí",
              len(d.by_criterion))):
         if present:
             ch = wb.add_chart({"type": kind})
@@ -228,23 +246,27 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
             ch.set_legend({"none": True})
             ov.insert_chart(anchor, 4, ch, {"x_scale": 1.4, "y_scale": 1.2})
             anchor += 20
+    st_first, st_last = spans.status
     ch = wb.add_chart({"type": "pie"})
     ch.add_series({"name": "Tình trạng nộp", "categories": [S_OVERVIEW, st_first, 0, st_last, 0],
                    "values": [S_OVERVIEW, st_first, 1, st_last, 1], "data_labels": {"value": True}})
     ch.set_title({"name": "Tình trạng nộp"})
     ov.insert_chart(anchor, 4, ch)
     anchor += 16
-    if pr_first is not None and len(d.progress_counts):
+    if spans.progress is not None and len(d.progress_counts):
+        pr_first, pr_last = spans.progress
         ch = wb.add_chart({"type": "column"})
         ch.add_series({"name": "Số công việc", "categories": [S_OVERVIEW, pr_first, 0, pr_last, 0],
                        "values": [S_OVERVIEW, pr_first, 1, pr_last, 1], "data_labels": {"value": True}})
         ch.set_title({"name": "Tiến độ thực hiện"})
         ch.set_legend({"none": True})
         ov.insert_chart(anchor, 4, ch)
-        _progress_chart(wb, sheets[S_SCHOOL], sch, d.progress_counts["progress"].tolist())
+        _progress_chart(wb, school_sheet, d.by_school, d.progress_counts["progress"].tolist())
 
-    # Chi tiết: an Excel table, continued on further sheets past the row limit; past
-    # detail_limit rows (province scale) the rows live only in the export, and it says so
+
+def _write_detail(wb: xlsxwriter.Workbook, w: _W, d: SummaryData, detail_limit: int, detail_note: str) -> None:
+    """Chi tiết: an Excel table, continued on further sheets past the row limit; past
+    detail_limit rows (province scale) the rows live only in the export, and it says so."""
     det = d.detail
     if len(det) > detail_limit:
         ws = wb.add_worksheet(S_DETAIL, FastSheet)
@@ -271,9 +293,10 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
             ws.set_column(c, c, 40 if col in ("school_name", "standard", "criterion_name", "target", "actions") else 14)
         ws.freeze_panes(1, 0)
 
+
+def _write_lists(wb: xlsxwriter.Workbook, w: _W, d: SummaryData) -> None:
+    """Lỗi, Chưa nộp, Tệp, Thay đổi: plain filtered lists, no totals."""
     for name, df in ((S_ISSUES, d.issues), (S_MISSING, d.missing), (S_FILES, d.files), (S_CHANGES, d.changes)):
         ws = wb.add_worksheet(name, FastSheet)
         w.table(ws, df, totals=False)
         ws.autofilter(0, 0, max(len(df), 1), max(len(df.columns) - 1, 0))
-    ov.activate()
-    wb.close()

@@ -14,6 +14,7 @@ from python_calamine import CalamineWorkbook
 
 from workbook_templates.form import Form
 
+from kcl_xlsx.base.text import number_text
 from kcl_xlsx.spec import identity as ident
 from kcl_xlsx.spec import layout as L
 from kcl_xlsx.spec.freetext import clean, fold
@@ -265,8 +266,10 @@ def _info(grid, form: Form) -> tuple[dict[str, str], dict[str, int], list[str]]:
 
 
 def _text_value(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    # number_text for a number read as a float; a date as its day ("2025-09-05"); any
+    # other value cleaned (a float's text has nothing to clean).
+    if isinstance(value, float):
+        return number_text(value)
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()[:10]
     return clean(value)
