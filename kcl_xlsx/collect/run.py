@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path, sources_of
 from kcl_xlsx.check.feedback_run import write_feedback_files
+from kcl_xlsx.base.text import int_if_whole
 from kcl_xlsx.spec.freetext import fold
 from workbook_templates.form import Form
 from kcl_xlsx.collect import cache as collect_cache
@@ -406,6 +407,5 @@ def diff_rows(before: list[PlanRow], after: list[PlanRow], form: Form) -> list[C
 
 
 def _v(x: Any) -> Any:
-    if isinstance(x, float) and x.is_integer():
-        return int(x)
-    return fold(x) if isinstance(x, str) else x
+    """A value as two versions are compared: text folded, 5.0 equal to 5."""
+    return fold(x) if isinstance(x, str) else int_if_whole(x)

@@ -17,17 +17,16 @@ import functools
 import posixpath
 import re
 import zipfile
-from typing import TYPE_CHECKING, Callable, Iterator, NoReturn
+from typing import Callable, Iterator, NoReturn
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
+from kcl_xlsx.intake.bounds import Bounds
 from kcl_xlsx.intake.package_meta import parse_xml
 from kcl_xlsx.intake.sniff import read_member_head
 from kcl_xlsx.spec.issues import Code
 
-if TYPE_CHECKING:  # preflight imports this module; the bounds are only read here
-    from kcl_xlsx.intake.preflight import Bounds
 
 # The codes a scanner raises (the whole list, with the run's own, is in preflight).
 CORRUPT = Code.FILE_CORRUPT.value

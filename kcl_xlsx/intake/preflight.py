@@ -44,6 +44,7 @@ from typing import BinaryIO, Iterator, Mapping
 import msoffcrypto
 import olefile
 
+from kcl_xlsx.intake.bounds import Bounds
 from kcl_xlsx.intake.package_meta import META_PARTS
 from kcl_xlsx.intake.part_scanners import DTD, Reject, Scanner, reject, scan_plan
 from kcl_xlsx.intake.sniff import (
@@ -104,21 +105,6 @@ CHUNK_BYTES = 64 * 1024
 # Parts a reader never decompresses: checked on their declared size only.
 _MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf",
                    ".wdp", ".jfif", ".svg", ".ico", ".odttf", ".ttf")
-
-
-@dataclasses.dataclass(frozen=True)
-class Bounds:
-    max_file_bytes: int = 20 * 2**20
-    max_parts: int = 400
-    max_part_uncompressed: int = 64 * 2**20
-    max_total_uncompressed: int = 128 * 2**20
-    max_ratio: float = 120
-    # Small parts compress extremely well (a run of empty styled rows); the ratio only
-    # means "bomb" once a part is big enough to hurt.
-    ratio_floor_bytes: int = 2**20
-    max_row: int = 5000
-    max_col: int = 64
-    max_text_run: int = 32767
 
 
 @dataclasses.dataclass(frozen=True)

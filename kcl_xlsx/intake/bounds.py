@@ -1,0 +1,20 @@
+"""The limits a submitted file must keep before any parser sees it (pre-flight, part
+scanners, the reader): one record, shared by the modules that enforce it."""
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    max_file_bytes: int = 20 * 2**20
+    max_parts: int = 400
+    max_part_uncompressed: int = 64 * 2**20
+    max_total_uncompressed: int = 128 * 2**20
+    max_ratio: float = 120
+    # Small parts compress extremely well (a run of empty styled rows); the ratio only
+    # means "bomb" once a part is big enough to hurt.
+    ratio_floor_bytes: int = 2**20
+    max_row: int = 5000
+    max_col: int = 64
+    max_text_run: int = 32767
