@@ -138,3 +138,13 @@ def test_a_broken_role_is_one_line(tmp_path, edit, says):
         load_form(path)
     text = str(err.value)
     assert says in text and str(path) in text and "\n" not in text
+
+
+def test_every_list_a_form_may_name_is_one_the_spec_builds():
+    """form.py's LIST_NAMES (what a field's `choices` may name) and PlanSpec.lists (what the
+    template's list sheet holds and the checks use) are one vocabulary."""
+    from workbook_templates.form import LIST_NAMES
+
+    spec = Sources.load().spec("thcs", "2025-2026")
+    assert set(LIST_NAMES) <= set(spec.lists)
+    assert {f.choices for f in spec.form.fields if f.choices} <= set(LIST_NAMES)

@@ -45,8 +45,9 @@ class _SpecTables:
     def __init__(self, spec: PlanSpec):
         lists = spec.lists
         self.keys = tuple(f.key for f in spec.form.fields)
-        self.labels = {name: {fold(v): v for v in lists[name]} for name in ("levels", "standards", "criteria",
-                                                                            "periods", "funding", "statuses")}
+        # field -> the list its dropdown offers (form.yaml `choices`): a value picked from it needs no reading
+        self.list_of = {f.key: f.choices for f in spec.form.fields if f.type == "choice" and f.choices in lists}
+        self.labels = {name: {fold(v): v for v in lists[name]} for name in set(self.list_of.values())}
         self.std_by_code = {s.code: s.label for s in spec.framework.standards}
         self.std_by_name = {fold(s.name): s.label for s in spec.framework.standards}
         self.crit_by_code = {c.code: c.label for c in spec.framework.all_items()}
@@ -62,12 +63,7 @@ class _SpecTables:
         self.month_label = spec.choices.month_label
         self.top_label = spec.top_label
         self.role_by_fold = {fold(o): o for o in reversed(spec.choices.owners)}  # first spelling wins
-        roles = spec.form.roles
-        self.roles = roles
-        # field -> the list its dropdown offers (a value picked from it needs no reading)
-        self.list_of = {getattr(roles, role): name for role, name in (
-            ("level", "levels"), ("standard", "standards"), ("criterion", "criteria"), ("funding", "funding"),
-            ("status", "statuses"), ("start", "periods"), ("end", "periods"))}
+        self.roles = spec.form.roles
 
 
 class RowNormalizer:
@@ -109,7 +105,7 @@ class RowNormalizer:
         self._choice(r.standard, self._standard, v, where, out)
         self._choice(r.criterion, lambda t: self._criterion(t, v.get(r.level)), v, where, out)
         self._choice(r.funding, self._funding, v, where, out)
-        self._choice(r.status, lambda t: self.labels["statuses"].get(fold(t)), v, where, out)
+        self._choice(r.status, lambda t: self.labels_of(r.status).get(fold(t)), v, where, out)
         self._lead(v, where, out)
         self._periods(v, where, out)
         self._budget(v, where, out)
@@ -117,6 +113,10 @@ class RowNormalizer:
         return out
 
     # -- text ---------------------------------------------------------------------------------
+
+    def labels_of(self, field: str) -> dict[str, str]:
+        """The folded labels of ``field``'s dropdown list -> the label as the list writes it."""
+        return self.labels.get(self.list_of.get(field, ""), {})
 
     def _text(self, value: Any, field: str, where, out: Normalized) -> Any:
         if value is None or isinstance(value, bool):
@@ -144,7 +144,7 @@ class RowNormalizer:
             v[field] = hit
 
     def _muc(self, text: str) -> str | None:
-        hit = self.labels["levels"].get(fold(text))
+        hit = self.labels_of(self.r.level).get(fold(text))
         if hit:
             return hit
         f = fold(text).replace("muc", "").replace("m", "").strip()
@@ -152,7 +152,7 @@ class RowNormalizer:
         return self.level_by_number.get(n) if n else None
 
     def _standard(self, text: str) -> str | None:
-        hit = self.labels["standards"].get(fold(text))
+        hit = self.labels_of(self.r.standard).get(fold(text))
         if hit:
             return hit
         m = _ONE_NUMBER.search(text)
@@ -162,7 +162,7 @@ class RowNormalizer:
         return self.std_by_name.get(name)
 
     def _criterion(self, text: str, muc: Any) -> str | None:
-        hit = self.labels["criteria"].get(fold(text))
+        hit = self.labels_of(self.r.criterion).get(fold(text))
         if hit:
             return hit
         top = self.top_label
@@ -180,7 +180,7 @@ class RowNormalizer:
         return self.crit_by_name.get(name)
 
     def _funding(self, text: str) -> str | None:
-        hit = self.labels["funding"].get(fold(text))
+        hit = self.labels_of(self.r.funding).get(fold(text))
         if hit:
             return hit
         keys = find_sources(text, self.funding_aliases)
