@@ -20,6 +20,19 @@ def cannot_write(path: Path | str, exc: OSError) -> OutputError:
     return OutputError(f"{path}: không ghi được ({exc.strerror}) / cannot write")
 
 
+def file_mode() -> int:
+    """The mode a new file gets from the user's umask (0644 under 022).  A temporary file is
+    created 0600; renamed into place it would keep that, and colleagues on a shared drive
+    could not open the summary or the templates."""
+    try:  # Linux: read it without changing it
+        with open("/proc/self/status", encoding="ascii") as fh:
+            umask = next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        umask = os.umask(0o022)  # elsewhere the only way to read it is to set it
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def temporary_beside(path: Path, suffix: str | None = None) -> Iterator[Path]:
     """A temporary file beside ``path`` (same file system: the rename is atomic), removed
@@ -28,6 +41,7 @@ def temporary_beside(path: Path, suffix: str | None = None) -> Iterator[Path]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=path.suffix if suffix is None else suffix, dir=path.parent)
+        os.fchmod(fd, file_mode())  # the rename keeps the temporary's mode: make it an ordinary file's
         os.close(fd)
     except OSError as exc:  # the folder is a file, or not writable
         raise cannot_write(path, exc) from None
@@ -70,6 +84,7 @@ def write_atomic(path: Path, data: bytes, overwrite: bool = False) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".kcl-", suffix=".part", dir=path.parent)
+        os.fchmod(fd, file_mode())
     except OSError as exc:
         raise cannot_write(path, exc) from None
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 import sqlite3
 import zlib
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any, Iterable
 from macros_free_validation.report import Severity
 
 from kcl_xlsx.check.checker import PlanRow, Submission
-from kcl_xlsx.base.output import OutputError, cannot_write
+from kcl_xlsx.base.output import file_mode, OutputError, cannot_write
 from kcl_xlsx.spec.issues import FIELDS as _ISSUE_FIELDS, Issue
 
 SCHEMA_VERSION = 1
@@ -140,7 +141,10 @@ class Ledger:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            new = not self.path.exists()
             self.conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            if new:  # SQLite creates its file 0644 whatever the umask allows: give it the umask's mode
+                os.chmod(self.path, file_mode())
             self.conn.row_factory = sqlite3.Row
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
