@@ -109,6 +109,9 @@ def template(
         if level or school_code or school_name:
             raise UsageError("--roster dùng riêng, không kèm --level/--school-code/--school-name "
                              "/ --roster excludes the single-school options")
+        if output.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            raise UsageError(f"-o {output}: với --roster cần một thư mục (mỗi trường một tệp), không phải tên tệp "
+                             f"/ with --roster, -o is a folder (one file per school), not a file name")
         schools = load_roster(roster, sources.form)
         for lvl in sorted({s.level for s in schools.schools}):
             factory.spec(lvl)  # validates --year/--framework for every level before any file

@@ -425,6 +425,16 @@ def test_roster_with_a_framework_not_for_every_school_leaves_nothing(tmp_path):
     assert not out.exists() or not any(out.iterdir()), sorted(p.name for p in out.iterdir())
 
 
+@pytest.mark.parametrize("name", ["ke-hoach.xlsx", "KE-HOACH.XLSX", "mau.xls"])
+def test_roster_with_a_file_name_as_output_is_refused(tmp_path, name):
+    """With --roster, -o is a folder: a name ending in .xlsx is a mistake (it used to become a
+    folder named plan.xlsx holding the templates)."""
+    out = tmp_path / name
+    res = invoke("template", "--roster", "sample", "--year", YEAR, "-o", out)
+    _check_refusal(res, ["-o", "thư mục", "folder"])
+    assert not out.exists()
+
+
 # -- the installed console script -------------------------------------------------------------------
 
 
