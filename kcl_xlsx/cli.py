@@ -23,6 +23,7 @@ from workbook_templates.choices import parse_school_year
 from kcl_xlsx.spec import catalog_view
 from kcl_xlsx.check import render as report_render
 from kcl_xlsx import app as commands  # the library side of each command (cli.app is the typer app)
+from kcl_xlsx.base.text import name_list
 from kcl_xlsx.intake import entries
 from kcl_xlsx.check.checker import CheckOptions
 from kcl_xlsx.spec.identity import KEY_ENV, office_key
@@ -295,6 +296,12 @@ def reissue(
     if res.left:
         out.print("Trường có kế hoạch năm trước nhưng không còn trong danh sách: "
                   + ", ".join(f"{s.school.code} {s.school.name}" for s in res.left), markup=False)
+    # every school is accounted for: a template with nothing carried, or none at all, says why
+    by_note: dict[str, list[str]] = {}
+    for s in res.blank + res.not_issued:
+        by_note.setdefault(s.note, []).append(f"{s.school.code} {s.school.name}".strip())
+    for note, names in by_note.items():
+        out.print(f"{note[:1].upper()}{note[1:]} ({len(names)}): {name_list(names)}", markup=False)
 
 
 @app.command()

@@ -38,7 +38,8 @@ from kcl_xlsx.app import collect
 from kcl_xlsx.issue.issuing import MANIFEST, TemplateFactory, issue_roster
 from kcl_xlsx.collect.ledger import Ledger, submission_from_row
 from kcl_xlsx.spec.plan_spec import PlanSpec
-from kcl_xlsx.issue.reissue import REPORT, reissue
+from kcl_xlsx.issue.reissue import NEVER_SENT, NO_VALID_PLAN, REPORT, reissue
+from kcl_xlsx.spec.sample_plans import plan_rows
 from kcl_xlsx.spec.roster import load_roster
 from kcl_xlsx.issue.template_build import PREVIOUS_SHEET
 from kcl_xlsx.spec.vocab import CheckStatus, Classification
@@ -739,11 +740,17 @@ def test_next_reissue_from_the_same_ledger_chains_to_the_newest_year(year1, cli_
 
 
 def test_without_roster_last_years_schools_get_templates(year1, sources, tmp_path):
-    """No --roster: the new roster is the schools that had a plan (none is 'left')."""
+    """No --roster: the new roster is every school last year's run knew of: those that had a
+    plan (carried) and the roster's schools that never sent (a blank template, and the
+    report says why); none is 'left', none is dropped without a word."""
     fac = TemplateFactory(sources, YEAR2, issue_date=dt.date(2026, 8, 15))
     res = reissue(year1.ledger_snapshot, YEAR2, tmp_path / "mau", fac, None, options=CheckOptions(key=KEY.encode()))
-    assert sorted(r.school_code for r in res.issued) == sorted(FILLED)
-    assert res.left == []
+    every = [s.code for s in load_roster("sample", sources.form).schools]
+    assert sorted(r.school_code for r in res.issued) == sorted(every)
+    assert res.left == [] and res.not_issued == []
+    assert {s.school.code: s.note for s in res.blank} == {c: NEVER_SENT for c in every if c not in FILLED}
+    report = {r["school_code"]: r for r in read_csv(tmp_path / "mau" / REPORT)}
+    assert {c for c, r in report.items() if r["note"] == NEVER_SENT} == set(every) - set(FILLED)
     manifest = {r["school_code"]: r for r in read_csv(tmp_path / "mau" / MANIFEST)}
     for code in FILLED:
         rec = manifest[code]
@@ -776,3 +783,30 @@ def test_carried_lead_from_the_staff_list_stays_valid(sources, tmp_path):
     new_spec = sources.spec("thcs", YEAR2)
     values = {k: (None if v == "" else v) for k, v in carried[0].items()}
     assert new_spec.rules.check_row(values, new_spec.py_context([s for s in on_sheet if s])) == []
+
+
+def test_without_roster_a_school_whose_plan_had_errors_gets_a_blank_template_and_is_named(sources, tmp_path):
+    """Read from an inbox with no roster: one school's plan is valid, another's has errors.
+    Both get next year's template; the one with errors carries nothing, and the report and
+    the terminal say why (the issue: it used to get nothing, without a word)."""
+    from kcl_xlsx.spec.roster import School
+
+    fac = TemplateFactory(sources, YEAR1, issue_date=dt.date(2025, 8, 15))
+    inbox = tmp_path / "hop-thu"
+    good, bad = School("CS101", "Trường THCS Tốt", "thcs"), School("CS102", "Trường THCS Lỗi", "thcs")
+    for school, rows in ((good, plan_rows(fac.spec("thcs"), 3, seed=2)),
+                         (bad, [{**plan_rows(fac.spec("thcs"), 1, seed=3)[0], "target": None}])):
+        data, _ = fac.make("thcs", school)
+        tpl = tmp_path / f"{school.code}.xlsx"
+        tpl.write_bytes(data)
+        fill_plan(tpl, inbox / f"{school.code}.xlsx", rows, info={"preparer": "Nguyễn Văn A"})
+    out = tmp_path / "mau-moi"
+    res = invoke("reissue", inbox, "--year", YEAR2, "-o", out)
+    assert res.exit_code == 0, res.output
+    manifest = {r["school_code"] for r in read_csv(out / MANIFEST)}
+    assert manifest == {good.code, bad.code}
+    report = {r["school_code"]: r for r in read_csv(out / REPORT)}
+    assert report[bad.code]["note"] == NO_VALID_PLAN and report[bad.code]["carried_rows"] == "0"
+    assert int(report[good.code]["carried_rows"]) > 0 and report[good.code]["note"] == ""
+    line = next(x for x in res.output.splitlines() if bad.code in x)
+    assert "còn lỗi" in line and bad.name in line

@@ -19,3 +19,11 @@ def int_if_whole(value: Any) -> Any:
 def number_text(value: Any) -> str:
     """``str()`` of the value, a whole float without its ".0" ("1001.0" -> "1001")."""
     return str(int_if_whole(value))
+
+
+def name_list(names: list[str], limit: int = 10, noun: str = "trường") -> str:
+    """``"A, B, C"``, or the first ``limit`` and ``"… và 12 trường khác"``: a terminal line
+    names names, and stays a line when the list is long."""
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" … và {len(names) - limit} {noun} khác"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -27,7 +28,8 @@ from kcl_xlsx.base.output import write_atomic
 from kcl_xlsx.spec.plan_spec import PlanSpec
 from kcl_xlsx.spec.roster import Roster, School
 from kcl_xlsx.issue.template_build import Prefill
-from kcl_xlsx.spec.vocab import CheckStatus, Classification
+from kcl_xlsx.collect.cache import KEY as RUN_KEY
+from kcl_xlsx.spec.vocab import CheckStatus, Classification, SchoolStatus
 
 REPORT = "chuyen-tiep.csv"
 REPORT_COLUMNS = ("school_code", "school_name", "in_roster", "previous_file", "previous_template_id",
@@ -42,6 +44,7 @@ class SchoolCarry:
     done: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     unmapped: list[str] = dataclasses.field(default_factory=list)
     in_roster: bool = True
+    note: str = ""  # why nothing was carried (or no template was made), for the report and the terminal
 
 
 @dataclasses.dataclass
@@ -50,6 +53,12 @@ class ReissueResult:
     schools: list[SchoolCarry]
     left: list[SchoolCarry]  # schools with a previous plan that are no longer in the roster
     report: Path
+    not_issued: list[SchoolCarry] = dataclasses.field(default_factory=list)  # known, but no template (no level)
+
+    @property
+    def blank(self) -> list[SchoolCarry]:
+        """Schools that got a template with nothing carried, and why (the report's note)."""
+        return [s for s in self.schools if s.previous is None]
 
 
 def load_mapping(path: str | Path | None) -> dict[str, str]:
@@ -71,9 +80,24 @@ def load_mapping(path: str | Path | None) -> dict[str, str]:
     return mapping
 
 
-def previous_plans(source: Path, options: CheckOptions, roster: Roster | None = None) -> dict[str, Submission]:
-    """The newest valid plan of each school, from a ledger file or by collecting an inbox
-    folder (its ledger then lives in a temporary folder: the inbox is never written to)."""
+# Why a school known to last year's run has no plan to carry (it still gets a template).
+NO_VALID_PLAN = "kế hoạch năm trước còn lỗi (không được tổng hợp): phát hành mẫu trống"
+NEVER_SENT = "chưa nộp kế hoạch năm trước: phát hành mẫu trống"
+NO_PREVIOUS = "chưa có kế hoạch năm trước: phát hành mẫu trống"
+NO_LEVEL = "không rõ cấp học của trường: không phát hành mẫu (dùng --roster)"
+
+
+@dataclasses.dataclass
+class PreviousYear:
+    plans: dict[str, Submission]  # school code -> its newest valid plan
+    without_plan: dict[str, tuple[School, str]]  # school code -> (the school as known, why it has no plan)
+
+
+def previous_year(source: Path, options: CheckOptions) -> PreviousYear:
+    """Every school last year's run knew of: the newest valid plan of each, and the schools
+    without one (their files had errors, or they never sent), from a ledger file or by
+    collecting an inbox folder (its ledger then lives in a temporary folder: the inbox is
+    never written to)."""
     source = Path(source)
     if source.is_dir():
         from kcl_xlsx.collect.run import collect_inbox
@@ -84,27 +108,50 @@ def previous_plans(source: Path, options: CheckOptions, roster: Roster | None = 
             res = collect_inbox(source, None, ledger_path=Path(tmp) / "ledger.sqlite", options=options,
                                 write_summary=False)
             # the rows are read from the temporary ledger now, before it goes
-            return {code: dataclasses.replace(s.accepted.sub, rows=list(s.accepted.sub.rows))
-                    for code, s in res.schools.items() if s.accepted and s.accepted.sub}
+            plans = {code: dataclasses.replace(s.accepted.sub, rows=list(s.accepted.sub.rows))
+                     for code, s in res.schools.items() if s.accepted and s.accepted.sub}
+            without = {code: (School(code, s.name, s.level, s.unit), _why(s.status))
+                       for code, s in res.schools.items() if code not in plans}
+            return PreviousYear(plans, without)
     if not source.is_file():
         raise SpecError(source, "không có sổ theo dõi hoặc thư mục này", "no such ledger or folder")
+    rows, last_run = read_ledger(source)
     best: dict[str, tuple[tuple, Submission]] = {}
-    for row in read_ledger(source):
-        if row["classification"] != Classification.ACCEPTED.value:
-            continue
+    seen: dict[str, School] = {}
+    for row in rows:
         sub = submission_from_row(row)
         code = row["matched_school"] or sub.school_code
-        if sub.status != CheckStatus.VALID or not code:
+        if not code:
+            continue
+        seen.setdefault(code, School(code, sub.school_name, sub.level, sub.identity.get("unit", "")))
+        if row["classification"] != Classification.ACCEPTED.value or sub.status != CheckStatus.VALID:
             continue
         key = (sub.year, sub.saved_at, row["collected_at"])  # newest year, then newest save
         if code not in best or key > best[code][0]:
             best[code] = (key, sub)
-    return {code: sub for code, (_key, sub) in best.items()}
+    plans = {code: sub for code, (_key, sub) in best.items()}
+    without = {code: (school, NO_VALID_PLAN) for code, school in seen.items() if code not in plans}
+    for code, known in (last_run.get("schools") or {}).items():  # the roster's schools that never sent
+        if code not in plans and code not in without:
+            school = School(code, known.get("name", ""), known.get("level", ""), known.get("unit", ""))
+            without[code] = (school, _why(known.get("status", "")))
+    return PreviousYear(plans, without)
 
 
-def read_ledger(path: Path) -> list:
-    """Every row of a kcl-xlsx ledger, read-only: a file that is not one (another SQLite
-    database, anything else) is refused and left exactly as it was."""
+def _why(status: object) -> str:
+    missing = status in (SchoolStatus.MISSING, SchoolStatus.MISSING.value, SchoolStatus.MISSING.label)
+    return NEVER_SENT if missing else NO_VALID_PLAN
+
+
+def previous_plans(source: Path, options: CheckOptions, roster: Roster | None = None) -> dict[str, Submission]:
+    """The newest valid plan of each school (see :func:`previous_year`)."""
+    return previous_year(source, options).plans
+
+
+def read_ledger(path: Path) -> tuple[list, dict]:
+    """Every file row of a kcl-xlsx ledger and its last run's record (schools and their
+    status; empty for a ledger of an older version), read-only: a file that is not one
+    (another SQLite database, anything else) is refused and left exactly as it was."""
     if path.read_bytes()[:16] != b"SQLite format 3\x00":
         raise SpecError(path, "không phải sổ theo dõi (SQLite) của kcl-xlsx", "not a kcl-xlsx ledger")
     try:
@@ -116,11 +163,17 @@ def read_ledger(path: Path) -> list:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not {"files", "meta"} <= tables:
             raise SpecError(path, "không phải sổ theo dõi của kcl-xlsx (thiếu bảng files/meta)", "not a kcl-xlsx ledger")
-        return conn.execute("SELECT * FROM files ORDER BY path, collected_at").fetchall()
+        rows = conn.execute("SELECT * FROM files ORDER BY path, collected_at").fetchall()
+        record = conn.execute("SELECT value FROM meta WHERE key=?", (RUN_KEY,)).fetchone()
     except sqlite3.Error as exc:
         raise SpecError(path, f"sổ theo dõi hỏng ({exc})", "corrupt ledger") from None
     finally:
         conn.close()
+    try:
+        last_run = json.loads(record[0]) if record else {}
+    except ValueError:
+        last_run = {}
+    return rows, last_run if isinstance(last_run, dict) else {}
 
 
 def split_rows(sub: Submission, spec: PlanSpec, new_year: SchoolYear) -> tuple[list[dict], list[dict]]:
@@ -184,14 +237,24 @@ def plan_school(school: School, prev: Submission | None, factory: TemplateFactor
 def reissue(source: Path, year: str, out_dir: Path, factory: TemplateFactory, roster: Roster | None = None,
             mapping: dict[str, str] | None = None, options: CheckOptions | None = None) -> ReissueResult:
     new_year = parse_school_year(year)
-    previous = previous_plans(source, options or CheckOptions(), roster)
-    if roster is None:
+    last = previous_year(source, options or CheckOptions())
+    previous = last.plans
+    not_issued: list[SchoolCarry] = []
+    if roster is None:  # every school last year's run knew of: with a plan, with errors, or missing
         schools = [School(code, sub.school_name, sub.level, sub.identity.get("unit", ""))
                    for code, sub in sorted(previous.items())]
+        for code, (school, _why) in sorted(last.without_plan.items()):
+            if school.level:
+                schools.append(school)
+            else:
+                not_issued.append(SchoolCarry(school, note=NO_LEVEL))
         roster = Roster(str(source), tuple(schools))
     for lvl in sorted({s.level for s in roster.schools}):
         factory.spec(lvl)  # a bad --year/--framework stops here, before any file
     plans = {s.code: plan_school(s, previous.get(s.code), factory, new_year, mapping or {}) for s in roster.schools}
+    for code, carry in plans.items():
+        if carry.previous is None:
+            carry.note = last.without_plan[code][1] if code in last.without_plan else NO_PREVIOUS
     left = [SchoolCarry(School(code, sub.school_name, sub.level), sub, in_roster=False)
             for code, sub in sorted(previous.items()) if code not in plans]
 
@@ -205,8 +268,8 @@ def reissue(source: Path, year: str, out_dir: Path, factory: TemplateFactory, ro
 
     issued = issue_roster(factory, roster, Path(out_dir), make)
     report = Path(out_dir) / REPORT
-    write_atomic(report, _report(list(plans.values()) + left, factory.sources.form.input_rows))
-    return ReissueResult(issued, list(plans.values()), left, report)
+    write_atomic(report, _report(list(plans.values()) + left + not_issued, factory.sources.form.input_rows))
+    return ReissueResult(issued, list(plans.values()), left, report, not_issued)
 
 
 def _report(carries: list[SchoolCarry], input_rows: int) -> bytes:
@@ -215,9 +278,7 @@ def _report(carries: list[SchoolCarry], input_rows: int) -> bytes:
     w.writerow(REPORT_COLUMNS)
     for c in carries:
         prev = c.previous
-        note = "" if c.in_roster else "không còn trong danh sách trường: không phát hành mẫu"
-        if c.in_roster and prev is None:
-            note = "chưa có kế hoạch năm trước: mẫu trống"
+        note = c.note if c.in_roster else "không còn trong danh sách trường: không phát hành mẫu"
         if len(c.carried) > input_rows:
             note = f"chỉ {input_rows} dòng đầu được chuyển vào mẫu (mẫu có {input_rows} dòng nhập)"
         w.writerow([c.school.code, c.school.name, "có" if c.in_roster else "không", prev.file if prev else "",
