@@ -416,3 +416,44 @@ def test_file_sha256_reads_in_pieces_and_is_blank_when_unreadable(scenario, tmp_
     assert file_sha256(inbox / "PT001.xlsx") == hashlib.sha256(data).hexdigest()
     assert file_sha256(big) == hashlib.sha256(data * 40).hexdigest() and big.stat().st_size > 2**20
     assert file_sha256(tmp_path) == "" and file_sha256(tmp_path / "khong-co.xlsx") == ""
+
+
+def test_a_school_that_sent_only_a_pdf_or_word_is_wrong_format_not_missing(sources, tmp_path):
+    """A PDF or Word file matched to a school by its folder, its file name or the school's
+    name makes that school "Nộp sai định dạng" with the file named, not "Chưa nộp"; a school
+    that also sent a plan keeps its plan's status."""
+    from kcl_xlsx.spec.vocab import SchoolStatus
+
+    roster = load_roster("sample", sources.form)
+    fac = TemplateFactory(sources, YEAR)
+    inbox = tmp_path / "inbox"
+    (inbox / "cs001").mkdir(parents=True)
+    (inbox / "cs001" / "ke-hoach.pdf").write_bytes(b"%PDF-1.4\n% a scanned plan\n")  # by folder
+    with zipfile.ZipFile(inbox / "KH_PT001_2025.docx", "w") as docx:  # by file name
+        docx.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                      'content-types"><Override PartName="/word/document.xml" ContentType="application/'
+                      'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+        docx.writestr("word/document.xml", "<w:document/>")
+    (inbox / "Truong THCS Nguyen Du").mkdir()
+    (inbox / "Truong THCS Nguyen Du" / "anh-chup.jpg").write_bytes(b"\xff\xd8\xff\xe0 a photo")  # by name
+    (inbox / "ghi-chu.txt").write_bytes("không của trường nào".encode())  # nobody's
+    # MN001 sends a PDF and a valid plan: the plan speaks for it
+    data, _ = fac.make("mam-non", next(s for s in roster.schools if s.code == "MN001"))
+    (tmp_path / "mn.xlsx").write_bytes(data)
+    fill_plan(tmp_path / "mn.xlsx", inbox / "mn001" / "ke-hoach.xlsx", plan_rows(fac.spec("mam-non"), 2, 1),
+              info={"preparer": "Nguyễn Văn A"})
+    (inbox / "mn001" / "cong-van.pdf").write_bytes(b"%PDF-1.4\n")
+    res = collect(inbox, tmp_path / "out" / "t.xlsx", roster=roster, year=YEAR, jobs=JOBS)
+    status = {code: s.status for code, s in res.schools.items()}
+    assert status["CS001"] == status["PT001"] == status["CS002"] == SchoolStatus.WRONG_FORMAT
+    assert status["MN001"] == SchoolStatus.SUBMITTED_VALID and status["TH001"] == SchoolStatus.MISSING
+    files = {f.rel: (f.school, f.match) for f in res.files}
+    assert files["cs001/ke-hoach.pdf"] == ("CS001", "folder")
+    assert files["KH_PT001_2025.docx"] == ("PT001", "file_name")
+    assert files["Truong THCS Nguyen Du/anh-chup.jpg"] == ("CS002", "name")
+    assert files["ghi-chu.txt"] == ("", "")
+    book = CalamineWorkbook.from_path(str(tmp_path / "out" / "t.xlsx"))
+    to_act = {row[0]: row for row in book.get_sheet_by_name("Chưa nộp").to_python()[1:]}
+    assert "Nộp sai định dạng" in to_act["CS001"]  # listed among the schools the office must chase
+    by_school = {row[0]: row for row in book.get_sheet_by_name("Theo trường").to_python()[1:]}
+    assert "Nộp sai định dạng" in by_school["CS001"] and "cs001/ke-hoach.pdf" in by_school["CS001"]

@@ -63,6 +63,7 @@ class SchoolResult:
     changes: list[Change] = dataclasses.field(default_factory=list)
     contact: tuple[tuple[str, str], ...] = ()
     in_roster: bool = False
+    wrong_format: list[InboxFile] = dataclasses.field(default_factory=list)  # its files that are not a workbook
 
 
 @dataclasses.dataclass

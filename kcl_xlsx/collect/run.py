@@ -288,6 +288,13 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
     for f in files:
         if f.classification == Classification.DUPLICATE:
             f.school = first_by_sha[f.sub.sha256].school
+    # a PDF, a Word file or a photo sent instead of the plan: whose is it (folder, file name)?
+    for f in files:
+        if f.classification == Classification.NOT_WORKBOOK:
+            code, how = matcher.match_path(f.rel)
+            if code in schools:
+                f.school, f.match = code, how
+                schools[code].wrong_format.append(f)
 
     for s in schools.values():
         ordered = sorted(s.files, key=_newest_key, reverse=True)
@@ -311,6 +318,8 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
         elif ordered:
             s.status = SchoolStatus.SUBMITTED_ERRORS
             ordered[0].late = _late(ordered[0], deadline)
+        elif s.wrong_format:
+            s.status = SchoolStatus.WRONG_FORMAT
         if not s.name and ordered:
             s.name = ordered[0].sub.school_name
     res.schools = dict(sorted(schools.items()))
@@ -365,9 +374,32 @@ class _Matcher:
         if name and name in self.names:
             return self.names[name], "name"
         fname = fold(f.rel.rsplit("/", 1)[-1].rsplit("!", 1)[-1])
+        code = self._code_in(fname)
+        return (code, "file_name") if code else ("", "")
+
+    def _code_in(self, text: str) -> str:
+        """The roster code written in ``text`` (folded) as a word of its own, longest first."""
         for c in self.by_len:
-            if re.search(rf"(?<![a-z0-9]){re.escape(fold(c))}(?![a-z0-9])", fname):
-                return self.codes[c], "file_name"
+            if re.search(rf"(?<![a-z0-9]){re.escape(fold(c))}(?![a-z0-9])", text):
+                return self.codes[c]
+        return ""
+
+    def match_path(self, rel: str) -> tuple[str, str]:
+        """The school a file that is not a workbook belongs to, from its path alone: a roster
+        code in its name or in a folder's name, else a roster school's name (unique in the
+        roster) written in a folder's or the file's name ("truong-thcs-nguyen-du/ke-hoach.pdf")."""
+        if self.roster is None:
+            return "", ""
+        parts = [fold(p) for p in rel.replace("!", "/").split("/")]
+        for part, how in [(parts[-1], "file_name")] + [(p, "folder") for p in reversed(parts[:-1])]:
+            code = self._code_in(part)
+            if code:
+                return code, how
+        words = [" ".join(re.findall(r"[a-z0-9]+", p)) for p in parts]
+        for name, code in self.names.items():
+            wanted = " ".join(re.findall(r"[a-z0-9]+", name))
+            if wanted and any(re.search(rf"(?<![a-z0-9]){re.escape(wanted)}(?![a-z0-9])", w) for w in words):
+                return code, "name"
         return "", ""
 
 

@@ -75,6 +75,7 @@ class SchoolStatus(Vocab):
     SUBMITTED_VALID = "submitted_valid"
     LATE = "late"
     SUBMITTED_ERRORS = "submitted_errors"
+    WRONG_FORMAT = "wrong_format"  # sent only files that are not a plan workbook (PDF, Word, a photo...)
     MISSING = "missing"
 
 

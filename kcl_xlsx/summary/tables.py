@@ -210,10 +210,12 @@ def _num(x: Any) -> float:
 
 
 def _shown_file(s) -> Any:
-    """The file that speaks for a school: its accepted plan, else its newest file."""
+    """The file that speaks for a school: its accepted plan, else its newest plan file, else
+    the file it sent instead of a plan (a PDF, a Word file)."""
     if s.accepted is not None:
         return s.accepted
-    return max(s.files, key=lambda f: (f.sub.saved_at if f.sub else "", f.collected_at, f.rel), default=None)
+    return max(s.files or s.wrong_format, key=lambda f: (f.sub.saved_at if f.sub else "", f.collected_at, f.rel),
+               default=None)
 
 
 def _schools_frame(res: CollectResult) -> pd.DataFrame:
@@ -329,7 +331,8 @@ def summarise(t: Tables) -> SummaryData:
         ("Tổng kinh phí tối thiểu (triệu đồng)", float(det["budget_min_mvnd"].sum())),
         ("Tổng kinh phí tối đa (triệu đồng)", float(det["budget_max_mvnd"].sum())),
     ]
-    missing = sch[sch["status"].isin([SchoolStatus.MISSING.label, SchoolStatus.SUBMITTED_ERRORS.label])]
+    missing = sch[sch["status"].isin([SchoolStatus.MISSING.label, SchoolStatus.SUBMITTED_ERRORS.label,
+                                      SchoolStatus.WRONG_FORMAT.label])]
     missing = missing[["school_code", "school_name", "level", "unit", "status", *t.contact_headers]]
     return SummaryData(overview, funding_totals, status_counts, det, _by_school(t, fund, labels), _by_unit(t),
                        by_standard, by_criterion, std_fund, by_month, by_lead, t.issues, missing.reset_index(drop=True),
