@@ -56,7 +56,7 @@ def test_labels_are_the_texts_written_today():
         "archive": "Tệp nén (đã mở)", "skipped": "Bỏ qua (liên kết hoặc không phải tệp thường)"}
     assert [(m.value, m.label) for m in SchoolStatus] == [  # in the order the summary lists them
         ("submitted_valid", "Đã nộp hợp lệ"), ("late", "Nộp muộn"), ("submitted_errors", "Nộp có lỗi"),
-        ("missing", "Chưa nộp")]
+        ("wrong_format", "Nộp sai định dạng"), ("missing", "Chưa nộp")]
     assert Progress.LATE.label == "Trễ hạn"
     assert [label_of(s) for s in Severity] == ["Lỗi", "Cảnh báo", "Thông tin"]
     assert [m.label for m in ChangeKind] == ["Thêm mới", "Đã bỏ", "Thay đổi"]
