@@ -243,6 +243,8 @@ def collect(
                           options=options, progress=progress, feedback=feedback, export=export,
                           as_of=_date(as_of, "--as-of") if as_of else None)
     print_result(out, res)
+    if res.advice:  # most files fail the same template check: the option is likely wrong
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -44,6 +44,7 @@ def save(led: Ledger, fp: str, res: Any) -> None:
         "files": sum(1 for f in res.files if f.classification != Classification.ARCHIVE),  # what a re-run would re-read
         "schools": {code: {"name": s.name, "level": s.level, "unit": s.unit, "status": s.status.label,
                            "in_roster": s.in_roster} for code, s in res.schools.items()},
+        "advice": list(res.advice),
         "at": dt.datetime.now().isoformat(timespec="seconds"),
     }
     led.set_meta(KEY, json.dumps(record, ensure_ascii=False))

@@ -90,6 +90,7 @@ class CollectResult:
     recorded_counts: dict[Classification, int] | None = None
     timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per stage, for benchmarks
     form: str | None = None  # the form file the checks used (None: built-in)
+    advice: list[str] = dataclasses.field(default_factory=list)  # options most files say are wrong (see run.diagnose)
     fingerprint: str = ""  # of the inbox and options: recorded once the outputs are written (collect.run.remember)
     started: float = 0.0  # time.perf_counter() when the run began
 

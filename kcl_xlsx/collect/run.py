@@ -9,6 +9,7 @@ attachments are extracted (bounded) to a private temporary folder and named
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 import datetime as dt
 import hashlib
 import json
@@ -22,6 +23,7 @@ from typing import Any, Callable
 from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path, sources_of
 from kcl_xlsx.check.feedback_run import write_feedback_files
 from kcl_xlsx.base.text import int_if_whole
+from kcl_xlsx.spec.issues import Code
 from kcl_xlsx.spec.freetext import fold
 from workbook_templates.form import Form
 from kcl_xlsx.collect import cache as collect_cache
@@ -86,6 +88,7 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
         res.cached, res.unchanged = record["files"], True
         res.recorded_counts = {Classification(k): n for k, n in record["counts"].items()}
         res.schools = collect_cache.school_results(record, SchoolResult)
+        res.advice = list(record.get("advice") or [])
         res.seconds = time.perf_counter() - t0
         return res
     tmp = Path(tempfile.mkdtemp(prefix="kcl-collect-"))
@@ -103,6 +106,7 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
                 f.collected_at = first_seen.get((f.rel, f.sha256), "") or now_iso()
             res.files = sorted(files + listed, key=lambda f: f.rel)
             _classify(res, files, roster, deadline, form)
+            res.advice = diagnose(res)
             led.classify((f.rel, f.sub.sha256, okey, f.classification.value, f.school) for f in files if f.sub)
         if feedback is not None:  # inside: zip members are readable only until the clean-up
             with_sub = [f for f in files if f.sub]
@@ -111,6 +115,21 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
         shutil.rmtree(tmp, ignore_errors=True)
     res.seconds = time.perf_counter() - t0
     return res
+
+
+def diagnose(res: CollectResult) -> list[str]:
+    """What the office should hear when most plan files fail the same template check: then
+    the option is wrong, not the schools (a mistyped --year makes every file "Nộp có lỗi")."""
+    plans = [f for f in res.files if f.sub is not None and f.sub.status in (CheckStatus.VALID, CheckStatus.ERRORS)]
+    found = Counter(next((i.value for i in f.sub.issues if i.code == Code.TEMPLATE_WRONG_YEAR.value), None)
+                    for f in plans)
+    found.pop(None, None)
+    advice = []
+    if found and sum(found.values()) * 2 > len(plans):
+        year, n = found.most_common(1)[0]
+        advice.append(f"{sum(found.values())}/{len(plans)} tệp kế hoạch là mẫu năm học {year}, không phải năm học "
+                      f"{res.year} (--year). Nếu đúng là năm học {year}, chạy lại với --year {year}.")
+    return advice
 
 
 def remember(res: CollectResult) -> None:

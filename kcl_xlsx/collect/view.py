@@ -9,7 +9,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kcl_xlsx.collect.result import CollectResult, SchoolStatus
+from kcl_xlsx.base.text import name_list
+
+from kcl_xlsx.collect.result import Classification, CollectResult, SchoolStatus
 
 
 @contextlib.contextmanager
@@ -39,6 +41,10 @@ def print_result(console: Console, res: CollectResult) -> None:
     if res.roster is not None:
         line = ", ".join(f"{st.label}: {statuses.count(st)}" for st in SchoolStatus)
         console.print(f"Trường ({len(res.roster.schools)}): {line}", markup=False)
+    for line in needs_action(res):
+        console.print(line, markup=False)
+    for line in res.advice:
+        console.print(f"Chú ý: {line}", markup=False)
     if res.unchanged:
         console.print(f"Hộp thư không thay đổi từ lần trước: giữ nguyên các kết quả ({res.seconds:.1f} s).",
                       markup=False)
@@ -53,3 +59,24 @@ def print_result(console: Console, res: CollectResult) -> None:
         console.print(f"Tệp phản hồi mới: {len(res.feedback)}", markup=False)
     if res.exported:
         console.print(f"Xuất dữ liệu: {len(res.exported)} tệp trong {res.exported[0].parent}", markup=False)
+
+
+# The schools an officer must chase, most urgent first, with what to ask of them.
+_ACTION = ((SchoolStatus.SUBMITTED_ERRORS, "cần sửa và gửi lại"), (SchoolStatus.WRONG_FORMAT, "gửi lại đúng tệp Excel"),
+           (SchoolStatus.MISSING, "nhắc nộp"), (SchoolStatus.LATE, "đã nộp sau hạn"))
+
+
+def needs_action(res: CollectResult, limit: int = 10) -> list[str]:
+    """One line per kind of action: the schools by code and name (the first ``limit`` and a
+    count when the list is long), then the files no school could be found for."""
+    lines = []
+    for status, ask in _ACTION:
+        names = [f"{s.code} {s.name}".strip() for s in res.schools.values()
+                 if s.status == status and (s.in_roster or res.roster is None)]
+        if names:
+            lines.append(f"{status.label} ({len(names)}, {ask}): {name_list(names, limit)}")
+    for kind in (Classification.UNMATCHED, Classification.WRONG_TEMPLATE):
+        files = [f.rel for f in res.files if f.classification == kind]
+        if files:
+            lines.append(f"{kind.label} ({len(files)} tệp): {name_list(files, limit, 'tệp')}")
+    return lines
