@@ -216,6 +216,22 @@ def test_resave_keeps_data_validations(level, issued, workbooks):
         assert f"${lay.letter('muc')}{first}" in cascade
 
 
+def is_locked(ws, row: int, col: int) -> bool:
+    """A cell's protection as a spreadsheet program applies it: its own format, else its
+    column's default format (an input cell has no cell element of its own: see
+    template_build._input_block), else locked; a merged area's is its first cell's."""
+    for merged in ws.merged_cells.ranges:  # a merged area is protected as its first cell
+        if merged.min_row <= row <= merged.max_row and merged.min_col <= col <= merged.max_col:
+            row, col = merged.min_row, merged.min_col
+    cell = ws.cell(row, col)
+    if cell.has_style:
+        return cell.protection.locked
+    for dim in ws.column_dimensions.values():
+        if dim.min and dim.max and dim.min <= col <= dim.max and dim.has_style:
+            return dim.protection.locked
+    return True
+
+
 @pytest.mark.parametrize("level", LEVELS)
 def test_resave_keeps_protection_with_input_cells_unlocked(level, issued, workbooks):
     spec = issued[level].spec
@@ -226,12 +242,13 @@ def test_resave_keeps_protection_with_input_cells_unlocked(level, issued, workbo
     plan = wb[form.sheet]
     for excel_row in (L.FIRST_INPUT_ROW + 1, lay.last_input_row + 1):
         for key, col in lay.columns.items():
-            assert not plan.cell(excel_row, col + 1).protection.locked, f"{key} row {excel_row} locked"
-        assert plan.cell(excel_row, lay.check_col + 1).protection.locked  # Kiểm tra
-        assert plan.cell(excel_row, lay.tt_col + 1).protection.locked  # TT
+            assert not is_locked(plan, excel_row, col + 1), f"{key} row {excel_row} locked"
+        assert is_locked(plan, excel_row, lay.check_col + 1)  # Kiểm tra
+        assert is_locked(plan, excel_row, lay.tt_col + 1)  # TT
     for col in [*lay.columns.values(), lay.check_col]:
-        assert plan.cell(L.HEADER_ROW + 1, col + 1).protection.locked
-    assert plan.cell(L.BANNER_ROW + 1, 1).protection.locked
+        for row in (L.TITLE_ROW, L.SUBTITLE_ROW, L.BANNER_ROW, L.GROUP_ROW, L.HEADER_ROW):
+            assert is_locked(plan, row + 1, col + 1), (row, col)
+    assert is_locked(plan, L.BANNER_ROW + 1, 1)
     info = wb[form.info_sheet]
     for field in form.info_fields:
         locked = info.cell(lay.info_row(field.key) + 1, 2).protection.locked
