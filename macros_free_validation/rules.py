@@ -319,8 +319,8 @@ def _number_py(rule: Rule, ctx: PyContext) -> Predicate:
 
 
 def _number_xl(rule: Rule, ctx: ExcelContext) -> str:
-    cell = ctx.ref(rule.field)
-    return f"AND({cell}<>\"\",NOT(ISNUMBER({cell})))"
+    cell = ctx.ref(rule.field)  # a cell of spaces only is blank, as in Python
+    return _all(_filled_xl(rule.field, cell, ctx), f"NOT(ISNUMBER({cell}))")
 
 
 def _min_py(rule: Rule, ctx: PyContext) -> Predicate:
@@ -369,6 +369,12 @@ def _positive(value: Any) -> bool:
     return is_number(value) and value > 0
 
 
+def _positive_xl(cell: str) -> str:
+    # Not AND(ISNUMBER(x),N(x)>0): AND evaluates every argument, and Gnumeric's N of an
+    # empty cell is #NUM! (measured, 1.12.55).  IF without an else part is FALSE.
+    return f"IF(ISNUMBER({cell}),{cell}>0)"
+
+
 def _forbid_when_py(rule: Rule, ctx: PyContext) -> Predicate:
     field, other_field, when = rule.field, rule.p("when_field"), _fold(rule.p("when_value"))
 
@@ -380,8 +386,7 @@ def _forbid_when_py(rule: Rule, ctx: PyContext) -> Predicate:
 
 def _forbid_when_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell, other = ctx.ref(rule.field), ctx.ref(rule.p("when_field"))
-    return (f"AND(ISNUMBER({cell}),N({cell})>0,"
-            f"{_xl_val(other, ctx, rule.p('when_field'))}={xl_text(rule.p('when_value'))})")
+    return f"AND({_positive_xl(cell)},{_xl_val(other, ctx, rule.p('when_field'))}={xl_text(rule.p('when_value'))})"
 
 
 def _require_when_py(rule: Rule, ctx: PyContext) -> Predicate:
@@ -391,7 +396,7 @@ def _require_when_py(rule: Rule, ctx: PyContext) -> Predicate:
 
 def _require_when_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell, other = ctx.ref(rule.field), ctx.ref(rule.p("when_positive"))
-    return f"AND({_xl_blank(cell, ctx)},ISNUMBER({other}),N({other})>0)"
+    return f"AND({_xl_blank(cell, ctx)},{_positive_xl(other)})"
 
 
 KINDS: Mapping[str, Kind] = {
