@@ -8,7 +8,6 @@ template: one way of filling, shared.
 from __future__ import annotations
 
 import copy
-
 import datetime as dt
 import os
 import re

@@ -40,7 +40,7 @@ from kcl_xlsx.spec.plan_spec import PlanSpec, Sources, example_row
 from kcl_xlsx.spec.roster import School
 from macros_free_validation.report import Severity
 from macros_free_validation.rules import Rule
-from tests.support.fill import fill_plan, nfc, read_plan
+from tests.support.fill import fill_plan, is_locked, nfc, read_plan
 from tests.support.gnumeric import recalc as gnumeric_recalc
 from tests.support.libreoffice import require_soffice, resave
 
@@ -216,22 +216,6 @@ def test_resave_keeps_data_validations(level, issued, workbooks):
     assert f"${lay.letter('standard')}{first}" in cascade
     if spec.top_label:
         assert f"${lay.letter('muc')}{first}" in cascade
-
-
-def is_locked(ws, row: int, col: int) -> bool:
-    """A cell's protection as a spreadsheet program applies it: its own format, else its
-    column's default format (an input cell has no cell element of its own: see
-    template_build._input_block), else locked; a merged area's is its first cell's."""
-    for merged in ws.merged_cells.ranges:  # a merged area is protected as its first cell
-        if merged.min_row <= row <= merged.max_row and merged.min_col <= col <= merged.max_col:
-            row, col = merged.min_row, merged.min_col
-    cell = ws.cell(row, col)
-    if cell.has_style:
-        return cell.protection.locked
-    for dim in ws.column_dimensions.values():
-        if dim.min and dim.max and dim.min <= col <= dim.max and dim.has_style:
-            return dim.protection.locked
-    return True
 
 
 @pytest.mark.parametrize("level", LEVELS)
