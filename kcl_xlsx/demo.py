@@ -7,6 +7,7 @@ template: one way of filling, shared.
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import re
@@ -90,6 +91,12 @@ def _put(cell, value: Any) -> None:
     if value is None or value == "":
         cell.value = None
         return
+    if not cell.has_style:  # an input cell takes its column's format (unlocked), as a typing person's does
+        ws = cell.parent
+        dim = next((d for d in ws.column_dimensions.values()
+                    if d.min and d.max and d.min <= cell.column <= d.max and d.has_style), None)
+        if dim is not None:
+            cell._style = copy.copy(dim._style)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"  # openpyxl would make "=..." a formula

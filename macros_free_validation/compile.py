@@ -34,13 +34,39 @@ class RuleSet:
 
     # -- Excel ---------------------------------------------------------------------------
 
-    def check_formula(self, ctx: ExcelContext, empty_expr: str, ok: str, warn_prefix: str) -> str:
-        """The Kiểm tra cell: blank for an empty row, else the first problem, else ``ok``."""
-        text = xl_text(ok)
-        for rule in reversed(self.ordered(self.live)):
-            shown = rule.message if rule.severity == Severity.ERROR else warn_prefix + rule.message
-            text = f"IF({rule.excel(ctx)},{xl_text(shown)},{text})"
-        return f"=IF({empty_expr},\"\",{text})"
+    def chain(self) -> list[Rule]:
+        """The live rules in the order a Kiểm tra cell tries them: the first broken one shows."""
+        return self.ordered(self.live)
+
+    def check_messages(self, ok: str, warn_prefix: str) -> list[str]:
+        """What a Kiểm tra cell can show, in :meth:`chain` order, then ``ok``: a template
+        writes these once (a list on a hidden sheet) and each row shows one by number."""
+        return [r.message if r.severity == Severity.ERROR else warn_prefix + r.message for r in self.chain()] + [ok]
+
+    def check_number(self, ctx: ExcelContext) -> str:
+        """An expression for the number of the first live rule the row breaks, in
+        :meth:`chain` order (1-based; ``len(chain) + 1``, the ``ok`` message, when none).
+
+        Nested IFs returning small integers: no text in the row formula.  A rule the row
+        has passed further up proves something of its field (``Rule.proves``: filled, or a
+        list value), so later rules of the chain drop their own test of it."""
+        known: dict[str, set] = {"filled": set(ctx.filled), "clean": set(ctx.clean)}
+        tests = []
+        for rule in self.chain():
+            tests.append(rule.excel(dataclasses.replace(
+                ctx, filled=frozenset(known["filled"]), clean=frozenset(known["clean"]))))
+            what, fact = rule.proves()
+            if what:
+                known[what].add(fact)
+        expr = str(len(tests) + 1)
+        for n in range(len(tests), 0, -1):
+            expr = f"IF({tests[n - 1]},{n},{expr})"
+        return expr
+
+    def check_formula(self, ctx: ExcelContext, empty_expr: str, messages: str) -> str:
+        """The Kiểm tra cell: blank for an empty row, else the message (from the list named
+        ``messages``, see :meth:`check_messages`) of the first problem, else ``ok``."""
+        return f'=IF({empty_expr},"",INDEX({messages},{self.check_number(ctx)}))'
 
     def highlight(self, ctx: ExcelContext, severity: Severity) -> dict[str, str]:
         """Per field, one expression that is TRUE when any live rule of ``severity`` on that

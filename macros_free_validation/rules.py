@@ -72,13 +72,25 @@ def _remembered(make: Callable[[tuple], frozenset], items: tuple) -> frozenset:
         return make.__wrapped__(items)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ExcelContext:
     """How a predicate names things in a formula: ``ref("budget")`` -> ``$K5``,
-    ``name("owners")`` -> the workbook-level defined name of that list."""
+    ``name("owners")`` -> the workbook-level defined name of that list.
+
+    ``nbsp``, ``space`` and ``guard`` are how a formula writes the no-break space, a space and
+    the character a no-break space becomes before TRIM (see :func:`_xl_val`): string literals
+    by default, or defined names of cells holding them (a name is shorter than a literal,
+    and a template writes its check formula in each of 200 rows).  ``filled`` and ``clean``:
+    what earlier rules of the same check chain have already proved (see Rule.proves), so a
+    later rule need not test it again (see RuleSet.check_number)."""
 
     ref: Callable[[str], str]
     name: Callable[[str], str]
+    nbsp: str = '"' + NBSP + '"'
+    space: str = '" "'
+    guard: str = '"|"'
+    filled: frozenset = frozenset()
+    clean: frozenset = frozenset()
 
 
 def is_blank(value: Any) -> bool:
@@ -108,17 +120,33 @@ def xl_text(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _xl_val(cell: str) -> str:
+GUARD = "|"  # what a no-break space becomes before TRIM: no list value may hold it (the builder checks)
+
+
+def _xl_val(cell: str, ctx: ExcelContext, field: str = "") -> str:
     """A cell's text as the Python side sees it after cleaning (ends trimmed, inner runs of
     spaces collapsed).  Unicode normalisation has no sheet function: NFD text stays an
-    error in the sheet (the safe direction) while ingest fixes it and says so."""
-    return f"TRIM({cell})"
+    error in the sheet (the safe direction) while ingest fixes it and says so.
+
+    Excel's and LibreOffice's TRIM remove spaces only; Gnumeric's also removes no-break
+    spaces (and other Unicode white space) at the ends (measured, Gnumeric 1.12.55).  The
+    no-break spaces become ``GUARD`` first, so "Mức 2" followed by a no-break space is not
+    in a list in any program, as in Python.  A field the chain has proved ``clean`` (a
+    list value, or blank) holds none: plain TRIM."""
+    if field and field in ctx.clean:
+        return f"TRIM({cell})"
+    return f"TRIM(SUBSTITUTE({cell},{ctx.nbsp},{ctx.guard}))"
 
 
-def _xl_blank(cell: str) -> str:
-    # The no-break space is written literally: CHAR(160) depends on the code page (in
-    # LibreOffice on Linux it is not U+00A0) and UNICHAR is missing from Excel 2010.
-    return f'TRIM(SUBSTITUTE({cell},"{NBSP}"," "))=""'
+def _xl_blank(cell: str, ctx: ExcelContext) -> str:
+    # The no-break space is written literally (or as a name of a cell holding it): CHAR(160)
+    # depends on the code page (in LibreOffice on Linux it is not U+00A0) and UNICHAR is
+    # missing from Excel 2010.
+    return f"LEN(TRIM(SUBSTITUTE({cell},{ctx.nbsp},{ctx.space})))=0"
+
+
+def _xl_filled(cell: str, ctx: ExcelContext) -> str:
+    return f"LEN(TRIM(SUBSTITUTE({cell},{ctx.nbsp},{ctx.space})))>0"
 
 
 # -- rule kinds ---------------------------------------------------------------------------
@@ -150,6 +178,18 @@ class Rule:
 
     def p(self, key: str, default: Any = None) -> Any:
         return self.params.get(key, default)
+
+    def proves(self) -> tuple[str, tuple]:
+        """What a row that passed this rule is known to hold, for the rules after it in a
+        check chain: ("filled", field) for a plain ``required`` rule, ("filled", (field,
+        unless_field, unless_value)) for one with an exception, ("clean", field) for an
+        ``in_list`` rule (the field is blank or a list value: no no-break space in it)."""
+        if self.kind == "required":
+            other = self.p("unless_field")
+            return "filled", (self.field, other, _fold(self.p("unless_value", ""))) if other else self.field
+        if self.kind == "in_list":
+            return "clean", self.field
+        return "", ()
 
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -198,9 +238,15 @@ def _on_pair(read: Callable[[Mapping[str, Any]], tuple[Any, Any]], verdict: Call
     return broken
 
 
-def _unless_xl(rule: Rule, ctx: ExcelContext) -> str:
-    other = rule.p("unless_field")
-    return f"{_xl_val(ctx.ref(other))}={xl_text(rule.p('unless_value', ''))}" if other else "FALSE"
+def _all(*terms: str) -> str:
+    """AND of the terms that are not known TRUE ("" stands for a term known TRUE)."""
+    terms = tuple(t for t in terms if t)
+    return terms[0] if len(terms) == 1 else f"AND({','.join(terms)})"
+
+
+def _filled_xl(field: str, cell: str, ctx: ExcelContext) -> str:
+    """``field`` is not blank: "" (known TRUE) when an earlier rule of the chain proved it."""
+    return "" if field in ctx.filled else _xl_filled(cell, ctx)
 
 
 def _required_py(rule: Rule, ctx: PyContext) -> Predicate:
@@ -213,10 +259,10 @@ def _required_py(rule: Rule, ctx: PyContext) -> Predicate:
 
 
 def _required_xl(rule: Rule, ctx: ExcelContext) -> str:
-    cell = ctx.ref(rule.field)
-    if not rule.p("unless_field"):
-        return _xl_blank(cell)
-    return f"AND({_xl_blank(cell)},NOT({_unless_xl(rule, ctx)}))"
+    cell, other = ctx.ref(rule.field), rule.p("unless_field")
+    if not other:
+        return _xl_blank(cell, ctx)
+    return f"AND({_xl_blank(cell, ctx)},{_xl_val(ctx.ref(other), ctx, other)}<>{xl_text(rule.p('unless_value', ''))})"
 
 
 def _in_list_py(rule: Rule, ctx: PyContext) -> Predicate:
@@ -226,7 +272,7 @@ def _in_list_py(rule: Rule, ctx: PyContext) -> Predicate:
 
 def _in_list_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell = ctx.ref(rule.field)
-    return f"AND(NOT({_xl_blank(cell)}),SUMPRODUCT(--({ctx.name(rule.p('list'))}={_xl_val(cell)}))=0)"
+    return _all(_filled_xl(rule.field, cell, ctx), f"SUMPRODUCT(--({ctx.name(rule.p('list'))}={_xl_val(cell, ctx, rule.field)}))=0")
 
 
 def _pair_key_py(rule: Rule) -> Callable[[Mapping[str, Any]], Any]:
@@ -241,7 +287,8 @@ def _pair_key_xl(rule: Rule, ctx: ExcelContext) -> str:
     key = ctx.ref(rule.p("key_field"))
     if not rule.p("override_field"):
         return key
-    return (f"IF({_xl_val(ctx.ref(rule.p('override_field')))}={xl_text(rule.p('override_value'))},"
+    other = rule.p("override_field")
+    return (f"IF({_xl_val(ctx.ref(other), ctx, other)}={xl_text(rule.p('override_value'))},"
             f"{xl_text(rule.p('override_key'))},{key})")
 
 
@@ -258,8 +305,15 @@ def _pair_in_py(rule: Rule, ctx: PyContext) -> Predicate:
 def _pair_in_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell, key = ctx.ref(rule.field), _pair_key_xl(rule, ctx)
     keys, values = ctx.name(rule.p("keys")), ctx.name(rule.p("values"))
-    return (f"AND(NOT({_xl_blank(cell)}),NOT({_xl_blank(key)}),"
-            f"SUMPRODUCT(({keys}={_xl_val(key)})*({values}={_xl_val(cell)}))=0)")
+    # The key is a field, or IF(override, constant, field): known filled when the field is,
+    # or when a "required unless override" rule passed (the constant itself not blank);
+    # clean when the field is (a constant never holds a no-break space).
+    key_field, other = rule.p("key_field"), rule.p("override_field")
+    excused = (key_field, other, _fold(rule.p("override_value", ""))) in ctx.filled
+    key_known = key_field in ctx.filled or (other and excused and not is_blank(rule.p("override_key")))
+    key_val = _xl_val(key, ctx, key_field if not other or NBSP not in str(rule.p("override_key")) else "")
+    return _all(_filled_xl(rule.field, cell, ctx), "" if key_known else _xl_filled(key, ctx),
+                f"SUMPRODUCT(({keys}={key_val})*({values}={_xl_val(cell, ctx, rule.field)}))=0")
 
 
 def _number_py(rule: Rule, ctx: PyContext) -> Predicate:
@@ -267,8 +321,8 @@ def _number_py(rule: Rule, ctx: PyContext) -> Predicate:
 
 
 def _number_xl(rule: Rule, ctx: ExcelContext) -> str:
-    cell = ctx.ref(rule.field)
-    return f"AND({cell}<>\"\",NOT(ISNUMBER({cell})))"
+    cell = ctx.ref(rule.field)  # a cell of spaces only is blank, as in Python
+    return _all(_filled_xl(rule.field, cell, ctx), f"NOT(ISNUMBER({cell}))")
 
 
 def _min_py(rule: Rule, ctx: PyContext) -> Predicate:
@@ -309,11 +363,18 @@ def _not_before_xl(rule: Rule, ctx: ExcelContext) -> str:
     first_of_start = f"SUMPRODUCT(({labels}={start})*{first})"
     last_of_end = f"SUMPRODUCT(({labels}={end})*{last})"
     known = f"SUMPRODUCT(--({labels}={start}))*SUMPRODUCT(--({labels}={end}))>0"
-    return f"AND({start}<>\"\",{end}<>\"\",{known},{last_of_end}<{first_of_start})"
+    filled = (f"{c}<>\"\"" for f, c in ((rule.p("start_field"), start), (rule.field, end)) if f not in ctx.filled)
+    return _all(*filled, known, f"{last_of_end}<{first_of_start}")
 
 
 def _positive(value: Any) -> bool:
     return is_number(value) and value > 0
+
+
+def _positive_xl(cell: str) -> str:
+    # Not AND(ISNUMBER(x),N(x)>0): AND evaluates every argument, and Gnumeric's N of an
+    # empty cell is #NUM! (measured, 1.12.55).  IF without an else part is FALSE.
+    return f"IF(ISNUMBER({cell}),{cell}>0)"
 
 
 def _forbid_when_py(rule: Rule, ctx: PyContext) -> Predicate:
@@ -327,7 +388,7 @@ def _forbid_when_py(rule: Rule, ctx: PyContext) -> Predicate:
 
 def _forbid_when_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell, other = ctx.ref(rule.field), ctx.ref(rule.p("when_field"))
-    return f"AND(ISNUMBER({cell}),N({cell})>0,{_xl_val(other)}={xl_text(rule.p('when_value'))})"
+    return f"AND({_positive_xl(cell)},{_xl_val(other, ctx, rule.p('when_field'))}={xl_text(rule.p('when_value'))})"
 
 
 def _require_when_py(rule: Rule, ctx: PyContext) -> Predicate:
@@ -337,7 +398,7 @@ def _require_when_py(rule: Rule, ctx: PyContext) -> Predicate:
 
 def _require_when_xl(rule: Rule, ctx: ExcelContext) -> str:
     cell, other = ctx.ref(rule.field), ctx.ref(rule.p("when_positive"))
-    return f"AND({_xl_blank(cell)},ISNUMBER({other}),N({other})>0)"
+    return f"AND({_xl_blank(cell, ctx)},{_positive_xl(other)})"
 
 
 KINDS: Mapping[str, Kind] = {

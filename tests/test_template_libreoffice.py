@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import re
 import unicodedata
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
@@ -39,7 +40,8 @@ from kcl_xlsx.spec.plan_spec import PlanSpec, Sources, example_row
 from kcl_xlsx.spec.roster import School
 from macros_free_validation.report import Severity
 from macros_free_validation.rules import Rule
-from tests.support.fill import fill_plan, nfc, read_plan
+from tests.support.fill import fill_plan, is_locked, nfc, read_plan
+from tests.support.gnumeric import recalc as gnumeric_recalc
 from tests.support.libreoffice import require_soffice, resave
 
 pytestmark = pytest.mark.libreoffice
@@ -226,12 +228,13 @@ def test_resave_keeps_protection_with_input_cells_unlocked(level, issued, workbo
     plan = wb[form.sheet]
     for excel_row in (L.FIRST_INPUT_ROW + 1, lay.last_input_row + 1):
         for key, col in lay.columns.items():
-            assert not plan.cell(excel_row, col + 1).protection.locked, f"{key} row {excel_row} locked"
-        assert plan.cell(excel_row, lay.check_col + 1).protection.locked  # Kiểm tra
-        assert plan.cell(excel_row, lay.tt_col + 1).protection.locked  # TT
+            assert not is_locked(plan, excel_row, col + 1), f"{key} row {excel_row} locked"
+        assert is_locked(plan, excel_row, lay.check_col + 1)  # Kiểm tra
+        assert is_locked(plan, excel_row, lay.tt_col + 1)  # TT
     for col in [*lay.columns.values(), lay.check_col]:
-        assert plan.cell(L.HEADER_ROW + 1, col + 1).protection.locked
-    assert plan.cell(L.BANNER_ROW + 1, 1).protection.locked
+        for row in (L.TITLE_ROW, L.SUBTITLE_ROW, L.BANNER_ROW, L.GROUP_ROW, L.HEADER_ROW):
+            assert is_locked(plan, row + 1, col + 1), (row, col)
+    assert is_locked(plan, L.BANNER_ROW + 1, 1)
     info = wb[form.info_sheet]
     for field in form.info_fields:
         locked = info.cell(lay.info_row(field.key) + 1, 2).protection.locked
@@ -400,6 +403,7 @@ UNTIDY = {
     "spaces-and-no-break-space-text": {"target": " \u00a0 "},
     "spaces-only-text": {"target": "   "},
     "number-as-text": {"budget": "5"},
+    "spaces-only-number": {"budget": "  "},
     "text-looking-like-a-formula": {"target": "=1+1"},
 }
 # Where the two sides may differ on purpose, in the safe direction: the sheet flags the cell,
@@ -463,13 +467,56 @@ def computed(tmp_path_factory, sources) -> dict[str, Any]:
     jobs.append(("cascade:quote", filled, lambda out, p=probes: read_probes(out, p)))
 
     outs = resave([j[1] for j in jobs], folder / "lo", recalc=True)
-    return {key: reader(out) for (key, _f, reader), out in zip(jobs, outs)}
+    result = {key: reader(out) for (key, _f, reader), out in zip(jobs, outs)}
+    result[FILLED] = {key: (filled, reader) for key, filled, reader in jobs if not key.startswith("cascade")}
+    return result
 
 
+FILLED = "filled"  # computed[FILLED]: key -> (filled file, reader): what Gnumeric recalculates too
+ENGINES = ("libreoffice", pytest.param("gnumeric", marks=pytest.mark.gnumeric))
+
+
+@pytest.fixture(scope="session")
+def gnumeric_computed(computed, tmp_path_factory) -> dict[str, Any]:
+    """The same filled files as ``computed`` (not the dropdown probes: OFFSET lists are a
+    LibreOffice matter here), recalculated by Gnumeric (``ssconvert --recalc``)."""
+    jobs = computed[FILLED]
+    outs = gnumeric_recalc([f for f, _r in jobs.values()], tmp_path_factory.mktemp("gnumeric"))
+    return {key: reader(out) for (key, (_f, reader)), out in zip(jobs.items(), outs)}
+
+
+@pytest.fixture
+def engine_results(request) -> Callable[[str], dict[str, Any]]:
+    """engine name -> that engine's results, fixtures resolved only when asked for."""
+    return lambda engine: request.getfixturevalue("computed" if engine == "libreoffice" else "gnumeric_computed")
+
+
+def sheet_errors(path: Path, sheet: str) -> list[str]:
+    """Cells of ``sheet`` whose cached value is an error (#VALUE!...): calamine reads them as
+    "", which would pass for a blank Kiểm tra cell."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Gnumeric's styles have no default: openpyxl says so
+        wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
+    try:
+        return [f"{c.coordinate}={c.value}" for row in wb[sheet].iter_rows() for c in row
+                if getattr(c, "data_type", None) == "e"]
+    finally:
+        wb.close()
+
+
+def tt_numbers(path: Path, count: int) -> list[Any]:
+    table = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Kế hoạch").to_python(skip_empty_area=False)
+    return [table[r][0] if r < len(table) else "" for r in range(L.FIRST_INPUT_ROW, L.FIRST_INPUT_ROW + count)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("fid", FRAMEWORKS)
-def test_live_checks_compute_in_libreoffice_and_agree_with_python(fid, computed):
-    got: Computed = computed[f"rules:{fid}"]
+def test_live_checks_compute_and_agree_with_python(fid, engine, engine_results):
+    """Every Kiểm tra text, TT number and the banner, computed by the spreadsheet program,
+    equal what the Python check says of the rows read back."""
+    got: Computed = engine_results(engine)[f"rules:{fid}"]
     spec, cases = got.spec, got.cases
+    assert not sheet_errors(got.out, spec.form.sheet)
     # every live rule has a row that shows it (or provably cannot be shown first)
     shown_rules = {rule_id(c.rule) for c in cases if c.rule is not None}
     for rule in spec.rules.live:
@@ -481,9 +528,11 @@ def test_live_checks_compute_in_libreoffice_and_agree_with_python(fid, computed)
         lo = read.checks[i]
         py = python_verdict(spec, read.rows[i], STAFF)
         if lo != case.expected or py != lo:
-            problems.append(f"row {excel_row} [{case.name}]: LibreOffice {lo!r}, Python {py!r}, "
+            problems.append(f"row {excel_row} [{case.name}]: {engine} {lo!r}, Python {py!r}, "
                             f"expected {case.expected!r}")
     assert not problems, "\n".join(problems)
+    numbers = tt_numbers(got.out, len(cases))
+    assert numbers == [("" if c.expected == "" else i + 1) for i, c in enumerate(cases)]
     errors = sum(1 for c in cases if c.expected not in ("", spec.form.ok_text)
                  and not c.expected.startswith(nfc(spec.form.warning_prefix)))
     assert errors >= 10
@@ -500,9 +549,13 @@ def test_read_back_rows_are_what_was_typed(fid, computed):
             assert row[key] == (nfc(typed) if isinstance(typed, str) else typed), (case.name, key)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("fid", FRAMEWORKS)
-def test_warnings_are_not_counted_in_the_banner(fid, computed):
-    read = read_plan(computed[f"warnings-only:{fid}"], 3)
+def test_warnings_are_not_counted_in_the_banner(fid, engine, engine_results):
+    out = engine_results(engine)[f"warnings-only:{fid}"]
+    assert not sheet_errors(out, "Kế hoạch")
+    assert tt_numbers(out, 3) == [1, "", 3]
+    read = read_plan(out, 3)
     assert read.checks[0] == "OK" and read.checks[1] == "" and read.checks[2].startswith("Lưu ý: ")
     assert read.banner == "Chưa phát hiện lỗi ở các dòng đã nhập"
 
@@ -534,15 +587,39 @@ def test_cascade_survives_a_quote_in_the_muc4_label(computed, sources):
     assert computed["cascade:quote"]["top"] == [nfc(c.label) for c in fw.top_items]
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", list(UNTIDY))
-def test_python_and_sheet_agree_on_untidy_text(name, computed):
-    spec, read = computed["untidy"]
+def test_python_and_sheet_agree_on_untidy_text(name, engine, engine_results):
+    spec, read = engine_results(engine)["untidy"]
     i = list(UNTIDY).index(name)
     lo = read.checks[i]
     py = python_verdict(spec, read.rows[i], STAFF)
-    if name in _UNTIDY_BY_DESIGN:
+    # Gnumeric compares text after Unicode normalisation (measured): it agrees with Python
+    if name in _UNTIDY_BY_DESIGN and engine == "libreoffice":
         field = _UNTIDY_BY_DESIGN[name]
         rule = next(r for r in spec.rules.live if r.kind == "in_list" and r.field == field)
         assert (lo, py) == (shown(spec, rule), spec.form.ok_text)
     else:
-        assert lo == py, f"LibreOffice {lo!r}, Python {py!r}"
+        assert lo == py, f"{engine} {lo!r}, Python {py!r}"
+
+
+@pytest.mark.gnumeric
+def test_identity_and_rows_survive_a_gnumeric_resave(computed, gnumeric_computed, sources):
+    """Gnumeric shows the hidden sheets and, for a file openpyxl saved (as the tests fill
+    them), writes the custom properties out empty: the checker finds the identity in the
+    identity sheet, says where it read it (identity.source), and reads the same rows."""
+    from kcl_xlsx.check.checker import CheckOptions, check_path
+
+    before_path = computed[FILLED]["rules:" + TT18][0]
+    after_path = gnumeric_computed["rules:" + TT18].out
+    opts = CheckOptions(year=YEAR)
+    before, after = check_path(before_path, opts), check_path(after_path, opts)
+    assert after.identity.get("school_code") == before.identity.get("school_code") == "CS-T"
+    assert after.identity.get("template_id") == before.identity.get("template_id")
+    assert nfc(after.identity.get("school_name")) == nfc("Trường THCS Thử")
+    sources_read = [i.value for i in after.issues if i.code == "identity.source"]
+    assert sources_read, [i.code for i in after.issues]
+    assert [(r.row, {k: nfc(v) for k, v in r.values.items()}) for r in after.rows] == \
+        [(r.row, {k: nfc(v) for k, v in r.values.items()}) for r in before.rows]
+    assert {i.code for i in after.issues if i.severity.name == "ERROR"} == \
+        {i.code for i in before.issues if i.severity.name == "ERROR"}

@@ -227,6 +227,7 @@ def _mark(ws: Worksheet, coord: str, found: list[Issue]) -> None:
         return  # row-level issues (no cell): listed and linked, column A is not marked
     worst = min((Severity(i.severity) for i in cell_issues), key=_RANK.__getitem__)
     rgb = _SEVERITY_RGB.get(worst)
+    _take_column_style(ws, cell)
     if rgb:
         cell.fill = PatternFill("solid", fgColor=rgb, bgColor=rgb)
     lines = []
@@ -240,6 +241,18 @@ def _mark(ws: Worksheet, coord: str, found: list[Issue]) -> None:
     text = text[:_MAX_CELL_TEXT]
     height = min(600, 30 + 15 * sum(1 + len(line) // 45 for line in text.split("\n")))
     cell.comment = Comment(text, AUTHOR, height=height, width=320)
+
+
+def _take_column_style(ws: Worksheet, cell) -> None:
+    """A template's input cell has no format of its own, its column's default applies
+    (unlocked, bordered): openpyxl would give a cell it styles the workbook default
+    (locked), so a marked cell starts from its column's format."""
+    if cell.has_style:
+        return
+    for dim in ws.column_dimensions.values():
+        if dim.min and dim.max and dim.min <= cell.column <= dim.max and dim.has_style:
+            cell._style = copy.copy(dim._style)
+            return
 
 
 def _remove_previous_round(wb: Workbook) -> None:

@@ -18,7 +18,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from macros_free_validation.report import Severity
-from macros_free_validation.rules import ExcelContext, xl_text
+from macros_free_validation.rules import GUARD, NBSP, ExcelContext, xl_text
 
 from kcl_xlsx.spec import identity as ident
 from kcl_xlsx.spec import layout as L
@@ -180,6 +180,22 @@ class _Builder:
             ws.write_formula(len(roles) + 1 + k, col, f'=IF({ref}="","",{ref})', None, "")
         self._name(L.OWNERS_ALL, ws, col, 1, len(roles) + self.form.staff_rows)
         ws.set_column(0, col, 30)
+        self._check_lists(ws, col + 1)
+
+    def _check_lists(self, ws, col: int) -> None:
+        """The Kiểm tra column's messages (a row shows one by number) and the characters its
+        formulas name (see layout.CHAR_NAMES)."""
+        if any(GUARD in str(v) for values in self.spec.lists.values() for v in values):
+            raise TemplateBuildError(f"a list value holds {GUARD!r}, which the check formulas reserve")
+        messages = self.spec.rules.check_messages(self.form.ok_text, self.form.warning_prefix)
+        for c, (name, values) in enumerate(((L.CHECK_MESSAGES, messages), (L.CHECK_CHARS, (NBSP, " ", GUARD))), col):
+            ws.write_string(0, c, name)
+            for i, v in enumerate(values, 1):
+                ws.write_string(i, c, v)
+        self._name(L.CHECK_MESSAGES, ws, col, 1, len(messages))
+        letter = xl_col_to_name(col + 1)
+        for i, key in enumerate(("nbsp", "space", "guard"), 2):
+            self.wb.define_name(L.CHAR_NAMES[key], f"='{ws.name}'!${letter}${i}")
 
     def _name(self, name: str, ws, col: int, first: int, count: int) -> None:
         letter = xl_col_to_name(col)
@@ -275,10 +291,14 @@ class _Builder:
         self._print(ws, last_col)
 
     def _banner(self, ws, last_col: int) -> None:
-        rng = self.lay.check_range
-        warn = self.form.warning_prefix.strip()
-        bad = (f'SUMPRODUCT(({rng}<>"")*({rng}<>"{self.form.ok_text}")'
-               f'*(LEFT({rng},{len(warn)})<>"{warn}"))')
+        # Rows showing an error: not blank, and none of the later messages of the list (the
+        # warnings, then OK: see RuleSet.check_messages).  Comparisons of the range with one
+        # value each, no text function over the range (Gnumeric has no implicit arrays).
+        rng, name = self.lay.check_range, L.list_name(L.CHECK_MESSAGES)
+        chain = self.spec.rules.chain()
+        errors = sum(1 for r in chain if r.severity == Severity.ERROR)
+        calm = "".join(f"*({rng}<>INDEX({name},{n}))" for n in range(errors + 1, len(chain) + 2))
+        bad = f'SUMPRODUCT(({rng}<>""){calm})'
         formula = (f'=IF({bad}=0,"Chưa phát hiện lỗi ở các dòng đã nhập",'
                    f'"Có "&{bad}&" dòng cần sửa (xem cột {self.form.check_header})")')
         ws.merge_range(L.BANNER_ROW, 0, L.BANNER_ROW, last_col, "", self.f.banner)
@@ -302,23 +322,30 @@ class _Builder:
     def _input_block(self, ws) -> None:
         f, lay, form = self.f, self.lay, self.form
         xr = L.FIRST_INPUT_ROW + 1  # the formulas are written for the first row only...
-        empty = lay.row_empty(xr)
-        ctx = ExcelContext(ref=lambda k: f"${lay.letter(k)}{xr}", name=L.list_name)
-        number = f'=IF({empty},"",ROW()-{L.FIRST_INPUT_ROW})'
-        check = self.spec.rules.check_formula(ctx, empty, form.ok_text, form.warning_prefix)
+        ctx = self._check_context(xr)
+        empty = lay.row_empty(xr, ctx.nbsp, ctx.space)
+        number = f'=IF({lay.check_cell}="","",ROW()-{L.FIRST_INPUT_ROW})'
+        check = self.spec.rules.check_formula(ctx, empty, L.list_name(L.CHECK_MESSAGES))
+        for field in form.fields:  # input cells: the column's format, no cell of their own
+            col = lay.columns[field.key]
+            ws.set_column(col, col, field.width, self._input_format(field))
         for r in range(L.FIRST_INPUT_ROW, lay.last_input_row + 1):
             first = r == L.FIRST_INPUT_ROW  # ...the other rows share them (see share_formulas)
             ws.write_formula(r, lay.tt_col, number if first else SHARED, f.locked_center, "")
-            for field in form.fields:
-                fmt = f.input_number if field.type == "number" else f.input_wrap
-                ws.write_blank(r, lay.columns[field.key], None, fmt)
             ws.write_formula(r, lay.check_col, check if first else SHARED, f.check, "")
         for i, row in enumerate(self.prefill.rows[: form.input_rows]):
             for field in form.fields:
                 value = row.get(field.key)
                 if value is not None and value != "":
-                    fmt = f.input_number if field.type == "number" else f.input_wrap
-                    _write_value(ws, L.FIRST_INPUT_ROW + i, lay.columns[field.key], value, fmt)
+                    _write_value(ws, L.FIRST_INPUT_ROW + i, lay.columns[field.key], value, self._input_format(field))
+
+    def _input_format(self, field):
+        return self.f.input_number if field.type == "number" else self.f.input_wrap
+
+    def _check_context(self, xr: int) -> ExcelContext:
+        lay = self.lay
+        # relative references: one byte less each, and the formula is never copied sideways
+        return ExcelContext(ref=lambda k: f"{lay.letter(k)}{xr}", name=L.list_name, **L.CHAR_NAMES)
 
     def _previous(self, ws):
         """Last year's completed actions, for reference (the whole sheet is locked)."""
@@ -380,9 +407,8 @@ class _Builder:
 
     def _highlights(self, ws) -> None:
         lay, first, last = self.lay, L.FIRST_INPUT_ROW, self.lay.last_input_row
-        xr = first + 1
-        ctx = ExcelContext(ref=lambda k: f"${lay.letter(k)}{xr}", name=L.list_name)
-        not_empty = f"NOT({lay.row_empty(xr)})"
+        ctx = self._check_context(first + 1)
+        not_empty = f'{lay.check_cell}<>""'  # the Kiểm tra cell is blank exactly for an empty row
         for severity, fmt in ((Severity.ERROR, self.f.bad), (Severity.WARNING, self.f.warn)):
             for field, expr in self.spec.rules.highlight(ctx, severity).items():
                 col = lay.columns[field]

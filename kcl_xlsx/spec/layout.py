@@ -31,6 +31,14 @@ FIRST_INPUT_ROW = 5  # 0-based; Excel row 6
 INFO_FIRST_ROW = 2
 
 
+# The Kiểm tra column's shared pieces on the list sheet, after the lists: the messages a row
+# shows by number, and the characters its formulas name instead of spelling them (a defined
+# name is shorter than a string literal, and the formula is written in every input row).
+CHECK_MESSAGES = "check_messages"
+CHECK_CHARS = "check_chars"
+CHAR_NAMES = {"nbsp": LIST_PREFIX + "nb", "space": LIST_PREFIX + "sp", "guard": LIST_PREFIX + "bar"}
+
+
 def list_name(name: str) -> str:
     """Workbook-level defined name of a list (owners resolve to roles + staff)."""
     return LIST_PREFIX + (OWNERS_ALL if name == "owners" else name)
@@ -64,9 +72,19 @@ class PlanLayout:
     def input_span(self) -> tuple[str, str]:
         return xl_col_to_name(1), xl_col_to_name(len(self.form.fields))
 
-    def row_empty(self, excel_row: int) -> str:
-        a, b = self.input_span
-        return f'SUMPRODUCT(LEN(TRIM(SUBSTITUTE(${a}{excel_row}:${b}{excel_row},"{NBSP}"," "))))=0'
+    def row_empty(self, excel_row: int, nbsp: str = f'"{NBSP}"', space: str = '" "') -> str:
+        """TRUE when every input cell of the row is blank as ``is_blank`` says (spaces and
+        no-break spaces only).  The cells are concatenated, not taken as a range: text
+        functions over a range need Excel's implicit array evaluation, which Gnumeric lacks
+        (#VALUE!); a number concatenates as its text, which is not blank, as in Python."""
+        a, b = (self.columns[f.key] for f in (self.form.fields[0], self.form.fields[-1]))
+        cells = "&".join(f"{xl_col_to_name(c)}{excel_row}" for c in range(a, b + 1))
+        return f"LEN(TRIM(SUBSTITUTE({cells},{nbsp},{space})))=0"
+
+    @property
+    def check_cell(self) -> str:
+        """The Kiểm tra cell of the first input row, column absolute (shared formulas move it)."""
+        return f"${xl_col_to_name(self.check_col)}{FIRST_INPUT_ROW + 1}"
 
     @property
     def check_range(self) -> str:

@@ -50,3 +50,19 @@ def read_plan(path: str | Path, count: int | None = None, *, form: Form | None =
 def nfc(value: Any) -> Any:
     """Vietnamese text compared after NFC normalisation; other values as they are."""
     return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
+def is_locked(ws, row: int, col: int) -> bool:
+    """A cell's protection as a spreadsheet program applies it: its own format, else its
+    column's default format (an input cell has no cell element of its own: see
+    template_build._input_block), else locked; a merged area's is its first cell's."""
+    for merged in ws.merged_cells.ranges:  # a merged area is protected as its first cell
+        if merged.min_row <= row <= merged.max_row and merged.min_col <= col <= merged.max_col:
+            row, col = merged.min_row, merged.min_col
+    cell = ws.cell(row, col)
+    if cell.has_style:
+        return cell.protection.locked
+    for dim in ws.column_dimensions.values():
+        if dim.min and dim.max and dim.min <= col <= dim.max and dim.has_style:
+            return dim.protection.locked
+    return True
