@@ -108,7 +108,7 @@ def _issue_tuple(i) -> list:
 
 
 def test_v1_file_is_checked_exactly_as_before(tmp_path):
-    """The record was made with the code of before 2026.1 (scripts in the commit message):
+    """The record was made with the code of before 2026.1 (tests/data/make_form_2025_1_check_record.py):
     a THCS template of form 2025.1, every single-row case of test_check_rules and 30 sample
     rows typed in; here the same rows in a 2025.1 template built by today's code."""
     rec = json.loads(RECORD.read_text(encoding="utf-8"))
