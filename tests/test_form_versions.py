@@ -228,3 +228,43 @@ def test_no_list_source_calls_a_function(version):
                 assert all(re.fullmatch(rb"L_[a-z_]+", s) for s in sources), sources
                 checked += len(sources)
     assert checked >= 10 * 8
+
+
+# -- a second formula engine ------------------------------------------------------------------------
+
+
+@pytest.mark.gnumeric
+def test_gnumeric_shows_the_criterions_standard(v2_template, tmp_path, ssconvert):
+    """Gnumeric recalculates the shown Tiêu chuẩn: an independent engine agrees with
+    LibreOffice (tests/test_template_libreoffice.py) on the lookup."""
+    import subprocess
+
+    from tests.support.fill import nfc, read_plan
+
+    spec = SOURCES.spec("thcs", YEAR)
+    fw = spec.framework
+    picks = [fw.standards[0].criteria[0], fw.standards[1].criteria[-1], fw.standards[3].criteria[0],
+             fw.standards[-1].criteria[-1], fw.top_items[0]]
+    rows = [{"muc": "Mức 2", "criterion": c.label} for c in picks]
+    rows += [{"muc": "Mức 2", "criterion": f" {picks[2].label.lower()}  "}, {"criterion": "Không có"}, {"target": "x"}]
+    filled = fill_plan(v2_template, tmp_path / "f.xlsx", rows)
+    out = tmp_path / "gnumeric.xlsx"
+    run = subprocess.run([ssconvert, "--recalc", str(filled), str(out)], capture_output=True, text=True, timeout=120)
+    assert out.exists(), run.stderr[-500:]
+    shown = [r["standard"] for r in read_plan(out, len(rows)).rows]
+    assert shown == [nfc(spec.criterion_standard[c.label]) for c in picks] + [nfc(fw.standards[3].label), "", ""]
+    assert shown[4] == ""  # a Mức 4 item has no standard
+
+
+def test_criterion_labels_are_unique_for_the_lookup():
+    """The shown standard is looked up by the criterion's label: every label of a template's
+    list is unique (it carries its code), in every framework and level."""
+    for fid in {fw.id for fw in SOURCES.catalog.frameworks}:
+        for level in SOURCES.form.levels:
+            try:
+                spec = SOURCES.spec(level.key, YEAR, fid)
+            except SpecError:
+                continue
+            labels = [x.casefold() for x in spec.lists["criteria"]]
+            assert len(set(labels)) == len(labels), fid
+            assert len(spec.lists["criterion_standard_no"]) == len(labels)
