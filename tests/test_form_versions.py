@@ -13,7 +13,6 @@ chosen) is checked exactly as before 2026.1 existed.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import io
