@@ -35,7 +35,9 @@ def fill_plan(src: str | Path, dst: str | Path, rows: Sequence[Mapping[str, Any]
     """Copy template ``src`` to ``dst`` with ``rows`` typed into the input block.
 
     ``rows[i]`` goes to the i-th input row (an empty dict leaves that row empty); keys are
-    field keys of the form, missing keys stay blank, ``None`` or ``""`` clear a cell.
+    field keys of the form, missing keys stay blank, ``None`` or ``""`` clear a cell.  A
+    derived field (form ``derived_from``: the Tiêu chuẩn of form 2026.1) is shown by a locked
+    formula, not typed: its value in ``rows`` is skipped and the formula kept.
     ``info`` maps Thông tin field keys to values; ``staff`` names go to the staff list from
     its first slot down.  Text is always stored as text (a value starting with ``=`` is
     not turned into a formula), numbers as numbers.  ``form`` defaults to the built-in one;
@@ -55,11 +57,14 @@ def fill_plan(src: str | Path, dst: str | Path, rows: Sequence[Mapping[str, Any]
     if len(staff) > form.staff_rows:
         raise ValueError(f"{len(staff)} staff names do not fit the {form.staff_rows} slots")
 
+    derived = {f.key for f in form.derived}
     wb = openpyxl.load_workbook(src)
     plan = wb[form.sheet]
     for i, row in enumerate(rows):
         excel_row = L.FIRST_INPUT_ROW + i + 1
         for key, value in row.items():
+            if key in derived:
+                continue
             _put(plan.cell(row=excel_row, column=lay.columns[key] + 1), value)
     sheet = wb[form.info_sheet]
     for key, value in info.items():

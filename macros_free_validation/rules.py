@@ -186,7 +186,7 @@ class Rule:
         ``in_list`` rule (the field is blank or a list value: no no-break space in it)."""
         if self.kind == "required":
             other = self.p("unless_field")
-            return "filled", (self.field, other, _fold(self.p("unless_value", ""))) if other else self.field
+            return "filled", (self.field, other, _excel_fold(self.p("unless_value", ""))) if other else self.field
         if self.kind == "in_list":
             return "clean", self.field
         return "", ()
@@ -309,7 +309,7 @@ def _pair_in_xl(rule: Rule, ctx: ExcelContext) -> str:
     # or when a "required unless override" rule passed (the constant itself not blank);
     # clean when the field is (a constant never holds a no-break space).
     key_field, other = rule.p("key_field"), rule.p("override_field")
-    excused = (key_field, other, _fold(rule.p("override_value", ""))) in ctx.filled
+    excused = (key_field, other, _excel_fold(rule.p("override_value", ""))) in ctx.filled
     key_known = key_field in ctx.filled or (other and excused and not is_blank(rule.p("override_key")))
     key_val = _xl_val(key, ctx, key_field if not other or NBSP not in str(rule.p("override_key")) else "")
     return _all(_filled_xl(rule.field, cell, ctx), "" if key_known else _xl_filled(key, ctx),

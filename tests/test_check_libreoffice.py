@@ -66,7 +66,7 @@ ERROR_ROWS = [
     {**EX, "target": ""},                                                            # 6 field.required E6
     {**EX, "target": "b", "budget": "khoảng vài đồng"},                               # 7 not_a_number K7
     {**EX, "target": "c", "muc": "Mức 3", "criterion": crit("1.2")},                  # 8 level_not_defined B8
-    {**EX, "target": "d", "standard": std("2")},                                      # 9 not_in_standard D9
+    {**EX, "target": "d", "muc": "Mức 4", "criterion": crit("1.1")},  # 9 not a Mức 4 item: not_in_standard D9, level B9
     {**EX, "target": "e", "start": "Tháng 12/2025", "end": "Tháng 9/2025"},           # 10 end_before_start J10
     {**EX, "target": "f", "budget": 5, "funding": "Không cần kinh phí"},               # 11 with_no_funding K11
     {**EX, "target": "g", "funding": ""},                                             # 12 funding.missing L12
@@ -90,6 +90,7 @@ EXPECTED = {
         ("field.not_a_number", E, "Kế hoạch!K7"): 1,
         ("criterion.level_not_defined", E, "Kế hoạch!B8"): 1,
         ("criterion.not_in_standard", E, "Kế hoạch!D9"): 1,
+        ("criterion.level_not_defined", E, "Kế hoạch!B9"): 1,
         ("period.end_before_start", E, "Kế hoạch!J10"): 1,
         ("budget.with_no_funding_needed", E, "Kế hoạch!K11"): 1,
         ("funding.missing", E, "Kế hoạch!L12"): 1,

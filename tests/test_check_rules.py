@@ -41,6 +41,8 @@ OPTIONS = CheckOptions(year=YEAR, key=KEY)
 SOURCES = Sources.load()
 SPEC = SOURCES.spec("thcs", YEAR)  # TT18/2018 (THCS): criteria 1.1-5.6 and M4.1-M4.6
 LAY = L.PlanLayout(SPEC.form)
+V1 = "2025.1"  # the form before Tiêu chuẩn was shown, not chosen
+FORMS = {"template_v1": SOURCES.form_for(V1)}  # the form a template fixture was built with (default: current)
 EX = example_row(SPEC)  # the worked example of the Hướng dẫn sheet: valid under every rule
 PLAN = SPEC.form.sheet  # "Kế hoạch"
 INFO = SPEC.form.info_sheet  # "Thông tin"
@@ -97,6 +99,17 @@ def template(factory, tmp_path_factory) -> Path:
     data, identity = factory.make("thcs", SCHOOL)
     assert identity.signature not in ("", "unsigned")
     path = tmp_path_factory.mktemp("tpl") / "79000123_thcs-nguyen-trai.xlsx"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture(scope="module")
+def template_v1(factory, tmp_path_factory) -> Path:
+    """The same school's template of form 2025.1 (Tiêu chuẩn chosen, not shown): files
+    issued before form 2026.1 are still checked as then."""
+    data, identity = TemplateFactory(SOURCES, YEAR, key=KEY, form_version=V1).make("thcs", SCHOOL)
+    assert identity.form_version == V1
+    path = tmp_path_factory.mktemp("tpl-v1") / "79000123_thcs-nguyen-trai-2025.1.xlsx"
     path.write_bytes(data)
     return path
 
@@ -290,7 +303,13 @@ STAFF = ("Trần Thị Bình",)  # typed on Thông tin for every file: joins the
 CASES: list[Case] = [
     # ---- field.required (one per required field), and its exemption for Mức 4
     *[Case(f"required-{f}", rows=(row(**{f: ""}),), expect=(E("field.required", at(f)),))
-      for f in ("muc", "standard", "criterion", "target", "actions", "lead", "start", "end")],
+      for f in ("muc", "criterion", "target", "actions", "lead", "start", "end")],
+    # form 2026.1: Tiêu chuẩn is shown (a formula of the criterion), never required; 2025.1: chosen
+    Case("standard-follows-criterion", rows=(row(standard=std("2"), criterion=crit("1.1")),),
+         then=values_are(standard=std("1"))),
+    Case("standard-blank-for-muc4", rows=(row(muc="Mức 4", criterion=crit("M4.1")),), then=values_are(standard=None)),
+    Case("required-standard-v1", template="template_v1", rows=(row(standard=""),),
+         expect=(E("field.required", at("standard")),)),
     Case("required-standard-not-for-muc4", rows=(row(muc="Mức 4", standard="", criterion=crit("M4.1")),)),
     # ---- field.not_in_list
     Case("not-in-list-status", rows=(row(status="Xong rồi"),), expect=(E("field.not_in_list", at("status")),)),
@@ -308,7 +327,7 @@ CASES: list[Case] = [
     Case("below-minimum", rows=(row(budget=-5),), expect=(E("field.below_minimum", at("budget")),)),
     Case("zero-is-not-below-minimum", rows=(row(budget=0),)),
     # ---- cross-field rules of form.yaml
-    Case("criterion-not-in-standard", rows=(row(standard=std("2"), criterion=crit("1.1")),),
+    Case("criterion-not-in-standard", template="template_v1", rows=(row(standard=std("2"), criterion=crit("1.1")),),
          expect=(E("criterion.not_in_standard", at("criterion")),)),
     Case("criterion-in-standard", rows=(row(standard=std("2"), criterion=crit("2.3")),)),
     Case("level-not-defined", rows=(row(muc="Mức 3", criterion=crit("1.2")),),
@@ -345,7 +364,7 @@ CASES: list[Case] = [
     Case("text-negative-number", rows=(row(note="-5"),)),
     Case("interpreted-criterion", rows=(row(standard=std("2"), criterion="Tiêu chí 2. 3"),),
          info_expect=(E("value.interpreted", at("criterion")),), then=values_are(criterion=crit("2.3"))),
-    Case("interpreted-standard", rows=(row(standard="TC 1"),), info_expect=(E("value.interpreted", at("standard")),),
+    Case("interpreted-standard", template="template_v1", rows=(row(standard="TC 1"),), info_expect=(E("value.interpreted", at("standard")),),
          then=values_are(standard=std("1"))),
     Case("interpreted-muc", rows=(row(muc="2"),), info_expect=(E("value.interpreted", at("muc")),),
          then=values_are(muc="Mức 2")),
@@ -425,7 +444,7 @@ def _make(case: Case, request, directory: Path, rows: list[dict] | None = None) 
     else:
         src = request.getfixturevalue(case.template)
         fill_plan(src, out, list(case.rows) if rows is None else rows,
-                  info=PREPARER if case.info is None else case.info, staff=list(STAFF))
+                  info=PREPARER if case.info is None else case.info, staff=list(STAFF), form=FORMS.get(case.template))
         if not case.edit:
             return out
         wb = openpyxl.load_workbook(out)

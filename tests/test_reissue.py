@@ -32,6 +32,8 @@ from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
 from kcl_xlsx.spec import identity as ident
+from kcl_xlsx.spec import layout as L
+from workbook_templates.form import load_form
 from kcl_xlsx.check.checker import CheckOptions
 from kcl_xlsx.cli import app
 from kcl_xlsx.app import collect
@@ -163,9 +165,18 @@ def cmp(v: Any) -> Any:
 
 
 def filled_rows(path: Path) -> list[dict[str, Any]]:
-    """The non-empty input rows of a template's Kế hoạch sheet, in order."""
+    """The non-empty input rows of a template's Kế hoạch sheet, in order, without the derived
+    fields (form 2026.1: Tiêu chuẩn is a formula of the criterion, computed only when a
+    program opens the file: the recalculated tests compare it; here it must be the formula)."""
     back = read_plan(path)
-    return [r for r in back.rows if any(v not in ("", None) for v in r.values())]
+    derived = {f.key for f in load_form().derived}
+    ws = openpyxl.load_workbook(path)[load_form().sheet]
+    lay = L.PlanLayout(load_form())
+    for r in range(L.FIRST_INPUT_ROW + 1, lay.last_input_row + 2, 50):
+        for key in derived:
+            assert str(ws.cell(r, lay.columns[key] + 1).value or "").startswith("="), (path, key, r)
+    rows = [{k: v for k, v in r.items() if k not in derived} for r in back.rows]
+    return [r for r in rows if any(v not in ("", None) for v in r.values())]
 
 
 def identity_of(path: Path) -> dict[str, str]:
@@ -441,7 +452,8 @@ def test_carried_rows_stay_editable(year1, cli_run, sources):
         assert n > 0
         for r in range(L.FIRST_INPUT_ROW + 1, L.FIRST_INPUT_ROW + 1 + n):
             for key, col in lay.columns.items():
-                assert not is_locked(ws, r, col + 1), (code, r, key)  # ...its input cells are not
+                derived = bool(sources.form.field(key).derived_from)  # shown, not typed: a locked formula
+                assert is_locked(ws, r, col + 1) is derived, (code, r, key)  # ...its input cells are not
             assert ws.cell(row=r, column=lay.check_col + 1).protection.locked is True
 
 

@@ -30,6 +30,7 @@ UNITS = {"A": "Phòng GD&ĐT Sông Xanh", "B": "Phòng GD&ĐT Núi Đỏ"}
 OFFICES = {"A": [("MN001", 5), ("TH001", 4), ("TH002", None)],
            "B": [("CS001", 6), ("PT001", 3), ("NC001", None), ("CS002", 2)]}
 EVIL = '=HYPERLINK("http://evil.example","x")'
+V1 = "2025.1"  # TH001 still fills a template of form 2025.1 (issued before 2026.1)
 runner = CliRunner()
 
 
@@ -51,6 +52,7 @@ def offices(sources, tmp_path_factory):
     """Each office's roster, inbox, summary and export, and the rows its schools sent."""
     sample = {s.code: s for s in load_roster("sample", sources.form).schools}
     fac = TemplateFactory(sources, YEAR)
+    fac_v1 = TemplateFactory(sources, YEAR, form_version=V1)
     root = tmp_path_factory.mktemp("rollup")
     sent: dict[str, list[dict]] = {}
     out = {}
@@ -69,13 +71,14 @@ def offices(sources, tmp_path_factory):
                 continue
             s = sample[code]
             tpl = root / f"{code}.xlsx"
-            tpl.write_bytes(fac.make(s.level, s)[0])
-            rows = plan_rows(fac.spec(s.level), n, seed=len(sent) + 3)
+            f = fac_v1 if code == "TH001" else fac
+            tpl.write_bytes(f.make(s.level, s)[0])
+            rows = plan_rows(f.spec(s.level), n, seed=len(sent) + 3)
             if code == "MN001":
                 rows[1] = {**rows[1], "actions": EVIL}  # text that looks like a formula stays text
             if code == "CS002":
                 rows[0] = {**rows[0], "target": None}  # an error: CS002 is "Nộp có lỗi"
-            fill_plan(tpl, inbox / f"{code}.xlsx", rows, info={"preparer": "Nguyễn Văn A"})
+            fill_plan(tpl, inbox / f"{code}.xlsx", rows, info={"preparer": "Nguyễn Văn A"}, form=f.spec(s.level).form)
             if code != "CS002":
                 sent[code] = rows
         summary = root / f"out-{office}" / "tong-hop.xlsx"
@@ -161,6 +164,44 @@ def test_rollup_of_rollups_and_csv_only_exports(offices, province, tmp_path):
     assert overview(tmp_path / "vung.xlsx")["Tổng kinh phí tối đa (triệu đồng)"] == pytest.approx(
         overview(path)["Tổng kinh phí tối đa (triệu đồng)"])
     assert EVIL in set(again.tables.rows["actions"])
+
+
+def test_each_school_shows_its_form_version(offices, province):
+    """Theo trường says which form version each school's plan was made with, in an office's
+    summary and in the roll-up (read from an export and from a summary workbook)."""
+    out, _sent, _root = offices
+    current = "2026.1"
+    want = {"MN001": current, "TH001": V1, "TH002": "", "CS001": current, "PT001": current, "NC001": "",
+            "CS002": current}
+    for path in (out["A"][0], out["B"][0], province[1]):
+        by_school = table(path, "Theo trường")
+        got = {code: row["Phiên bản mẫu"] for code, row in by_school.items()}
+        assert {c: v or "" for c, v in got.items()} == {c: want[c] for c in got}, path
+    files = csv_rows(out["A"][1] / "files.csv")
+    assert {r["school_code"]: r["form_version"] for r in files} == {"MN001": current, "TH001": V1}
+
+
+def csv_rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_an_export_without_form_versions_still_rolls_up(offices, tmp_path):
+    """Exports written before the files table had form_version (its last column) still read."""
+    out, _sent, _root = offices
+    old = tmp_path / "old-export"
+    shutil.copytree(out["A"][1], old)
+    for p in old.glob("*.parquet"):
+        p.unlink()
+    rows = csv_rows(old / "files.csv")
+    with (old / "files.csv").open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=[k for k in rows[0] if k != "form_version"])
+        w.writeheader()
+        w.writerows([{k: v for k, v in r.items() if k != "form_version"} for r in rows])
+    res = rollup([old], tmp_path / "tinh.xlsx", as_of=AS_OF)
+    assert len(res.tables.rows) == 5 + 4
+    assert set(res.tables.files["form_version"]) == {""}
+    assert {row["Phiên bản mẫu"] or "" for row in table(tmp_path / "tinh.xlsx", "Theo trường").values()} == {""}
 
 
 def test_same_school_in_two_inputs_counts_once(offices, tmp_path):

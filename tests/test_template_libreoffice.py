@@ -8,9 +8,10 @@
 * The in-sheet checks really compute: rows that break each live rule are typed into the
   template, LibreOffice recalculates, and every Kiểm tra cell holds the text the rule
   definition says, which is also what the Python compilation of the same rule says.
-* The criterion dropdown's own list formula, evaluated by LibreOffice, lists exactly the
-  chosen standard's criteria (or the Mức 4 items); the Chủ trì list ends with the staff
-  typed on Thông tin.
+* The dropdowns' own list sources, evaluated by LibreOffice: Tiêu chí lists every criterion
+  with its code, then the Mức 4 items; Chủ trì lists the roles, then the staff typed on
+  Thông tin.  The shown Tiêu chuẩn (a locked formula) is the chosen criterion's standard,
+  in LibreOffice and in Gnumeric.
 
 LibreOffice costs about 3 s a start: all files go through two calls (a plain re-save and a
 recalculating one), made once per session.
@@ -57,7 +58,7 @@ STAFF = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hoàng Cúc"]
 TT18, TT57 = "tt18-2018", "tt57-2026-pl2-pho-thong"
 FRAMEWORKS = (TT18, TT57)
 SCRATCH = "Thử"
-MAX_LIST = 40  # INDEX probes per evaluated list
+MAX_LIST = 60  # INDEX probes per evaluated list (Chủ trì: roles + 30 staff slots)
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -200,6 +201,8 @@ def test_resave_keeps_data_validations(level, issued, workbooks):
     before, after = (wb[spec.form.sheet] for wb in workbooks[level])
     first, last = L.FIRST_INPUT_ROW + 1, lay.last_input_row + 1
     for field in spec.form.fields:
+        if field.derived_from:
+            continue  # shown, not typed: a locked formula, no validation
         letter = lay.letter(field.key)
         want = validation_for(before, letter, first)
         got = validation_for(after, letter, first)
@@ -211,11 +214,9 @@ def test_resave_keeps_data_validations(level, issued, workbooks):
             assert got.type == "list", field.key
         if field.type == "choice" and not field.soft:
             assert (got.errorStyle or "stop") == "stop", field.key
-    cascade = validation_for(after, lay.letter("criterion"), first).formula1
-    assert cascade.startswith("OFFSET(") and L.list_name("criteria_values") in cascade
-    assert f"${lay.letter('standard')}{first}" in cascade
-    if spec.top_label:
-        assert f"${lay.letter('muc')}{first}" in cascade
+    # plain ranges only (Google Sheets takes no formula as a list source)
+    assert validation_for(after, lay.letter("criterion"), first).formula1 == L.list_name("criteria")
+    assert validation_for(after, lay.letter("lead"), first).formula1 == L.list_name("owners")
 
 
 @pytest.mark.parametrize("level", LEVELS)
@@ -228,7 +229,8 @@ def test_resave_keeps_protection_with_input_cells_unlocked(level, issued, workbo
     plan = wb[form.sheet]
     for excel_row in (L.FIRST_INPUT_ROW + 1, lay.last_input_row + 1):
         for key, col in lay.columns.items():
-            assert not is_locked(plan, excel_row, col + 1), f"{key} row {excel_row} locked"
+            derived = bool(form.field(key).derived_from)  # shown, not typed: locked
+            assert is_locked(plan, excel_row, col + 1) == derived, f"{key} row {excel_row}"
         assert is_locked(plan, excel_row, lay.check_col + 1)  # Kiểm tra
         assert is_locked(plan, excel_row, lay.tt_col + 1)  # TT
     for col in [*lay.columns.values(), lay.check_col]:
@@ -334,6 +336,7 @@ def _candidates(rule: Rule, spec: PlanSpec, good: dict[str, Any]):
 
 def _breaking_row(rule: Rule, spec: PlanSpec, good: dict[str, Any]) -> dict[str, Any] | None:
     for row in _candidates(rule, spec, good):
+        row = spec.with_derived(row)  # as the sheet shows it: a derived field is not typed
         hit = _first_broken(spec, row)
         if hit is not None and rule_id(hit) == rule_id(rule):
             return row
@@ -341,10 +344,57 @@ def _breaking_row(rule: Rule, spec: PlanSpec, good: dict[str, Any]) -> dict[str,
 
 
 def _unreachable_ok(rule: Rule, spec: PlanSpec) -> bool:
-    """A live rule no row can show first: only 'level not defined' in a framework where every
-    criterion defines every level (TT57: Mức 1 and 2 everywhere)."""
+    """A live rule no row can show first: 'level not defined' in a framework where every
+    criterion defines every level (TT57: Mức 1 and 2 everywhere); a rule on a derived field
+    (shown by a formula of the criterion, never typed: its value is always in its list); the
+    (standard, criterion) pair when the standard is derived and there is no Mức 4 (TT57)."""
+    derived = {f.key for f in spec.form.derived}
+    if rule.field in derived:
+        return True
+    if rule.kind == "pair_in" and rule.p("key_field") in derived and not rule.p("override_field"):
+        return True  # (standard, criterion) with the standard shown from the criterion: always a pair
     fw = spec.framework
     return rule.code == "criterion.level_not_defined" and all(set(c.levels) == set(fw.levels) for c in fw.criteria)
+
+
+def shown_standard_rows(spec: PlanSpec) -> list[dict[str, Any]]:
+    """A valid row for every criterion and Mức 4 item (``standard``: what the sheet must show),
+    then three the lookup must survive: the criterion in other case with spaces around, a text
+    not in the list, no criterion."""
+    good, fw, ch = example_row(spec), spec.framework, spec.choices
+    rows = []
+    for i, std in enumerate(fw.standards):
+        for c in std.criteria:
+            rows.append({**good, "muc": ch.level_label(c.levels[-1]), "criterion": c.label, "standard": std.label})
+    for c in fw.top_items:
+        rows.append({**good, "muc": spec.top_label, "criterion": c.label, "standard": ""})
+    first = fw.standards[-1].criteria[0]
+    rows += [{**good, "criterion": f"  {first.label.upper()} ", "standard": fw.standards[-1].label},
+             {**good, "criterion": "Không có trong danh sách", "standard": ""},
+             {**good, "criterion": "", "standard": ""}]
+    return [{**r, "target": f"{r['target']} [{i}]"} for i, r in enumerate(rows)]
+
+
+WILD = {"1.1": "Ngôi sao * và dấu hỏi ?", "1.2": "Ngã ~ rồi sao ~*", "2.1": 'Trích "đặc biệt" ? *'}
+
+
+def wild_template(folder: Path) -> tuple[PlanSpec, Path]:
+    """A district's catalog (TT18) whose criterion and Mức 4 names hold *, ?, ~ and a quote."""
+    catalog = yaml.safe_load((resources.files("workbook_templates") / "data" / "criteria_catalog.yaml")
+                             .read_text("utf-8"))
+    fw = next(c for c in catalog["circulars"] if c["id"] == TT18)
+    for std in fw["standards"]:
+        for c in std["criteria"]:
+            c["name"] = WILD.get(str(c["code"]), c["name"])
+    fw["muc4"][0]["short_name"] = "Mục * Mức 4 ?"
+    path = folder / "catalog-wild.yaml"
+    path.write_text(yaml.safe_dump(catalog, allow_unicode=True), encoding="utf-8")
+    factory = TemplateFactory(Sources.load(catalog=path), YEAR, framework=TT18, issue_date=ISSUE)
+    template = folder / "template-wild.xlsx"
+    template.write_bytes(factory.make("thcs")[0])
+    spec = factory.spec("thcs")
+    assert sum(any(ch in label for ch in "*?~") for label in spec.lists["criteria"]) == 4
+    return spec, template
 
 
 def rule_cases(spec: PlanSpec) -> list[Case]:
@@ -379,7 +429,8 @@ def rule_cases(spec: PlanSpec) -> list[Case]:
             assert _unreachable_ok(rule, spec), f"{fw.id}: no row designed to break {rule_id(rule)}"
             continue
         cases.append(Case(f"breaks {rule_id(rule)}", row, shown(spec, rule), rule))
-    return cases
+    # a derived field (form 2026.1: Tiêu chuẩn) is not typed: each row as the sheet shows it
+    return [dataclasses.replace(c, row=spec.with_derived(c.row) if c.row else c.row) for c in cases]
 
 
 @dataclasses.dataclass
@@ -435,36 +486,33 @@ def computed(tmp_path_factory, sources) -> dict[str, Any]:
         filled = fill_plan(template, folder / f"warnings-only-{fid}.xlsx", calm, None, STAFF)
         jobs.append((f"warnings-only:{fid}", filled, lambda out: out))
 
-        # cascade: one row per standard (and the Mức 4 section), then the owners list
+        # the lists: Tiêu chí (first and last row), Chủ trì (first and last row)
         lay = L.PlanLayout(spec.form)
-        rows = [{"muc": good["muc"], "standard": s.label} for s in spec.framework.standards]
-        if spec.top_label:
-            rows.append({"muc": spec.top_label})
-        probes = [(f"row{i}", "criterion", L.FIRST_INPUT_ROW + 1 + i) for i in range(len(rows))]
-        probes.append(("owners", "lead", L.FIRST_INPUT_ROW + 1))
-        probes.append(("owners-last-row", "lead", lay.last_input_row + 1))
-        filled = fill_plan(template, folder / f"cascade-{fid}.xlsx", rows, None, STAFF)
+        last = lay.last_input_row + 1
+        probes = [("criteria", "criterion", L.FIRST_INPUT_ROW + 1), ("criteria-last-row", "criterion", last),
+                  ("owners", "lead", L.FIRST_INPUT_ROW + 1), ("owners-last-row", "lead", last)]
+        filled = fill_plan(template, folder / f"lists-{fid}.xlsx", [{"muc": good["muc"]}], None, STAFF)
         add_list_probes(filled, spec, probes)
-        jobs.append((f"cascade:{fid}", filled, lambda out, p=probes: read_probes(out, p)))
+        jobs.append((f"lists:{fid}", filled, lambda out, p=probes: read_probes(out, p)))
+
+        # the shown Tiêu chuẩn of every criterion and Mức 4 item, typed as a school would
+        rows = shown_standard_rows(spec)
+        filled = fill_plan(template, folder / f"standards-{fid}.xlsx", rows, None, STAFF)
+        jobs.append((f"standards:{fid}", filled, lambda out, n=len(rows): read_plan(out, n)))
 
         if fid == TT18:
             untidy = [{**good, **change} for change in UNTIDY.values()]
             filled = fill_plan(template, folder / "untidy.xlsx", untidy, None, STAFF)
             jobs.append(("untidy", filled, lambda out, spec=spec: (spec, read_plan(out, len(UNTIDY)))))
 
-    # a district's choices file whose Mức 4 label holds a quotation mark
-    choices = yaml.safe_load((resources.files("workbook_templates") / "data" / "choices.yaml").read_text("utf-8"))
-    choices["levels"][4] = 'Mức 4 "cao"'
-    path = folder / "choices-quote.yaml"
-    path.write_text(yaml.safe_dump(choices, allow_unicode=True), encoding="utf-8")
-    factory = TemplateFactory(Sources.load(choices=path), YEAR, issue_date=ISSUE)
-    spec = factory.spec("thcs")
-    template = folder / "template-quote.xlsx"
-    template.write_bytes(factory.make("thcs")[0])
-    filled = fill_plan(template, folder / "cascade-quote.xlsx", [{"muc": spec.top_label}], None, None)
-    probes = [("top", "criterion", L.FIRST_INPUT_ROW + 1)]
+    # a district's catalog whose labels hold what MATCH would read as wildcards, and a quote
+    spec, template = wild_template(folder)
+    rows = shown_standard_rows(spec)
+    filled = fill_plan(template, folder / "standards-wild.xlsx", rows, None, None)
+    probes = [("criteria", "criterion", L.FIRST_INPUT_ROW + 1)]
     add_list_probes(filled, spec, probes)
-    jobs.append(("cascade:quote", filled, lambda out, p=probes: read_probes(out, p)))
+    jobs.append(("wild", filled, lambda out, p=probes, n=len(rows), spec=spec: (spec, read_probes(out, p),
+                                                                           read_plan(out, n))))
 
     outs = resave([j[1] for j in jobs], folder / "lo", recalc=True)
     result = {key: reader(out) for (key, _f, reader), out in zip(jobs, outs)}
@@ -561,30 +609,42 @@ def test_warnings_are_not_counted_in_the_banner(fid, engine, engine_results):
 
 
 @pytest.mark.parametrize("fid", FRAMEWORKS)
-def test_criterion_dropdown_lists_the_chosen_standards_criteria(fid, computed, sources):
-    lists = computed[f"cascade:{fid}"]
-    spec = sources.spec("thcs", YEAR, fid)
-    fw = spec.framework
-    expected = [[nfc(c.label) for c in s.criteria] for s in fw.standards]
-    if fw.top_items:
-        expected.append([nfc(c.label) for c in fw.top_items])
-    assert max(map(len, expected)) <= MAX_LIST
-    for i, labels in enumerate(expected):
-        assert lists[f"row{i}"] == labels, f"{fid}: section {i + 1}"
+def test_criterion_dropdown_lists_every_criterion_with_its_code_then_muc4(fid, computed, sources):
+    lists = computed[f"lists:{fid}"]
+    fw = sources.spec("thcs", YEAR, fid).framework
+    expected = [nfc(c.label) for s in fw.standards for c in s.criteria] + [nfc(c.label) for c in fw.top_items]
+    assert len(expected) <= MAX_LIST
+    assert all(re.match(r"^(\d+\.\d+|M4\.\d+) - ", label) for label in expected)  # the code leads
+    assert lists["criteria"] == expected
+    assert lists["criteria-last-row"] == expected
 
 
 @pytest.mark.parametrize("fid", FRAMEWORKS)
 def test_owner_dropdown_lists_roles_then_typed_staff(fid, computed, sources):
-    lists = computed[f"cascade:{fid}"]
+    """A plain range: the roles, then one cell per staff slot (blank until typed)."""
+    lists = computed[f"lists:{fid}"]
     roles = [nfc(x) for x in sources.choices.owners]
-    assert lists["owners"] == roles + [nfc(x) for x in STAFF]
+    staff_slots = sources.form.staff_rows
+    expected = roles + [nfc(x) for x in STAFF] + [""] * (staff_slots - len(STAFF))
+    assert len(expected) <= MAX_LIST
+    assert lists["owners"] == expected
     assert lists["owners-last-row"] == lists["owners"]
 
 
-def test_cascade_survives_a_quote_in_the_muc4_label(computed, sources):
-    """A district's --choices may put a quotation mark in the Mức 4 label."""
-    fw = sources.spec("thcs", YEAR).framework
-    assert computed["cascade:quote"]["top"] == [nfc(c.label) for c in fw.top_items]
+@pytest.mark.parametrize("fid", FRAMEWORKS)
+def test_shown_standard_is_the_chosen_criterions(fid, computed, sources):
+    spec = sources.spec("thcs", YEAR, fid)
+    read = computed[f"standards:{fid}"]
+    rows = shown_standard_rows(spec)
+    assert [r["standard"] for r in read.rows] == [nfc(r["standard"]) for r in rows]
+    assert all(c == spec.form.ok_text for c in read.checks[:len(rows) - 3]), read.checks  # valid rows stay valid
+
+
+def test_shown_standard_and_list_survive_wildcards_and_quotes(computed):
+    """Labels with *, ?, ~ and a quote: MATCH would read them as patterns; the lookup does not."""
+    spec, lists, read = computed["wild"]
+    assert lists["criteria"] == [nfc(x) for x in spec.lists["criteria"]]
+    assert [r["standard"] for r in read.rows] == [nfc(r["standard"]) for r in shown_standard_rows(spec)]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -99,7 +99,10 @@ def test_tt57_template_has_no_muc4(sources):
     assert spec.top_label is None
     assert spec.lists["levels"] == ["Mức 1", "Mức 2"]
     assert "Mức 4" not in spec.lists["criteria_keys"]
-    standard_required = [r for r in spec.rules.rules if r.kind == "required" and r.field == "standard"]
+    # form 2026.1: the standard is shown, not typed: never required
+    assert not [r for r in spec.rules.rules if r.kind == "required" and r.field == "standard"]
+    v1 = sources.spec("thcs", YEAR, "tt57-2026-pl2-pho-thong", form_version="2025.1")
+    standard_required = [r for r in v1.rules.rules if r.kind == "required" and r.field == "standard"]
     assert len(standard_required) == 1 and not standard_required[0].p("unless_field")
 
 

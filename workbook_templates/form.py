@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +11,15 @@ from .errors import SpecError
 from .spec_io import need, read_yaml
 
 BUILTIN_FORM = "form.yaml"
+# Earlier versions of the form, kept so a file issued with one is read exactly as then:
+# data/form-VERSION.yaml (see builtin_form_files).
+ARCHIVED_FORM = "form-{version}.yaml"
 FIELD_TYPES = ("choice", "text", "number")
 LIST_NAMES = ("levels", "standards", "criteria", "owners", "periods", "funding", "statuses")
+# What a field may be derived from (`derived_from`), by role: the field playing the key role is
+# shown, not typed (a locked formula in the template; derived on ingest when blank), from the
+# field playing the value role.  The standard follows from the criterion, whose label is unique.
+DERIVABLE = {"standard": "criterion"}
 # The roles a stage may ask the form for, with the field type each needs ("" = any).
 ROLE_TYPES = {"level": "choice", "standard": "choice", "criterion": "choice", "target": "text",
               "actions": "text", "lead": "choice", "collaborators": "text", "start": "choice", "end": "choice",
@@ -39,6 +48,7 @@ class Field:
     width: float = 15
     number_format: str | None = None
     help: str = ""
+    derived_from: str | None = None  # shown, not typed: follows from this field (see DERIVABLE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +118,11 @@ class Form:
         return next(f for f in self.fields if f.key == key)
 
     @property
+    def derived(self) -> tuple[Field, ...]:
+        """The fields shown, not typed (``derived_from``)."""
+        return tuple(f for f in self.fields if f.derived_from)
+
+    @property
     def keys(self) -> tuple[str, ...]:
         return tuple(f.key for f in self.fields)
 
@@ -118,6 +133,10 @@ class Form:
 
 def load_form(path: str | Path | None = None) -> Form:
     data, source, _raw = read_yaml(path, BUILTIN_FORM)
+    return _load(data, source)
+
+
+def _load(data: dict, source: str) -> Form:
     info = need(data, "info", source, "form")
     plan = need(data, "plan", source, "form")
     fields = tuple(_field(f, source) for f in need(plan, "fields", source, "plan"))
@@ -155,7 +174,7 @@ def load_form(path: str | Path | None = None) -> Form:
         field_rules={str(k): dict(v) for k, v in (data.get("field_rules") or {}).items()},
         budget_ceiling=float(data.get("budget_ceiling", 50000)),
         guide=dict(data.get("guide") or {}),
-        roles=_roles(need(plan, "roles", source, "plan"), fields, source),
+        roles=_derivations(_roles(need(plan, "roles", source, "plan"), fields, source), fields, source),
         row_key=_key_list(plan, "row_key", keys, source),
         duplicate_key=_key_list(plan, "duplicate_key", keys, source),
         summary_columns=_summary_columns(need(plan, "summary_columns", source, "plan"), source),
@@ -178,6 +197,53 @@ def _roles(obj: Any, fields: tuple[Field, ...], source: str) -> Roles:
             raise SpecError(source, f"plan.roles.{role}: trường '{key}' phải có kiểu {ftype}",
                             f"role {role}: field '{key}' must be of type {ftype}")
     return Roles(**{role: str(obj[role]) for role in ROLE_TYPES})
+
+
+def _derivations(roles: Roles, fields: tuple[Field, ...], source: str) -> Roles:
+    """A field may be derived only as DERIVABLE says, by role."""
+    allowed = {getattr(roles, key): getattr(roles, value) for key, value in DERIVABLE.items()}
+    for f in fields:
+        if f.derived_from and allowed.get(f.key) != f.derived_from:
+            rule = ", ".join(f"{k} <- {v}" for k, v in DERIVABLE.items())
+            raise SpecError(source, f"trường '{f.key}': derived_from '{f.derived_from}' không hỗ trợ (chỉ: {rule}, "
+                                    "theo vai trò)", f"field '{f.key}': unsupported derived_from (only {rule})")
+        if f.derived_from and f.required:
+            raise SpecError(source, f"trường '{f.key}' tự tính (derived_from) nên không thể bắt buộc nhập",
+                            f"field '{f.key}': a derived field cannot be required")
+    return roles
+
+
+def builtin_form_files() -> dict[str, str]:
+    """form_version -> file name of every built-in form: the current one and the archived."""
+    return dict(_builtin_form_files())
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_form_files() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for ref in (resources.files("workbook_templates") / "data").iterdir():
+        name = ref.name
+        if name == BUILTIN_FORM or (name.startswith("form-") and name.endswith(".yaml")):
+            data, source, _raw = read_yaml(None, name)
+            version = str(need(data, "form_version", source, "form"))
+            if name != BUILTIN_FORM and name != ARCHIVED_FORM.format(version=version):
+                raise SpecError(source, f"tên tệp phải là {ARCHIVED_FORM.format(version=version)}",
+                                "an archived form's file name must carry its version")
+            if version in out:
+                raise SpecError(source, f"form_version {version} trùng với {out[version]}", "duplicate form_version")
+            out[version] = name
+    return out
+
+
+def load_builtin_form(version: str) -> Form | None:
+    """The built-in form of ``version`` (None if there is none)."""
+    name = builtin_form_files().get(version)
+    return load_form_file(name) if name else None
+
+
+def load_form_file(name: str) -> Form:
+    """A built-in form by file name (data/NAME)."""
+    return _load(*read_yaml(None, name)[:2])
 
 
 def _key_list(plan: dict, name: str, keys: list[str], source: str) -> tuple[str, ...]:
@@ -213,4 +279,5 @@ def _field(obj: Any, source: str) -> Field:
     return Field(key=key, header=str(need(obj, "header", source, where)), group=str(need(obj, "group", source, where)),
                  type=ftype, required=required, choices=choices, soft=bool(obj.get("soft")),
                  suggest=obj.get("suggest"), minimum=obj.get("min"), width=float(obj.get("width", 15)),
-                 number_format=obj.get("number_format"), help=str(obj.get("help", "")))
+                 number_format=obj.get("number_format"), help=str(obj.get("help", "")),
+                 derived_from=str(obj["derived_from"]) if obj.get("derived_from") else None)

@@ -25,7 +25,7 @@ from kcl_xlsx.spec.freetext import fold
 from kcl_xlsx.check.identity_check import resolve_identity
 from kcl_xlsx.check.normalize import RowNormalizer
 from kcl_xlsx.spec.issues import Code, Issue
-from kcl_xlsx.spec.plan_spec import PlanSpec, Sources
+from kcl_xlsx.spec.plan_spec import PlanSpec, Sources, version_key
 from kcl_xlsx.spec.vocab import CheckStatus
 from kcl_xlsx.intake.preflight import Bounds, preflight
 from kcl_xlsx.intake.readers.xlsx import RawPlan, read_plan
@@ -157,12 +157,14 @@ def _stamp_file(sub: Submission) -> Submission:
 def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions,
                 parts: Mapping[str, bytes | None] | None = None) -> Submission:
     sources = sources_of(options)
-    raw = read_plan(data, kind, sources.form, parts)
+    # read with the form of the version the file declares (a file of form 2025.1 exactly as then)
+    raw = read_plan(data, kind, sources.form, parts, form_for=sources.form_for)
+    form = raw.form or sources.form
     sub.issues.extend(raw.issues)
     sub.info, sub.staff, sub.sheet = raw.info, raw.staff, raw.sheet or ""
     sub.application, sub.saved_at = raw.meta.application, raw.meta.modified
-    cells = {k: _info_cell(raw, sources.form, k) for k in ("school_code", "school_name")}
-    resolved = resolve_identity(raw.identity_copies, options.key, raw.info, sources.form.info_sheet, cells)
+    cells = {k: _info_cell(raw, form, k) for k in ("school_code", "school_name")}
+    resolved = resolve_identity(raw.identity_copies, options.key, raw.info, form.info_sheet, cells)
     sub.identity, sub.identity_source, sub.signature = resolved.values, resolved.source, resolved.signature
     sub.issues.extend(resolved.issues)
     spec = _spec_for(sub, sources, options)
@@ -188,8 +190,16 @@ def _spec_for(sub: Submission, sources: Sources, options: CheckOptions) -> PlanS
     framework = idt.get("framework")
     if framework and framework not in {f.id for f in sources.catalog.frameworks}:
         framework = None
+    version = idt.get("form_version") or None
+    if sources.form_for(version) is None:
+        known = ", ".join(sources.known_versions)
+        if version_key(version) > version_key(sources.form.version):
+            sub.issues.append(Issue.make(Code.TEMPLATE_FORM_NEWER, value=version, known=known))
+            return None
+        sub.issues.append(Issue.make(Code.TEMPLATE_FORM_UNKNOWN, value=version, current=sources.form.version))
+        version = None
     try:
-        spec = sources.spec(level, year, framework)
+        spec = sources.spec(level, year, framework, form_version=version)
     except SpecError:
         sub.issues.append(Issue.make(Code.TEMPLATE_UNKNOWN))
         return None

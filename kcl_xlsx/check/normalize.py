@@ -62,6 +62,9 @@ class _SpecTables:
         self.exact = {name: frozenset(labels.values()) for name, labels in self.labels.items()}
         self.month_label = spec.choices.month_label
         self.top_label = spec.top_label
+        # fields shown, not typed (form derived_from): the criterion's standard
+        self.derived = tuple(f.key for f in spec.form.derived)
+        self.shown_standard = spec.criterion_standard
         self.role_by_fold = {fold(o): o for o in reversed(spec.choices.owners)}  # first spelling wins
         self.roles = spec.form.roles
 
@@ -80,6 +83,7 @@ class RowNormalizer:
         self.funding_aliases, self.funding_label = tables.funding_aliases, tables.funding_label
         self.periods, self.spans, self.month_label = tables.periods, tables.spans, tables.month_label
         self.top_label = tables.top_label
+        self.derived, self.shown_standard = tables.derived, tables.shown_standard
         self.r, self.list_of = tables.roles, tables.list_of
         self.owners = list(spec.choices.owners) + list(staff)
         self.owner_by_fold = tables.role_by_fold
@@ -104,6 +108,10 @@ class RowNormalizer:
         self._choice(r.level, self._muc, v, where, out)
         self._choice(r.standard, self._standard, v, where, out)
         self._choice(r.criterion, lambda t: self._criterion(t, v.get(r.level)), v, where, out)
+        for key in self.derived:
+            if v.get(key) is None:  # a formula cell without a stored result: what it would show
+                crit = v.get(r.criterion)
+                v[key] = (self.shown_standard.get(crit) or None) if isinstance(crit, str) else None
         self._choice(r.funding, self._funding, v, where, out)
         self._choice(r.status, lambda t: self.labels_of(r.status).get(fold(t)), v, where, out)
         self._lead(v, where, out)

@@ -39,11 +39,14 @@ class IssuedFile:
 
 
 class TemplateFactory:
-    """Makes templates for one school year; builds each level's base once, then stamps."""
+    """Makes templates for one school year; builds each level's base once, then stamps.
+    ``form_version`` (None: the current form) builds with an earlier built-in form: for tests
+    of files issued before, never for what ``template`` and ``reissue`` write."""
 
     def __init__(self, sources: Sources, year: str, framework: str | None = None, key: bytes | None = None,
-                 issue_date: dt.date | None = None):
+                 issue_date: dt.date | None = None, form_version: str | None = None):
         self.sources, self.year, self.framework, self.key = sources, year, framework, key
+        self.form_version = form_version
         self.issue_date = issue_date or dt.date.today()
         self._cache: dict[str, tuple[PlanSpec, Stamper]] = {}
 
@@ -52,7 +55,7 @@ class TemplateFactory:
 
     def _prepared(self, level: str) -> tuple[PlanSpec, Stamper]:
         if level not in self._cache:
-            spec = self.sources.spec(level, self.year, self.framework)
+            spec = self.sources.spec(level, self.year, self.framework, self.form_version)
             base = build_base(spec, self.issue_date, self.sources.catalog.digest)
             self._cache[level] = (spec, Stamper(base))
         return self._cache[level]

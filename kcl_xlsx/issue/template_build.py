@@ -368,16 +368,18 @@ class _Builder:
 
     def _validations(self, ws) -> None:
         lay, form, first, last = self.lay, self.form, L.FIRST_INPUT_ROW, self.lay.last_input_row
-        xr = first + 1
         for field in form.fields:
             col = lay.columns[field.key]
+            if field.derived_from:
+                self._derived_column(ws, field)  # shown, not chosen: no validation to guide typing
+                continue
             opts: dict[str, Any] = {"input_title": field.header[:32], "input_message": field.help[:255]}
             if field.type == "number":
                 opts.update(validate="decimal", criteria=">=", value=field.minimum or 0,
                             error_title="Kinh phí không hợp lệ",
                             error_message="Nhập một số không âm, đơn vị triệu đồng (ví dụ 12,5).")
             elif field.type == "choice" or field.suggest:
-                source = self._list_source(field.choices or field.suggest, xr)
+                source = self._list_source(field.choices or field.suggest)
                 soft = field.soft or field.type != "choice"
                 opts.update(validate="list", source=source,
                             error_type="information" if field.suggest else ("warning" if soft else "stop"),
@@ -389,21 +391,30 @@ class _Builder:
             if ws.data_validation(first, col, last, col, opts) != 0:
                 raise TemplateBuildError(f"data validation of {field.key} rejected")
 
-    def _list_source(self, list_key: str, xr: int) -> str:
-        lay = self.lay
-        if list_key == "criteria":
-            key = f"${lay.letter(self.form.roles.standard)}{xr}"
-            top = self.spec.top_label
-            if top:
-                q = xl_text(top)
-                key = f'IF(TRIM(${lay.letter(self.form.roles.level)}{xr})={q},{q},{key})'
-            keys, vals = L.list_name("criteria_keys"), L.list_name("criteria_values")
-            return (f"=OFFSET(INDEX({vals},1),MATCH({key},{keys},0)-1,0,"
-                    f"COUNTIF({keys},{key}),1)")
-        if list_key == "owners":
-            return (f"=OFFSET(INDEX({L.list_name('owners')},1),0,0,"
-                    f"ROWS({L.LIST_PREFIX}owners)+COUNTA({L.STAFF_NAME}),1)")
+    def _list_source(self, list_key: str) -> str:
+        """A dropdown's list: a defined name of a plain range of the list sheet, never a
+        formula (Google Sheets takes only a range; OFFSET is volatile in Excel).  Tiêu chí:
+        every criterion with its code, then the Mức 4 items; Chủ trì: the roles, then one cell
+        per staff slot of Thông tin (blank until the school types a name)."""
         return "=" + L.list_name(list_key)
+
+    def _derived_column(self, ws, field) -> None:
+        """A field shown, not typed (form ``derived_from``): a locked formula in each input row
+        giving the chosen criterion's standard, blank for a Mức 4 item or an unknown text.
+
+        Looked up with SUMPRODUCT over the labels, not MATCH: MATCH reads ``*``, ``?`` and
+        ``~`` in a label as wildcards (measured in LibreOffice and Gnumeric) and Excel's MATCH
+        gives #VALUE! for a text over 255 characters; the comparison is exact (and, like every
+        text comparison of the sheet, case-insensitive).  The row's other formulas see its
+        value as text, as if it had been chosen."""
+        lay, first = self.lay, L.FIRST_INPUT_ROW
+        crit = f"${lay.letter(field.derived_from)}{first + 1}"
+        no = (f"SUMPRODUCT(({L.list_name('criteria')}=TRIM({crit}))"
+              f"*{L.list_name('criterion_standard_no')})")
+        formula = f'=IF({no}=0,"",INDEX({L.list_name("standards")},{no}))'
+        col = lay.columns[field.key]
+        for r in range(first, lay.last_input_row + 1):
+            ws.write_formula(r, col, formula if r == first else SHARED, self.f.locked_value, "")  # locked
 
     def _highlights(self, ws) -> None:
         lay, first, last = self.lay, L.FIRST_INPUT_ROW, self.lay.last_input_row

@@ -83,6 +83,8 @@ class Code(str, enum.Enum):
     PERIOD_OUTSIDE_WINDOW = "period.outside_window"
     TEMPLATE_UNKNOWN = "template.unknown"
     TEMPLATE_WRONG_YEAR = "template.wrong_year"
+    TEMPLATE_FORM_NEWER = "template.form_newer"
+    TEMPLATE_FORM_UNKNOWN = "template.form_unknown"
     STRUCTURE_LISTS_CHANGED = "structure.lists_changed"
     INFO_MISSING = "info.missing"
     FILE_CHECKED_WITH_ASSUMED_TEMPLATE = "file.checked_with_assumed_template"

@@ -19,14 +19,16 @@ from macros_free_validation.rules import PyContext, Rule
 from workbook_templates.catalog import Catalog, Framework, load_catalog
 from workbook_templates.choices import Choices, Period, SchoolYear, load_choices, parse_school_year
 from workbook_templates.errors import SpecError
-from workbook_templates.form import Form, SchoolLevel, load_form
+from workbook_templates.form import Form, SchoolLevel, builtin_form_files, load_builtin_form, load_form
 
 from kcl_xlsx.base.text import int_if_whole
 
 
 @dataclasses.dataclass(frozen=True)
 class Sources:
-    """The three spec files (None = built-in), loaded once."""
+    """The three spec files (None = built-in), loaded once.  ``form`` is the current form
+    (what templates are issued with); a returned file is read with the form of its own
+    version (:meth:`form_for`): the built-in earlier versions are loaded when first asked for."""
 
     form: Form
     choices: Choices
@@ -34,18 +36,40 @@ class Sources:
     # specs made so far: a checker run asks for the same (level, year, framework) per file,
     # and a spec's lists and compiled rules are worth keeping
     _specs: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    _forms: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def load(cls, catalog: str | Path | None = None, choices: str | Path | None = None,
              form: str | Path | None = None) -> "Sources":
         return cls(load_form(form), load_choices(choices), load_catalog(catalog))
 
-    def spec(self, level: str, year: str | SchoolYear, framework: str | None = None) -> "PlanSpec":
-        key = (level, year.label if isinstance(year, SchoolYear) else year, framework)
+    def form_for(self, version: str | None) -> Form | None:
+        """The form a file of ``version`` was issued with: the current form for its own
+        version or for no version (a file without identity), else the built-in form of that
+        version; None for a version this program does not know."""
+        if not version or version == self.form.version:
+            return self.form
+        if version not in self._forms:
+            self._forms[version] = load_builtin_form(version)
+        return self._forms[version]
+
+    @property
+    def known_versions(self) -> tuple[str, ...]:
+        return tuple(sorted({self.form.version, *builtin_form_files()}, key=version_key))
+
+    def spec(self, level: str, year: str | SchoolYear, framework: str | None = None,
+             form_version: str | None = None) -> "PlanSpec":
+        """The spec of one template; ``form_version`` (None: the current form) picks the form
+        (a SpecError if there is no form of that version)."""
+        form = self.form_for(form_version)
+        if form is None:
+            raise SpecError("form_version", f"không có biểu mẫu phiên bản {form_version}",
+                            f"no form of version {form_version}")
+        key = (level, year.label if isinstance(year, SchoolYear) else year, framework, form.version)
         if key not in self._specs:
-            lvl = self.form.level(level)
+            lvl = form.level(level)
             sy = year if isinstance(year, SchoolYear) else parse_school_year(year)
-            self._specs[key] = PlanSpec(self.form, self.choices, self.framework_for(lvl, framework), lvl, sy)
+            self._specs[key] = PlanSpec(form, self.choices, self.framework_for(lvl, framework), lvl, sy)
         return self._specs[key]
 
     def framework_for(self, level: SchoolLevel, framework: str | None) -> Framework:
@@ -60,6 +84,11 @@ class Sources:
             raise SpecError(self.catalog.source, f"không có khung tiêu chí cho cấp {level.label}",
                             f"no framework for level {level.key}")
         return candidates[0]
+
+
+def version_key(version: str) -> tuple:
+    """Form versions ("2025.1", "2026.1") in order: numbers as numbers; text after them."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in str(version).split("."))
 
 
 T = TypeVar("T")
@@ -108,20 +137,24 @@ class PlanSpec:
     @cached_property
     def lists(self) -> dict[str, list[Any]]:
         """Every list of the template, by name.  ``criteria_keys``/``criteria_values`` are the
-        cascade table (grouped by key, as OFFSET/MATCH needs); ``level_*`` pair a criterion
-        with each level it can be targeted at; ``periods_first``/``_last`` are month ordinals."""
+        pairs of the (standard, criterion) rule; ``criterion_standard_no`` is, for each entry of
+        ``criteria``, its standard's position in ``standards`` (0 for a Mức 4 item): what the
+        template's shown Tiêu chuẩn is looked up with; ``level_*`` pair a criterion with each
+        level it can be targeted at; ``periods_first``/``_last`` are month ordinals."""
         fw, ch = self.framework, self.choices
-        crit_keys, crit_vals, lvl_crit, lvl_lab = [], [], [], []
-        for std in fw.standards:
+        crit_keys, crit_vals, lvl_crit, lvl_lab, std_no = [], [], [], [], []
+        for n, std in enumerate(fw.standards, 1):
             for c in std.criteria:
                 crit_keys.append(std.label)
                 crit_vals.append(c.label)
+                std_no.append(n)
                 for lv in c.levels:
                     lvl_crit.append(c.label)
                     lvl_lab.append(ch.level_label(lv))
         for item in fw.top_items:
             crit_keys.append(self.top_label)
             crit_vals.append(item.label)
+            std_no.append(0)
             lvl_crit.append(item.label)
             lvl_lab.append(self.top_label)
         return {
@@ -130,6 +163,7 @@ class PlanSpec:
             "criteria": crit_vals,
             "criteria_keys": crit_keys,
             "criteria_values": crit_vals,
+            "criterion_standard_no": std_no,
             "level_criteria": lvl_crit,
             "level_labels": lvl_lab,
             "owners": list(ch.owners),
@@ -139,6 +173,23 @@ class PlanSpec:
             "funding": [o.label for o in ch.funding],
             "statuses": [o.label for o in ch.statuses],
         }
+
+    @cached_property
+    def criterion_standard(self) -> dict[str, str]:
+        """Criterion label -> its standard's label ("" for a Mức 4 item): what a field derived
+        from the criterion shows (form ``derived_from``)."""
+        lists = self.lists
+        stds = lists["standards"]
+        return {c: (stds[n - 1] if n else "") for c, n in zip(lists["criteria"], lists["criterion_standard_no"])}
+
+    def with_derived(self, row: dict[str, Any]) -> dict[str, Any]:
+        """``row`` with every derived field as the template shows it: the criterion's
+        standard for a criterion of the list, blank otherwise."""
+        if not self.form.derived:
+            return row
+        crit = row.get(self.form.roles.criterion)
+        shown = self.criterion_standard.get(crit, "") if isinstance(crit, str) else ""
+        return {**row, **{f.key: shown for f in self.form.derived}}
 
     # -- rules -------------------------------------------------------------------------------
 

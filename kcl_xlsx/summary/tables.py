@@ -38,8 +38,10 @@ ROW_COLUMNS = ["school_code", "school_name", "unit", "level", "framework", "year
 SCHOOL_COLUMNS = ["school_code", "school_name", "unit", "level", "status", "errors", "warnings", "source_file"]
 ISSUE_COLUMNS = ["file", "school_code", "severity", "code", "where", "column", "value", "message", "hint",
                  "classification"]
+# form_version: the form version in the file's identity ("" without one); appended last so
+# the exports written before it still read (the roll-up reads them by column name).
 FILE_COLUMNS = ["file", "classification", "school_code", "match", "status", "errors", "warnings", "size", "sha256",
-                "saved_at", "received", "collected_at", "template_id", "late", "note"]
+                "saved_at", "received", "collected_at", "template_id", "late", "note", "form_version"]
 CHANGE_COLUMNS = ["school_code", "file", "previous", "change", "key"]
 NO_FUNDING = "(không ghi nguồn)"
 FUNDING_PREFIX = "Kinh phí tối đa: "  # Theo trường's per-source budget columns
@@ -250,7 +252,8 @@ def _files_frame(res: CollectResult) -> pd.DataFrame:
           "size": f.size, "sha256": f.sha256 or (f.sub.sha256 if f.sub else ""),
           "saved_at": f.sub.saved_at if f.sub else "", "received": f.mtime.strftime("%Y-%m-%dT%H:%M:%SZ"),
           "collected_at": f.collected_at, "template_id": f.sub.identity.get("template_id", "") if f.sub else "",
-          "late": "muộn" if f.late else "", "note": f.note} for f in res.files],
+          "late": "muộn" if f.late else "", "note": f.note,
+          "form_version": f.sub.identity.get("form_version", "") if f.sub else ""} for f in res.files],
         columns=FILE_COLUMNS)
 
 
@@ -366,8 +369,19 @@ def _by_school(t: Tables, fund: pd.DataFrame, labels: list[str]) -> pd.DataFrame
         if c in ("actions", "criteria") or c in labels:
             out[c] = out[c].astype(int)
     out = out.assign(errors=t.schools["errors"].astype(int).values, warnings=t.schools["warnings"].astype(int).values,
-                     source_file=t.schools["source_file"].values)
+                     source_file=t.schools["source_file"].values,
+                     form_version=_form_versions(t.schools, t.files).values)
     return out.sort_values("school_code", kind="stable").reset_index(drop=True)
+
+
+def _form_versions(schools: pd.DataFrame, files: pd.DataFrame) -> pd.Series:
+    """The form version of each school's shown file, from the files table ("" when unknown:
+    no file, no identity, or an export written before the files table had the column)."""
+    known = files[files["form_version"].astype(str) != ""] if "form_version" in files else files.iloc[0:0]
+    version = {(str(c), str(f)): str(v) for c, f, v in zip(known.get("school_code", []), known.get("file", []),
+                                                        known.get("form_version", []))}
+    return pd.Series([version.get((str(c), str(f)), "") for c, f in zip(schools["school_code"], schools["source_file"])],
+                     index=schools.index, dtype=object)
 
 
 def _by_unit(t: Tables) -> pd.DataFrame:

@@ -38,6 +38,7 @@ HEADERS = {
     "message": "Nội dung", "hint": "Cách sửa", "progress": "Tiến độ", "previous": "Bản trước", "change": "Thay đổi", "key": "Dòng (tiêu chí | công việc)",
     "submission": "Tình trạng nộp", "valid": "Nộp hợp lệ", "submitted_late": "Nộp muộn", "with_errors": "Nộp có lỗi", "missing": "Chưa nộp",
     "start_month": "Tháng bắt đầu (năm-tháng)", "end_month": "Tháng kết thúc (năm-tháng)",
+    "form_version": "Phiên bản mẫu",
 }
 NUMERIC_SUMMED = ("actions", "schools", "criteria", "budget_min_mvnd", "budget_max_mvnd", "errors", "warnings",
                   "valid", "submitted_late", "with_errors", "missing")

@@ -8,7 +8,7 @@ import datetime as dt
 import io
 import re
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from python_calamine import CalamineWorkbook
 
@@ -59,16 +59,22 @@ class RawPlan:
     sheet_states: dict[str, str]
     meta: PackageMeta
     issues: list[Issue]
+    form: Form | None = None  # the form the file was read with
 
 
-def read_plan(data: bytes, kind: str, form: Form, parts: Mapping[str, bytes | None] | None = None) -> RawPlan:
+def read_plan(data: bytes, kind: str, form: Form, parts: Mapping[str, bytes | None] | None = None,
+              form_for: Callable[[str], Form | None] | None = None) -> RawPlan:
     """Everything the checker needs from the file's bytes (kind comes from sniffing;
-    ``parts``: metadata parts the pre-flight already decompressed, see ``read_meta``)."""
+    ``parts``: metadata parts the pre-flight already decompressed, see ``read_meta``).
+    ``form_for(version)``: the form of the version the file declares (its identity's
+    form_version), read with instead of ``form`` when there is one."""
     meta = read_meta(data, kind, parts)
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     names = list(wb.sheet_names)
     states = {m.name: _state(m.visible) for m in wb.sheets_metadata}
     grids = _Grids(wb, names)
+    if form_for is not None:
+        form = form_for(declared_form_version(meta, grids)) or form
     merged = grids.merged(form.sheet) if form.sheet in names else []
     if kind == "ods" and form.sheet in names:
         merged = ods_merged(data, form.sheet)
@@ -83,8 +89,20 @@ def read_plan(data: bytes, kind: str, form: Form, parts: Mapping[str, bytes | No
         sheet=plan_sheet, header_row=header_row, columns=columns, rows=rows,
         identity_copies=_identity_copies(meta, grids, info, form),
         info=info, info_rows=info_rows, staff=staff, lists=_lists(grids.get(L.LISTS_SHEET)),
-        sheet_names=names, sheet_states=states, meta=meta, issues=issues,
+        sheet_names=names, sheet_states=states, meta=meta, issues=issues, form=form,
     )
+
+
+def declared_form_version(meta: PackageMeta, grids) -> str:
+    """The form_version a file's identity declares: its custom property, else its identity
+    sheet's ("" if neither has one)."""
+    value = meta.custom.get(ident.PROPERTY_PREFIX + "form_version", "")
+    if value and value != "-":
+        return str(value)
+    for row in grids.get(ident.SHEET) or []:
+        if len(row) > 1 and row[0] == "form_version":
+            return _text_value(row[1])
+    return ""
 
 
 class _Grids(dict):
