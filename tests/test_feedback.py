@@ -24,6 +24,7 @@ from kcl_xlsx.check.feedback import (
     write_feedback,
 )
 from kcl_xlsx.base.output import OutputError
+from kcl_xlsx.spec import layout as L
 from kcl_xlsx.spec.issues import Issue
 from kcl_xlsx.spec.vocab import CheckStatus
 from macros_free_validation.report import Severity
@@ -154,7 +155,8 @@ def out_wb(feedback):
 
 
 def test_report_sheet_is_first_and_active_and_alone_selected(out_wb):
-    assert out_wb.sheetnames == [REPORT_SHEET, "Hướng dẫn", INFO, PLAN, "Danh mục", "kcl_identity"]
+    assert out_wb.sheetnames == [REPORT_SHEET, "Hướng dẫn", INFO, PLAN, L.PRINT_SHEET, "Danh mục", "kcl_identity",
+                                 L.PRINT_DATA_SHEET]
     assert out_wb.active.title == REPORT_SHEET
     # two selected tabs would open as grouped sheets in Excel (typing goes to both)
     assert [ws.title for ws in out_wb.worksheets if ws.sheet_view.tabSelected] == [REPORT_SHEET]
