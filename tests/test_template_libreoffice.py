@@ -224,7 +224,7 @@ def test_resave_keeps_protection_with_input_cells_unlocked(level, issued, workbo
     spec = issued[level].spec
     form, lay = spec.form, L.PlanLayout(spec.form)
     _before, wb = workbooks[level]
-    for name in (L.GUIDE_SHEET, form.info_sheet, form.sheet, L.LISTS_SHEET, ident.SHEET):
+    for name in (L.GUIDE_SHEET, form.info_sheet, form.sheet, L.PRINT_SHEET, L.PRINT_DATA_SHEET, L.LISTS_SHEET, ident.SHEET):
         assert wb[name].protection.sheet, f"{name} lost its protection"
     plan = wb[form.sheet]
     for excel_row in (L.FIRST_INPUT_ROW + 1, lay.last_input_row + 1):
@@ -250,7 +250,8 @@ def test_resave_keeps_sheets_hidden(level, issued, workbooks):
     form = issued[level].spec.form
     _before, wb = workbooks[level]
     states = {ws.title: ws.sheet_state for ws in wb.worksheets}
-    assert list(states) == [L.GUIDE_SHEET, form.info_sheet, form.sheet, L.LISTS_SHEET, ident.SHEET]
+    assert list(states) == [L.GUIDE_SHEET, form.info_sheet, form.sheet, L.PRINT_SHEET, L.LISTS_SHEET, ident.SHEET,
+                           L.PRINT_DATA_SHEET]
     assert states[L.GUIDE_SHEET] == states[form.info_sheet] == states[form.sheet] == "visible"
     assert states[L.LISTS_SHEET] == "hidden"
     assert states[ident.SHEET] in ("hidden", "veryHidden")  # LibreOffice writes veryHidden as hidden

@@ -23,6 +23,7 @@ from macros_free_validation.rules import GUARD, NBSP, ExcelContext, xl_text
 from kcl_xlsx.spec import identity as ident
 from kcl_xlsx.spec import layout as L
 from kcl_xlsx.issue.guide import write_guide
+from kcl_xlsx.issue.print_view import write_print_view
 from kcl_xlsx.spec.plan_spec import PlanSpec
 
 PASSWORD = "kcl"  # guards against accidental edits only: anyone can remove it
@@ -139,6 +140,7 @@ class _Builder:
         guide = self.wb.add_worksheet(L.GUIDE_SHEET)
         info = self.wb.add_worksheet(self.form.info_sheet)
         plan = self.wb.add_worksheet(self.form.sheet)
+        printed = self.wb.add_worksheet(L.PRINT_SHEET)
         lists = self.wb.add_worksheet(L.LISTS_SHEET)
         meta = self.wb.add_worksheet(ident.SHEET)
         self._lists(lists)
@@ -146,7 +148,7 @@ class _Builder:
         self._info(info)
         self._plan(plan)
         write_guide(guide, self.f, self.spec, self.lay)
-        protected = [guide, info, plan]
+        protected = [guide, info, plan, *write_print_view(self.wb, printed, self.spec, self.lay, token("header_school"))]
         if self.prefill.done:
             protected.append(self._previous(self.wb.add_worksheet(PREVIOUS_SHEET)))
         for ws in protected:

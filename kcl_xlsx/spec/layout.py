@@ -15,6 +15,8 @@ from workbook_templates.form import Form
 
 GUIDE_SHEET = "Hướng dẫn"
 LISTS_SHEET = "Danh mục"
+PRINT_SHEET = "Bản in"  # the official nine-column table, by formulas from Kế hoạch
+PRINT_DATA_SHEET = "Bản in (tính)"  # its hidden helper columns
 LIST_PREFIX = "L_"
 STAFF_NAME = "staff_names"
 OWNERS_ALL = "owners_all"  # roles followed by the staff the school typed

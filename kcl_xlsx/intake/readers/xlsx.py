@@ -150,7 +150,9 @@ def _state(visible: Any) -> str:
 def _find_plan(grids: dict[str, list[list[Any]]], form: Form, issues: list[Issue]):
     wanted = {norm_header(f.header): f.key for f in form.fields}
     best: tuple[int, str | None, int | None] = (0, None, None)
-    order = [form.sheet] + [n for n in grids if n != form.sheet]
+    # The print view repeats the official column headers: it is never the plan table.
+    printed = (L.PRINT_SHEET, L.PRINT_DATA_SHEET)
+    order = [form.sheet] + [n for n in grids if n != form.sheet and n not in printed]
     for name in order:
         if name not in grids:
             continue
