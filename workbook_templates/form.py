@@ -105,6 +105,7 @@ class Form:
     row_key: tuple[str, ...]  # a row's identity between two versions of a plan
     duplicate_key: tuple[str, ...]  # fields equal in two rows: the same action written twice
     summary_columns: tuple[tuple[str, str], ...]  # (summary/export column, role)
+    print_view: bool = False  # the template has the Bản in sheet (its header block reads PRINT_INFO)
 
     def level(self, key: str) -> SchoolLevel:
         for lvl in self.levels:
@@ -178,6 +179,7 @@ def _load(data: dict, source: str) -> Form:
         row_key=_key_list(plan, "row_key", keys, source),
         duplicate_key=_key_list(plan, "duplicate_key", keys, source),
         summary_columns=_summary_columns(need(plan, "summary_columns", source, "plan"), source),
+        print_view=_print_view(data, info, source),
     )
 
 
@@ -252,6 +254,23 @@ def _key_list(plan: dict, name: str, keys: list[str], source: str) -> tuple[str,
         raise SpecError(source, f"plan.{name}: cần danh sách các khóa trường có trong plan.fields",
                         f"plan.{name} must list field keys")
     return tuple(str(k) for k in value)
+
+
+# The Thông tin fields the printed plan's header block and signature read.
+PRINT_INFO = ("school_name", "unit", "year", "preparer", "position", "date", "authority", "doc_number", "place",
+              "signer")
+
+
+def _print_view(data: dict, info: dict, source: str) -> bool:
+    wanted = data.get("print_view", False)
+    if wanted not in (True, False):
+        raise SpecError(source, "print_view phải là true hoặc false", "print_view must be true or false")
+    keys = {str(x.get("key")) for x in info.get("fields") or [] if isinstance(x, dict)}
+    lacking = [k for k in PRINT_INFO if k not in keys]
+    if wanted and lacking:
+        raise SpecError(source, f"print_view cần các trường Thông tin: {', '.join(lacking)}",
+                        f"print_view needs the info fields {', '.join(lacking)}")
+    return wanted
 
 
 def _summary_columns(obj: Any, source: str) -> tuple[tuple[str, str], ...]:

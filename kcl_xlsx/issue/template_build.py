@@ -140,7 +140,7 @@ class _Builder:
         guide = self.wb.add_worksheet(L.GUIDE_SHEET)
         info = self.wb.add_worksheet(self.form.info_sheet)
         plan = self.wb.add_worksheet(self.form.sheet)
-        printed = self.wb.add_worksheet(L.PRINT_SHEET)
+        printed = self.wb.add_worksheet(L.PRINT_SHEET) if self.form.print_view else None
         lists = self.wb.add_worksheet(L.LISTS_SHEET)
         meta = self.wb.add_worksheet(ident.SHEET)
         self._lists(lists)
@@ -148,7 +148,9 @@ class _Builder:
         self._info(info)
         self._plan(plan)
         write_guide(guide, self.f, self.spec, self.lay)
-        protected = [guide, info, plan, *write_print_view(self.wb, printed, self.spec, self.lay, token("header_school"))]
+        protected = [guide, info, plan]
+        if printed is not None:
+            protected += write_print_view(self.wb, printed, self.spec, self.lay, token("header_school"))
         if self.prefill.done:
             protected.append(self._previous(self.wb.add_worksheet(PREVIOUS_SHEET)))
         for ws in protected:
