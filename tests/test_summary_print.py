@@ -340,11 +340,11 @@ def test_feedback_leaves_info_out_unless_asked(demo, tmp_path):
 
 
 def test_rollup_reads_a_summary_written_before_the_labels(demo, tmp_path):
-    """tests/data/tong-hop-before-issue12.xlsx: the demo's summary as the previous version
+    """tests/fixtures/tong-hop-before-issue12.xlsx: the demo's summary as the previous version
     wrote it (codes on the sheets, "Số lưu ý", "Tổng" rows)."""
     from kcl_xlsx.summary.rollup import read_input
 
-    old = read_input(Path(__file__).parent / "data" / "tong-hop-before-issue12.xlsx")
+    old = read_input(Path(__file__).parent / "fixtures" / "tong-hop-before-issue12.xlsx")
     new = read_input(demo / "tong-hop.xlsx")
     for t in (old, new):
         assert set(t.rows["level"]) <= {lv.key for lv in load_form().levels}
