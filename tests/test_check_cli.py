@@ -137,13 +137,13 @@ def test_text_prints_a_table_and_a_one_line_total(files):
     out = nfc(res.stdout)
     lines = out.splitlines()
     assert [ln for ln in lines if ln.startswith("Tổng:")] == [
-        "Tổng: 3 tệp, 1 tệp có lỗi, 2 lỗi, 5 lưu ý / 3 files, 1 with errors"]
+        "Tổng: 3 tệp, 1 tệp có lỗi, 2 lỗi, 5 cảnh báo / 3 files, 1 with errors"]
     assert lines[-1].startswith("Tổng:")
     headers = [ln for ln in lines if ln.startswith(str(files["valid"].parent))]
     assert len(headers) == 3
-    assert any("valid.xlsx" in h and "Hợp lệ" in h and "0 lỗi, 0 lưu ý, 2 dòng" in h for h in headers)
-    assert any("errors.xlsx" in h and "Cần sửa" in h and "2 lỗi, 4 lưu ý, 3 dòng" in h for h in headers)
-    assert any("warnings.xlsx" in h and "Hợp lệ" in h and "0 lỗi, 1 lưu ý, 1 dòng" in h for h in headers)
+    assert any("valid.xlsx" in h and "Hợp lệ" in h and "0 lỗi, 0 cảnh báo, 2 dòng" in h for h in headers)
+    assert any("errors.xlsx" in h and "Cần sửa" in h and "2 lỗi, 4 cảnh báo, 3 dòng" in h for h in headers)
+    assert any("warnings.xlsx" in h and "Hợp lệ" in h and "0 lỗi, 1 cảnh báo, 1 dòng" in h for h in headers)
     assert "Mức độ" in out and "Vị trí" in out and "Cách sửa" in out
     for where in ("Kế hoạch!E6", "Kế hoạch!K7", "Thông tin!B9", "Kế hoạch!G6"):
         assert where in out

@@ -15,6 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from kcl_xlsx.check.feedback import _our_rule
 from kcl_xlsx.check.feedback import (
     ERROR_RGB,
     REPORT_SHEET,
@@ -143,7 +144,7 @@ def feedback(submitted, tmp_path_factory) -> tuple[Path, str, str]:
     """(output, source sha256 before, after)."""
     before = sha256(submitted)
     out = tmp_path_factory.mktemp("out") / "phan-hoi.xlsx"
-    assert write_feedback(submitted, ISSUES, CheckStatus.ERRORS, out, title_info=TITLE_INFO) == out
+    assert write_feedback(submitted, ISSUES, CheckStatus.ERRORS, out, title_info=TITLE_INFO, show_info=True) == out
     return out, before, sha256(submitted)
 
 
@@ -171,12 +172,12 @@ def test_title_school_and_status_line(out_wb):
     assert "Mã trường: THCS-01" in texts
     assert "Tên trường: Trường THCS Chu Văn An" in texts
     assert "Thời điểm kiểm tra: 2026-01-05 08:30" in texts
-    assert "Trạng thái: Cần sửa — 4 lỗi, 2 lưu ý, 2 thông tin" in texts
+    assert "Trạng thái: Cần sửa — 4 lỗi, 2 cảnh báo, 2 thông tin" in texts
 
 
 def test_status_line_counts():
-    assert status_line(CheckStatus.ERRORS, ISSUES[:4]) == "Trạng thái: Cần sửa — 3 lỗi, 1 lưu ý"
-    assert status_line(CheckStatus.VALID, []) == "Trạng thái: Hợp lệ — 0 lỗi, 0 lưu ý"
+    assert status_line(CheckStatus.ERRORS, ISSUES[:4]) == "Trạng thái: Cần sửa — 3 lỗi, 1 cảnh báo"
+    assert status_line(CheckStatus.VALID, []) == "Trạng thái: Hợp lệ — 0 lỗi, 0 cảnh báo"
 
 
 def test_one_row_per_issue_sorted_with_links(out_wb):
@@ -184,7 +185,7 @@ def test_one_row_per_issue_sorted_with_links(out_wb):
     rows = table(ws)
     assert len(rows) == len(ISSUES)
     assert [r[0] for r in rows] == list(range(1, len(ISSUES) + 1))
-    assert [r[1] for r in rows] == ["Lỗi"] * 4 + ["Lưu ý"] * 2 + ["Thông tin"] * 2
+    assert [r[1] for r in rows] == ["Lỗi"] * 4 + ["Cảnh báo"] * 2 + ["Thông tin"] * 2
     # errors: Thông tin comes before Kế hoạch in the workbook; then row, then column
     assert [r[2] for r in rows] == ["Thông tin!B11", "Kế hoạch!E6", "Kế hoạch!F6", "Kế hoạch!F6",
                                     "Kế hoạch!G6", "Kế hoạch!K6", "(cả tệp)", "Thông tin!B13"]
@@ -202,7 +203,7 @@ def test_report_sheet_layout(out_wb):
     assert ws.page_setup.orientation == "landscape"
     assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
     assert ws.sheet_properties.pageSetUpPr.fitToPage
-    assert ws.column_dimensions["F"].width >= 50
+    assert ws.column_dimensions["F"].width >= 40
     assert all(c.alignment.wrap_text for c in table_cells(ws)[0])
 
 
@@ -285,7 +286,11 @@ def test_template_features_survive(template, tmp_path, ooxml_validate):
     for ws in a.worksheets:
         o = b[ws.title]
         assert len(o.data_validations.dataValidation) == len(ws.data_validations.dataValidation), ws.title
-        assert [str(cf.sqref) for cf in o.conditional_formatting] == [str(cf.sqref) for cf in ws.conditional_formatting]
+        ours = [cf for cf in o.conditional_formatting if all(_our_rule(r) for r in cf.rules)]
+        assert [str(cf.sqref) for cf in o.conditional_formatting if cf not in ours] == [
+            str(cf.sqref) for cf in ws.conditional_formatting]
+        if ws.title == PLAN:  # the marked cell shows the legend's colour over the template's own formats
+            assert [str(cf.sqref) for cf in ours] == ["B6"] and ours[0].rules[0].priority == 1
         assert o.sheet_state == ws.sheet_state
         assert o.freeze_panes == ws.freeze_panes
         assert o.merged_cells.ranges == ws.merged_cells.ranges or sorted(map(str, o.merged_cells.ranges)) == sorted(
@@ -326,7 +331,7 @@ def test_template_note_kept_in_combined_comment(template, tmp_path):
     out = tmp_path / "fb.xlsx"
     write_feedback(src, [issue(Severity.WARNING, "Danh sách cán bộ trống", sheet=INFO, cell=cell)], CheckStatus.ERRORS, out)
     text = openpyxl.load_workbook(out)[INFO][cell].comment.text
-    assert text.startswith("[Lưu ý] Danh sách cán bộ trống") and note in text
+    assert text.startswith("[Cảnh báo] Danh sách cán bộ trống") and note in text
 
 
 def test_second_round_replaces_previous_marks(feedback, tmp_path):
@@ -376,7 +381,7 @@ def test_no_issues(submitted, tmp_path):
     write_feedback(submitted, [], CheckStatus.VALID, out, title_info={"school_code": "THCS-01"})
     ws = openpyxl.load_workbook(out)[REPORT_SHEET]
     texts = [c.value for row in ws.iter_rows() for c in row if c.value]
-    assert "Trạng thái: Hợp lệ — 0 lỗi, 0 lưu ý" in texts
+    assert "Trạng thái: Hợp lệ — 0 lỗi, 0 cảnh báo" in texts
     assert "Không phát hiện vấn đề nào." in texts
 
 
@@ -400,7 +405,7 @@ def test_unreadable_sources_give_report_only(tmp_path, ooxml_validate):
     csv.write_bytes("Mức,Tiêu chí\nMức 1,=1+1\n".encode())
     for src in (broken, csv):
         out = tmp_path / f"fb-{src.stem}.xlsx"
-        write_feedback(src, ISSUES, CheckStatus.ERRORS, out, title_info=TITLE_INFO)
+        write_feedback(src, ISSUES, CheckStatus.ERRORS, out, title_info=TITLE_INFO, show_info=True)
         ooxml_validate(out)
         wb = openpyxl.load_workbook(out)
         assert wb.sheetnames == [REPORT_SHEET]
@@ -415,14 +420,14 @@ def test_ods_source_gives_report_only(submitted, tmp_path, ooxml_validate):
     (ods,) = resave([submitted], tmp_path / "ods", fmt="ods", recalc=False)
     before = sha256(ods)
     out = tmp_path / "fb.xlsx"
-    write_feedback(ods, ISSUES, CheckStatus.ERRORS, out, title_info=TITLE_INFO)
+    write_feedback(ods, ISSUES, CheckStatus.ERRORS, out, title_info=TITLE_INFO, show_info=True)
     assert sha256(ods) == before
     ooxml_validate(out)
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == [REPORT_SHEET] and wb.active.title == REPORT_SHEET
     ws = wb[REPORT_SHEET]
     texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
-    assert "Trạng thái: Cần sửa — 4 lỗi, 2 lưu ý, 2 thông tin" in texts
+    assert "Trạng thái: Cần sửa — 4 lỗi, 2 cảnh báo, 2 thông tin" in texts
     assert any("OpenDocument" in t and "lưu thành" in t.lower() for t in texts)
     rows = table_cells(ws)
     assert len(rows) == len(ISSUES)

@@ -21,6 +21,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
+from kcl_xlsx.summary.workbook import TOTAL_LABELS
 from kcl_xlsx.demo import set_saved_time
 from kcl_xlsx.check.checker import CheckOptions, check_path
 from kcl_xlsx.cli import app
@@ -108,13 +109,13 @@ def table(path: Path, name: str) -> list[dict[str, Any]]:
     """A pivot sheet's rows as header -> value (the total row left out)."""
     rows = sheet(path, name)
     head = [nfc(h) for h in rows[0]]
-    return [dict(zip(head, (nfc(v) for v in r))) for r in rows[1:] if r and r[0] != "Tổng"]
+    return [dict(zip(head, (nfc(v) for v in r))) for r in rows[1:] if r and r[0] not in TOTAL_LABELS]
 
 
 def total_row(path: Path, name: str) -> dict[str, Any]:
     rows = sheet(path, name)
     head = [nfc(h) for h in rows[0]]
-    return dict(zip(head, next(r for r in rows[1:] if r and r[0] == "Tổng")))
+    return dict(zip(head, next(r for r in rows[1:] if r and r[0] in TOTAL_LABELS)))
 
 
 def overview_progress(path: Path) -> tuple[dict[str, float], float]:
@@ -249,7 +250,16 @@ def _criterion_counts(fills: dict[str, list[dict]], as_of: dt.date):
 
 
 def _summary_criteria(path: Path) -> dict[tuple, dict[str, Any]]:
-    return {(r["Tiêu chuẩn"], r["Mã tiêu chí"], r["Tiêu chí"]): r for r in table(path, "Theo tiêu chí")}
+    """(standard, code, label) -> its figures, added up over the frameworks that share the
+    three (the sheet keys criteria by framework too, which the fills here do not record)."""
+    out: dict[tuple, dict[str, Any]] = {}
+    for r in table(path, "Theo tiêu chí"):
+        key = (r["Tiêu chuẩn"], r["Mã tiêu chí"], r["Tiêu chí"])
+        if key in out:
+            out[key] = {k: out[key][k] + v if isinstance(v, (int, float)) else v for k, v in r.items()}
+        else:
+            out[key] = dict(r)
+    return out
 
 
 def test_progress_per_criterion_on_theo_tieu_chi(scenario):
@@ -297,8 +307,7 @@ def test_summary_has_the_progress_charts(scenario):
     overall = [c for c in charts.values() if "Tiến độ thực hiện" in c]
     by_school = [c for c in charts.values() if "Tiến độ theo trường" in c]
     assert len(overall) == 1 and len(by_school) == 1
-    assert "'Tổng quan'!" in overall[0]
-    assert "'Theo trường'!" in by_school[0]
+    assert "'Dữ liệu biểu đồ'!" in overall[0] and "'Dữ liệu biểu đồ'!" in by_school[0]
     assert by_school[0].count("<c:ser>") == len(PROGRESS)  # one series per state, stacked by school
     for label in PROGRESS:
         assert label in by_school[0]
@@ -353,9 +362,11 @@ def test_counts_follow_the_resent_plan(scenario):
 def test_changes_sheet_lists_the_updated_rows(scenario):
     changes = [r for r in table(scenario.second_summary, "Thay đổi") if r["Mã trường"] == RESENT]
     assert len(changes) == len(UPDATES)
-    assert {r["Thay đổi"] for r in changes} == {"changed"}
+    assert {r["Thay đổi"] for r in changes} == {"Thay đổi"}  # the label of "changed"
     keys = {ascii_fold(r["Dòng (tiêu chí | công việc)"]) for r in changes}  # "criterion | actions", folded
     assert {k.split(" | ", 1)[1] for k in keys} == {ascii_fold(scenario.resent_rows[i]["actions"]) for i in UPDATES}
+    shown = {r["Dòng thay đổi (tiêu chí | công việc)"].split(" | ", 1)[1] for r in changes}  # as the school wrote it
+    assert shown == {nfc(scenario.resent_rows[i]["actions"]) for i in UPDATES}
 
 
 def test_fill_plan_saved_sets_the_saved_time(scenario, tmp_path, sources):

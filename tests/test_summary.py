@@ -17,8 +17,8 @@ from kcl_xlsx.summary.tables import build_summary
 from kcl_xlsx.summary.workbook import write_summary
 from tests.support.libreoffice import resave
 
-SHEETS = ["Tổng quan", "Theo trường", "Theo đơn vị", "Theo tiêu chí", "Theo tiêu chuẩn", "Nguồn kinh phí", "Thời gian", "Chủ trì",
-          "Chi tiết", "Lỗi", "Chưa nộp", "Tệp", "Thay đổi"]
+SHEETS = ["Tổng quan", "Biểu đồ", "Theo trường", "Theo đơn vị", "Theo tiêu chí", "Theo tiêu chuẩn", "Nguồn kinh phí", "Thời gian", "Chủ trì",
+          "Chi tiết", "Lỗi", "Chưa nộp", "Tệp", "Thay đổi", "Dữ liệu biểu đồ"]
 EVIL = '=HYPERLINK("http://evil.example","x")'
 
 

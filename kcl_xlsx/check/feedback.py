@@ -41,7 +41,10 @@ from typing import Mapping, Sequence
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -52,7 +55,7 @@ from macros_free_validation.report import Severity
 from kcl_xlsx.base.output import refuse_existing, write_atomic
 from kcl_xlsx.intake.sniff import sniff_stream
 from kcl_xlsx.spec.issues import Issue
-from kcl_xlsx.spec.vocab import CheckStatus
+from kcl_xlsx.spec.vocab import CheckStatus, label_of
 
 # the copy's Trạng thái, shown as the status's label (Hợp lệ, Cần sửa, Sai mẫu)
 STATUSES = (CheckStatus.VALID, CheckStatus.ERRORS, CheckStatus.WRONG_TEMPLATE)
@@ -61,8 +64,8 @@ REPORT_SHEET = "Kết quả kiểm tra"
 REPORT_TITLE = "KẾT QUẢ KIỂM TRA KẾ HOẠCH CẢI TIẾN CHẤT LƯỢNG"
 AUTHOR = "kcl-xlsx"
 HEADERS = ("STT", "Mức độ", "Vị trí", "Cột", "Giá trị", "Nội dung", "Cách sửa")
-WIDTHS = (6, 10, 20, 22, 30, 60, 50)
-SEVERITY_LABEL = {Severity.ERROR: "Lỗi", Severity.WARNING: "Lưu ý", Severity.INFO: "Thông tin"}
+WIDTHS = (5, 10, 16, 16, 20, 44, 34)  # one landscape page wide at a readable scale
+SEVERITY_LABEL = {s: label_of(s) for s in Severity}  # Lỗi / Cảnh báo / Thông tin: labels.yaml, the one wording
 _RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 # Fills put on the school's cells.  Exact colours matter: a later round recognises its own
@@ -88,10 +91,12 @@ _LINK_FONT = Font(color="FF0563C1", underline="single")
 
 
 def write_feedback(source: Path, issues: Sequence[Issue], status: CheckStatus, out_path: Path, *,
-                   title_info: Mapping[str, str] | None = None) -> Path:
+                   title_info: Mapping[str, str] | None = None, show_info: bool = False) -> Path:
     """Write the feedback copy of ``source`` to ``out_path`` (an .xlsx that must not exist yet)
-    and return ``out_path``.  ``title_info`` may hold ``school_code``, ``school_name`` and
-    ``checked_at`` (shown on the report sheet)."""
+    and return ``out_path``.  ``title_info`` may hold ``school_code``, ``school_name``,
+    ``checked_at`` (shown on the report sheet), ``unit`` and ``year`` (its printed page
+    header).  Info-level issues (nothing for the school to do) are left out unless
+    ``show_info``."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {[s.value for s in STATUSES]}, not {status!r}")
     status = CheckStatus(status)
@@ -103,7 +108,7 @@ def write_feedback(source: Path, issues: Sequence[Issue], status: CheckStatus, o
     refuse_existing(out_path)  # fail before the work; write_atomic checks again
     data = source.read_bytes()
     info = dict(title_info or {})
-    issues = list(issues)
+    issues = [i for i in issues if show_info or Severity(i.severity) != Severity.INFO]
     kind = _kind(data)
     output: bytes | None = None
     note = ""
@@ -176,6 +181,8 @@ def _annotated(data: bytes, issues: list[Issue], status: CheckStatus, file_name:
             links[n] = _location(ws.title, coord)
     for (title, coord), found in marks.items():
         _mark(wb[title], coord, found)
+    for ws in wb.worksheets:
+        _show_marks_over_template_colours(ws)
 
     report = wb.create_sheet(_free_title(wb), 0)
     _write_report(report, ordered, status, file_name, info, note="", links=links)
@@ -255,6 +262,50 @@ def _take_column_style(ws: Worksheet, cell) -> None:
             return
 
 
+def _our_rule(rule: Rule) -> bool:
+    fill = rule.dxf.fill if rule.dxf is not None else None
+    rgb = fill.bgColor.rgb if fill is not None and fill.bgColor is not None else None
+    return rule.type == "expression" and list(rule.formula or []) == ["TRUE"] and rgb in _OUR_RGBS
+
+
+def _show_marks_over_template_colours(ws: Worksheet) -> None:
+    """The template colours its own checks' cells (pink, light yellow) by conditional
+    formatting, which Excel shows over any fill: the cells marked here get a conditional
+    format of their own, first in priority, so that each shows the colour the legend names."""
+    if not isinstance(ws, Worksheet):
+        return
+    marked: dict[str, list[str]] = {}
+    for cell in list(ws._cells.values()):
+        rgb = _fill_rgb(cell)
+        if rgb in _OUR_RGBS and cell.comment is not None and cell.comment.author == AUTHOR:
+            marked.setdefault(rgb, []).append(cell.coordinate)
+    if not marked:
+        return
+    old = ws.conditional_formatting
+    ws.conditional_formatting = ConditionalFormattingList()
+    for priority, (rgb, coords) in enumerate(sorted(marked.items()), start=1):
+        rule = Rule(type="expression", formula=["TRUE"], stopIfTrue=True,
+                    dxf=DifferentialStyle(fill=PatternFill("solid", fgColor=rgb, bgColor=rgb)))
+        ws.conditional_formatting.add(" ".join(coords), rule)
+        rule.priority = priority
+    shift = len(marked)
+    for cf in old:
+        for rule in cf.rules:
+            rule.priority = (rule.priority or 0) + shift
+            ws.conditional_formatting.add(str(cf.sqref), rule)
+
+
+def _remove_previous_conditional_formats(ws: Worksheet) -> None:
+    if not isinstance(ws, Worksheet) or not any(_our_rule(r) for cf in ws.conditional_formatting for r in cf.rules):
+        return
+    old = ws.conditional_formatting
+    ws.conditional_formatting = ConditionalFormattingList()
+    for cf in old:
+        for rule in cf.rules:
+            if not _our_rule(rule):
+                ws.conditional_formatting.add(str(cf.sqref), rule)
+
+
 def _remove_previous_round(wb: Workbook) -> None:
     """A school may send back the feedback copy itself: drop the old report sheet and the
     old marks so that this round's copy shows this round's issues only."""
@@ -262,6 +313,7 @@ def _remove_previous_round(wb: Workbook) -> None:
         if ws.title.casefold() == REPORT_SHEET.casefold() and ws["A1"].value == REPORT_TITLE:
             wb.remove(ws)
     for ws in wb.worksheets:
+        _remove_previous_conditional_formats(ws)
         # ws._cells: the stored cells only (iter_rows would create every blank cell)
         old = [c for c in list(ws._cells.values()) if c.comment is not None and c.comment.author == AUTHOR]
         for cell in old:
@@ -338,10 +390,11 @@ def _sorted(issues: list[Issue], sheet_order: list[str]) -> list[Issue]:
 
 
 def status_line(status: CheckStatus, issues: Sequence[Issue]) -> str:
-    """``Trạng thái: Cần sửa — 3 lỗi, 2 lưu ý`` (plus ``, 1 thông tin`` when there is info)."""
+    """``Trạng thái: Cần sửa — 3 lỗi, 2 cảnh báo`` (plus ``, 1 thông tin`` when there is info)."""
     counts = {s: sum(1 for i in issues if Severity(i.severity) == s) for s in Severity}
     label = CheckStatus(status).label
-    text = f"Trạng thái: {label} — {counts[Severity.ERROR]} lỗi, {counts[Severity.WARNING]} lưu ý"
+    warning = label_of(Severity.WARNING).lower()
+    text = f"Trạng thái: {label} — {counts[Severity.ERROR]} lỗi, {counts[Severity.WARNING]} {warning}"
     if counts[Severity.INFO]:
         text += f", {counts[Severity.INFO]} thông tin"
     return text
@@ -363,8 +416,9 @@ def _write_report(ws: Worksheet, issues: list[Issue], status: CheckStatus, file_
     _text(ws.cell(row, 1), status_line(status, issues)).font = Font(bold=True, size=12, color=_STATUS_RGB[status])
     ws.merge_cells(f"A{row}:{last_col}{row}")
     row += 1
-    guide = note or ("Bấm vào ô ở cột Vị trí để đến ô cần sửa. Ô có lỗi được tô đỏ, ô cần lưu ý tô vàng; "
-                     "đưa chuột vào ô để xem ghi chú. Sửa xong, xóa trang này nếu muốn rồi gửi lại tệp.")
+    guide = note or ("Bấm vào ô ở cột Vị trí để đến ô cần sửa. Ô có lỗi được tô đỏ, ô có cảnh báo tô vàng "
+                     "(như ô Mức độ bên dưới); đưa chuột vào ô để xem ghi chú. Sửa xong, xóa trang này nếu muốn rồi "
+                     "gửi lại tệp.")
     c = _text(ws.cell(row, 1), guide)
     c.alignment = Alignment(wrap_text=True, vertical="top")
     c.font = Font(italic=True, color="FF9C0006" if note else "FF595959")
@@ -397,6 +451,8 @@ def _write_report(ws: Worksheet, issues: list[Issue], status: CheckStatus, file_
             c.alignment = _WRAP_TOP
         ws.cell(row, 2).font = Font(bold=sev == Severity.ERROR,
                                      color={Severity.ERROR: "FF9C0006", Severity.WARNING: "FF9C5700"}.get(sev))
+        if sev in _SEVERITY_RGB:  # the legend's colours, as the marked cells show them
+            ws.cell(row, 2).fill = PatternFill("solid", fgColor=_SEVERITY_RGB[sev])
         if n in links:
             where = ws.cell(row, 3)
             where.hyperlink = Hyperlink(ref=where.coordinate, location=links[n], display=where.value)
@@ -414,7 +470,13 @@ def _write_report(ws: Worksheet, issues: list[Issue], status: CheckStatus, file_
     ws.print_options.gridLines = False
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.5
-    ws.oddFooter.center.text = "Trang &P / &N"
+    ws.oddFooter.center.text = "Trang &P/&N"
+    school = " - ".join(x for x in (info.get("school_code"), info.get("school_name")) if x)
+    ws.oddHeader.left.text = "KẾT QUẢ KIỂM TRA KẾ HOẠCH"
+    ws.oddHeader.center.text = "; ".join(x for x in (school, info.get("unit")) if x).replace("&", "&&")[:120]
+    ws.oddHeader.right.text = f"Năm học {info['year']}" if info.get("year") else ""
+    for part in (ws.oddHeader.left, ws.oddHeader.center, ws.oddHeader.right, ws.oddFooter.center):
+        part.size = 9
 
 
 def _where(issue: Issue) -> str:

@@ -19,9 +19,11 @@ def feedback_name(sub: Submission, source: Path) -> str:
     return f"phan-hoi_{prefix}_{source.stem}_{sub.sha256[:8]}.xlsx"
 
 
-def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], out_dir: Path) -> list[Path]:
+def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], out_dir: Path, *,
+                         show_info: bool = False) -> list[Path]:
     """Feedback for every submission with errors or warnings; temporary/lock files skipped.
-    A feedback file that exists already (same school, same file content) is kept as it is."""
+    A feedback file that exists already (same school, same file content) is kept as it is.
+    Info-level issues are left off the copies unless ``show_info``."""
     check_writable_dir(out_dir)
     written = []
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -35,6 +37,7 @@ def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], ou
             continue
         # the copy says Hợp lệ, Cần sửa or (any file not read as a plan) Sai mẫu
         status = sub.status if sub.status in (CheckStatus.VALID, CheckStatus.ERRORS) else CheckStatus.WRONG_TEMPLATE
-        info = {"school_code": sub.school_code, "school_name": sub.school_name, "checked_at": stamp}
-        written.append(write_feedback(src, sub.issues, status, target, title_info=info))
+        info = {"school_code": sub.school_code, "school_name": sub.school_name, "checked_at": stamp,
+                "unit": str(sub.identity.get("unit", "") or ""), "year": sub.year or ""}
+        written.append(write_feedback(src, sub.issues, status, target, title_info=info, show_info=show_info))
     return written

@@ -13,10 +13,11 @@ from rich.text import Text
 from macros_free_validation.report import Severity
 
 from kcl_xlsx.check.checker import Submission
+from kcl_xlsx.spec.vocab import label_of
 
 RECORD_FIELDS = ("file", "school_code", "template_id", "severity", "code", "sheet", "cell", "row", "column",
                  "value", "message", "hint")
-SEVERITY_VI = {Severity.ERROR: "Lỗi", Severity.WARNING: "Lưu ý", Severity.INFO: "Thông tin"}
+SEVERITY_VI = {s: label_of(s) for s in Severity}  # Lỗi / Cảnh báo / Thông tin (labels.yaml)
 _STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 
 
@@ -58,7 +59,7 @@ def print_text(console: Console, subs: Sequence[Submission], show_info: bool = F
         who = " - ".join(x for x in (sub.school_code, sub.school_name) if x)
         # file names and school text are data: never rich markup ("[/]" in a name must print as is)
         console.print(Text.assemble((sub.file, "bold"), f"  {who}  → {sub.status.label} "
-                                    f"({sub.errors} lỗi, {sub.warnings} lưu ý, {len(sub.rows)} dòng)"))
+                                    f"({sub.errors} lỗi, {sub.warnings} cảnh báo, {len(sub.rows)} dòng)"))
         shown = [i for i in sub.issues if show_info or i.severity != Severity.INFO]
         if not shown:
             continue
@@ -72,5 +73,5 @@ def print_text(console: Console, subs: Sequence[Submission], show_info: bool = F
         console.print(table)
     errs = sum(1 for s in subs if s.errors)
     console.print(f"Tổng: {len(subs)} tệp, {errs} tệp có lỗi, "
-                  f"{sum(s.errors for s in subs)} lỗi, {sum(s.warnings for s in subs)} lưu ý "
+                  f"{sum(s.errors for s in subs)} lỗi, {sum(s.warnings for s in subs)} cảnh báo "
                   f"/ {len(subs)} files, {errs} with errors", highlight=False, markup=False)

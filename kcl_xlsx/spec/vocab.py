@@ -94,6 +94,14 @@ class ChangeKind(Vocab):
     CHANGED = "changed"
 
 
+class Match(Vocab):
+    """How a collected file was tied to its school."""
+
+    IDENTITY = "identity"  # the template's identity (document properties or Thông tin)
+    NAME = "name"  # the school name written in the plan
+    FILE_NAME = "file_name"  # the file or folder name
+
+
 class Section(Vocab):
     """The part of a plan a row belongs to."""
 
@@ -104,7 +112,7 @@ class Section(Vocab):
 # vocabulary name in labels.yaml -> its enum (an issue's Severity is macros_free_validation's own)
 VOCABULARIES: Mapping[str, type[enum.Enum]] = MappingProxyType({
     "check_status": CheckStatus, "classification": Classification, "school_status": SchoolStatus,
-    "progress": Progress, "severity": Severity, "change": ChangeKind, "section": Section,
+    "progress": Progress, "severity": Severity, "change": ChangeKind, "section": Section, "match": Match,
 })
 _NAMES = {cls: name for name, cls in VOCABULARIES.items()}
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from kcl_xlsx.base.output import cannot_write, replace_keeping_backup, temporary_beside
+from kcl_xlsx.summary.labels import label_columns
 from kcl_xlsx.summary.tables import ROW_COLUMNS, SummaryData
 from kcl_xlsx.summary.workbook import detail_for_people
 
@@ -22,12 +23,16 @@ RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would read thes
 
 def frames(data: SummaryData) -> dict[str, pd.DataFrame]:
     """rows: ROW_COLUMNS (months as "YYYY-MM"); schools: every school with its submission
-    status, what its plan holds and the roster's contact columns; issues; files."""
+    status, what its plan holds and the roster's contact columns; issues (every severity,
+    info included); files.  Codes stay codes; each coded column has its Vietnamese label in
+    a ``<column>_label`` column after all the others (level_label, framework_label,
+    section_label, severity_label, match_label, status_label)."""
     figures = data.by_school.rename(columns={"submission": "status"})
     schools = figures[EXPORTED_SCHOOLS].merge(
         data.schools[["school_code", *data.contact_headers]], on="school_code", how="left")
-    return {"rows": detail_for_people(data.detail)[ROW_COLUMNS], "issues": data.issues, "schools": schools,
-            "files": data.files}
+    return {"rows": label_columns(detail_for_people(data.detail)[ROW_COLUMNS], data.form),
+            "issues": label_columns(data.issues, data.form), "schools": label_columns(schools, data.form),
+            "files": label_columns(data.files, data.form, file_status=True)}
 
 
 def export(data: SummaryData, out_dir: Path) -> list[Path]:

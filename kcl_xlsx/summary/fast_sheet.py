@@ -36,8 +36,9 @@ class Bulk:
     column ``c``; ``formats[c]`` the number format of that column's numbers (None: general)."""
 
     def __init__(self, first: int, columns: Sequence[Sequence[Any]], formats: Sequence[Format | None],
-                 text_formats: Sequence[Format | None] | None = None):
+                 text_formats: Sequence[Format | None] | None = None, heights: Sequence[float] | None = None):
         self.first, self.columns = first, columns
+        self.heights = heights  # row heights in points (None: the default height)
         self.rows = len(columns[0]) if columns else 0
         self.last = self.first + self.rows - 1
         # a Format's index must be taken before the workbook closes, or it is not written
@@ -122,7 +123,11 @@ class FastSheet(Worksheet):
             shared = self.shared_ids
             columns = [_column_cells(xl_col_to_name(c), numbers, values[start:stop], bulk.styles[c],
                                      bulk.text_styles[c], shared) for c, values in enumerate(bulk.columns)]
-            opens = [f'<row r="{r}">' for r in numbers]
+            if bulk.heights is not None:
+                opens = [f'<row r="{r}" ht="{h:g}" customHeight="1">' if h else f'<row r="{r}">'
+                         for r, h in zip(numbers, bulk.heights[start:stop])]
+            else:
+                opens = [f'<row r="{r}">' for r in numbers]
             self.fh.write("".join(itertools.chain.from_iterable(zip(opens, *columns, itertools.repeat("</row>")))))
 
 

@@ -31,7 +31,9 @@ from kcl_xlsx.summary.tables import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS
                            parse_month_text, progress_column, summarise)
 from kcl_xlsx.summary.outputs import write_outputs
 from kcl_xlsx.spec.issues import Code, Issue
-from kcl_xlsx.summary.workbook import HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING, S_OVERVIEW, S_SCHOOL, _h
+from kcl_xlsx.summary.labels import codes_of
+from kcl_xlsx.summary.workbook import (EARLIER_HEADERS, HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING,
+                                       S_OVERVIEW, S_SCHOOL, TOTAL_LABELS, _h)
 
 
 # A summary is not a school's plan: up to 100,000 rows on Chi tiết (past that the rows are in
@@ -62,14 +64,17 @@ class RollupResult:
 
 
 def rollup(inputs: list[Path], out: Path | None, *, export: Path | None = None, as_of: dt.date | None = None,
-           choices: str | None = None) -> RollupResult:
-    """Read every input, add them up and write the summary ``out`` (and the export)."""
+           choices: str | None = None, show_info: bool = False) -> RollupResult:
+    """Read every input, add them up and write the summary ``out`` (and the export);
+    ``show_info`` lists info-level issues on its Lỗi sheet too."""
     if not inputs:
         raise SpecError("rollup", "cần ít nhất một tệp tổng hợp hoặc thư mục xuất dữ liệu",
                         "give at least one summary workbook or export folder")
     paths = [Path(p) for p in inputs]
     offices = [Office(label, read_input(p)) for p, label in zip(paths, _labels(paths))]
     tables = combine(offices, as_of or dt.date.today(), choices)
+    tables.sources = tuple((f"Đầu vào {n}" if len(paths) > 1 else "Đầu vào", str(p)) for n, p in enumerate(paths, 1))
+    tables.show_info = show_info
     res = RollupResult(offices, tables, out)
     data = summarise(tables)
     written = write_outputs(data, Path(out) if out is not None else None, Path(export) if export is not None else None)
@@ -121,7 +126,7 @@ def read_export(folder: Path) -> Tables:
                   year=_one_year(rows), expected=len(schools), contact_headers=contact)
 
 
-_SCHOOL_FIGURES = ("actions", "criteria", "budget_min_mvnd", "budget_max_mvnd")
+_SCHOOL_FIGURES = ("actions", "criteria", "budget_min_mvnd", "budget_max_mvnd", "level_label")  # not contacts
 
 
 def _read_csv(p: Path) -> pd.DataFrame:
@@ -155,12 +160,15 @@ def read_workbook(path: Path) -> Tables:
     if any(p is None for p in parts):
         raise SpecError(path, "trang Chi tiết không chứa các dòng (quá nhiều dòng); dùng thư mục xuất dữ liệu "
                               "của đơn vị này", "the detail rows are only in the export folder: use that instead")
-    rows = pd.concat(parts, ignore_index=True)
+    rows = codes_of(pd.concat(parts, ignore_index=True))  # labels (this version) or codes (earlier ones)
     _require(rows, [c for c in ROW_COLUMNS if c not in ("start_month", "end_month")], path, S_DETAIL)
     school_names = {_h(c): c for c in ("school_code", "school_name", "unit", "level", "errors", "warnings",
                                         "source_file")}
     school_names[HEADERS["submission"]] = "status"
+    school_names.update({h: c for h, c in EARLIER_HEADERS.items() if c in school_names.values()})
     schools = _sheet_table(sheets[S_SCHOOL], school_names, path, S_SCHOOL, totals=True)
+    if schools is not None:
+        schools = codes_of(schools)
     _require(schools, SCHOOL_COLUMNS, path, S_SCHOOL)
     schools, contact = _with_contacts(schools[SCHOOL_COLUMNS], sheets.get(S_MISSING))
     expected = overview.get(_OVERVIEW_EXPECTED)
@@ -198,13 +206,15 @@ def _sheet_table(grid: list[list[Any]], names: dict[str, str], path: Path, sheet
     if not grid or not any(isinstance(h, str) and h in names for h in grid[0]):
         return None
     head = [names.get(h, str(h)) if isinstance(h, str) else str(h) for h in grid[0]]
-    body = [r for r in grid[1:] if not (totals and r and r[0] == "Tổng")]
+    body = [r for r in grid[1:] if not (totals and r and r[0] in TOTAL_LABELS)]
     return pd.DataFrame([list(r) + [""] * (len(head) - len(r)) for r in body], columns=head)
 
 
 def _optional(sheets: dict, name: str, columns: list[str], path: Path) -> pd.DataFrame:
-    table = _sheet_table(sheets.get(name) or [], {_h(c): c for c in columns}, path, name)
-    return table if table is not None else _empty(columns)
+    names = {_h(c): c for c in columns}
+    names.update({h: c for h, c in EARLIER_HEADERS.items() if c in columns})
+    table = _sheet_table(sheets.get(name) or [], names, path, name)
+    return codes_of(table, file_status=name == S_FILES) if table is not None else _empty(columns)
 
 
 def _with_contacts(schools: pd.DataFrame, missing: list[list[Any]] | None) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -304,7 +314,7 @@ def combine(offices: list[Office], as_of: dt.date, choices: str | None = None) -
                   _concat(issues + [issue_rows], ISSUE_COLUMNS), _concat(files, FILE_COLUMNS),
                   _concat(changes, CHANGE_COLUMNS), year=next(iter(years.values()), ""), expected=expected,
                   contact_headers=contact, choices=choices,
-                  extra_overview=(("Số đơn vị được tổng hợp", len(offices)),))
+                  extra_overview=(("Số đơn vị được tổng hợp", len(offices)),), as_of=as_of)
 
 
 def _prefixer(label: str) -> Callable[[str], str]:

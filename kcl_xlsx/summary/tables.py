@@ -42,7 +42,9 @@ ISSUE_COLUMNS = ["file", "school_code", "severity", "code", "where", "column", "
 # the exports written before it still read (the roll-up reads them by column name).
 FILE_COLUMNS = ["file", "classification", "school_code", "match", "status", "errors", "warnings", "size", "sha256",
                 "saved_at", "received", "collected_at", "template_id", "late", "note", "form_version"]
-CHANGE_COLUMNS = ["school_code", "file", "previous", "change", "key"]
+# key: the row's identity between versions (folded, for matching); row: the same row as the
+# school wrote it (criterion | action), which is what the Thay đổi sheet shows
+CHANGE_COLUMNS = ["school_code", "file", "previous", "change", "key", "row"]
 NO_FUNDING = "(không ghi nguồn)"
 FUNDING_PREFIX = "Kinh phí tối đa: "  # Theo trường's per-source budget columns
 
@@ -62,6 +64,11 @@ class Tables:
     choices: str | None = None  # the choice lists file (None: built-in)
     form: str | None = None  # the form file (None: built-in): its field headers head the action columns
     extra_overview: tuple[tuple[str, Any], ...] = ()  # e.g. a roll-up's number of offices
+    as_of: dt.date | None = None  # progress ("Trễ hạn") is worked out as of this day
+    deadline: dt.date | None = None
+    generated: dt.datetime | None = None  # when the summary was made (None: now)
+    sources: tuple[tuple[str, Any], ...] = ()  # what it was made from: (label, value) lines of Tổng quan
+    show_info: bool = False  # info-level issues on the Lỗi sheet too (the export always has them)
 
 
 @dataclasses.dataclass
@@ -85,6 +92,12 @@ class SummaryData:
     contact_headers: tuple[str, ...] = ()
     progress_counts: pd.DataFrame | None = None  # actions per follow-up state (Hoàn thành, Trễ hạn...)
     column_labels: dict[str, str] = dataclasses.field(default_factory=dict)  # action columns headed as the form's fields
+    context: list[tuple[str, Any]] = dataclasses.field(default_factory=list)  # office, year, dates, sources
+    distinct: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)  # pivot -> column -> distinct total
+    show_info: bool = False
+    units: tuple[str, ...] = ()  # the offices (units) the summary covers
+    year: str = ""
+    form: str | None = None
 
 
 # --------------------------------------------------------------------------- months, progress
@@ -163,11 +176,16 @@ def tables_from_collect(res: CollectResult, form: str | None = None) -> Tables:
     choices = load_choices(res.choices)
     rows = _rows_frame(res, load_form(form).summary_columns)
     rows["progress"] = progress_column(rows["status"], rows["end_month"], res.as_of, choices)
-    return Tables(rows[ROW_COLUMNS], _schools_frame(res), _issues_frame(res), _files_frame(res), _changes_frame(res),
+    sources = (("Hộp thư", str(res.inbox)),
+               ("Danh sách trường", res.roster.source if res.roster else "(không có danh sách trường)"),
+               ("Số tệp đã đọc", len(res.files)))
+    return Tables(rows[ROW_COLUMNS], _schools_frame(res), _issues_frame(res), _files_frame(res),
+                  _changes_frame(res, load_form(form).row_key),
                   year=res.year or ", ".join(sorted(set(rows["year"]))),
                   expected=len(res.roster.schools) if res.roster else None,
                   contact_headers=tuple(res.roster.contact_headers) if res.roster else (), choices=res.choices,
-                  form=form)
+                  form=form, as_of=res.as_of, deadline=res.deadline, sources=sources,
+                  show_info=bool(getattr(res, "show_info", False)))
 
 
 def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]) -> pd.DataFrame:
@@ -261,11 +279,19 @@ def _class_label(f: InboxFile) -> str:
     return f.classification.label if f.classification is not None else ""
 
 
-def _changes_frame(res: CollectResult) -> pd.DataFrame:
+def _changes_frame(res: CollectResult, row_key: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame.from_records(
         [{"school_code": s.code, "file": s.accepted.rel, "previous": s.previous.rel if s.previous else "",
-          "change": c.kind.value, "key": c.key} for s in res.schools.values() if s.accepted for c in s.changes],
+          "change": c.kind.value, "key": c.key, "row": _row_text(c, row_key)}
+         for s in res.schools.values() if s.accepted for c in s.changes],
         columns=CHANGE_COLUMNS)
+
+
+def _row_text(change, row_key: tuple[str, ...]) -> str:
+    """The changed row as the school wrote it (the key is folded: no diacritics)."""
+    values = change.after or change.before or {}
+    parts = [str(values.get(k) or "").strip() for k in row_key]
+    return " | ".join(parts) if any(parts) else change.key
 
 
 # --------------------------------------------------------------------------- stage 2: pivots
@@ -282,25 +308,27 @@ def summarise(t: Tables) -> SummaryData:
     budget = {"budget_min_mvnd": "sum", "budget_max_mvnd": "sum"}
     labels = progress_labels(choices)
 
-    by_standard = (det.groupby("standard", sort=True)
+    # a criterion's code means something only within its framework: "M4.2" of TT18 and of
+    # TT19 are two criteria, so every pivot by standard or criterion is keyed by framework too
+    by_standard = (det.groupby(["framework", "standard"], sort=True)
                    .agg(schools=("school_code", "nunique"), actions=("actions", "size"),
                         budget_min_mvnd=("budget_min_mvnd", "sum"), budget_max_mvnd=("budget_max_mvnd", "sum"))
                    .reset_index())
-    by_criterion = (det.groupby(["standard", "criterion", "criterion_name"], sort=True)
+    by_criterion = (det.groupby(["framework", "standard", "criterion", "criterion_name"], sort=True)
                     .agg(schools=("school_code", "nunique"), actions=("actions", "size"),
                          budget_max_mvnd=("budget_max_mvnd", "sum"),
                          school_list=("school_code", lambda c: ", ".join(sorted(set(c)))))
                     .reset_index())
-    keys = ["standard", "criterion", "criterion_name"]  # codes repeat across frameworks
+    keys = ["framework", "standard", "criterion", "criterion_name"]
     by_criterion = by_criterion.merge(_progress_counts(det, keys, labels), on=keys, how="left")
     progress_counts = pd.DataFrame({"progress": labels, "actions": [int((det["progress"] == lb).sum()) for lb in labels]})
     if len(fund):
-        std_fund = fund.pivot_table(index="standard", columns="funding_source", values="budget_max_mvnd",
-                                    aggfunc="sum", fill_value=0.0).sort_index()
+        std_fund = fund.pivot_table(index=["framework", "standard"], columns="funding_source",
+                                    values="budget_max_mvnd", aggfunc="sum", fill_value=0.0).sort_index()
         std_fund.columns = [str(c) for c in std_fund.columns]
         std_fund = std_fund.reset_index()
     else:
-        std_fund = pd.DataFrame({"standard": []})
+        std_fund = pd.DataFrame({"framework": [], "standard": []})
     by_month = (det.dropna(subset=["start_month"]).groupby("start_month", sort=True)
                 .agg(actions=("actions", "size"), schools=("school_code", "nunique"), **{k: (k, v) for k, v in budget.items()})
                 .reset_index())
@@ -319,8 +347,17 @@ def summarise(t: Tables) -> SummaryData:
     received = _count(sch, SchoolStatus.SUBMITTED_VALID, SchoolStatus.LATE, SchoolStatus.SUBMITTED_ERRORS)
     valid = _count(sch, SchoolStatus.SUBMITTED_VALID, SchoolStatus.LATE)
     unmatched = int((t.files["classification"] == Classification.UNMATCHED.label).sum()) if len(t.files) else 0
-    overview: list[tuple[str, Any]] = [
+    units = tuple(sorted({str(u) for u in sch["unit"] if isinstance(u, str) and u}))
+    generated = t.generated or dt.datetime.now()
+    context: list[tuple[str, Any]] = [
+        ("Đơn vị", "; ".join(units) or "(không ghi đơn vị)"),
         ("Năm học", t.year),
+        ("Số liệu tính đến ngày", _date(t.as_of) or "(không ghi)"),
+        ("Hạn nộp", _date(t.deadline) or "(không đặt hạn nộp)"),
+        ("Lập lúc", generated.strftime("%H:%M ngày %d/%m/%Y")),
+        *t.sources,
+    ]
+    overview: list[tuple[str, Any]] = [
         *t.extra_overview,
         ("Số trường phải nộp", t.expected if t.expected is not None else "(không có danh sách)"),
         ("Số trường đã nộp", received),
@@ -337,10 +374,23 @@ def summarise(t: Tables) -> SummaryData:
     missing = sch[sch["status"].isin([SchoolStatus.MISSING.label, SchoolStatus.SUBMITTED_ERRORS.label,
                                       SchoolStatus.WRONG_FORMAT.label])]
     missing = missing[["school_code", "school_name", "level", "unit", "status", *t.contact_headers]]
+    # a school counted on several rows (criteria, months, leads) is one school: the total of
+    # "Số trường" is the number of different schools, never the sum of the column
+    planned = int(det["school_code"].nunique())
+    distinct: dict[str, dict[str, int | None]] = {
+        "by_criterion": {"schools": planned}, "by_standard": {"schools": planned}, "by_lead": {"schools": planned},
+        "by_month": {"schools": int(det.dropna(subset=["start_month"])["school_code"].nunique())},
+        "by_school": {"criteria": None},  # criteria of different schools (and frameworks) do not add up
+    }
     return SummaryData(overview, funding_totals, status_counts, det, _by_school(t, fund, labels), _by_unit(t),
                        by_standard, by_criterion, std_fund, by_month, by_lead, t.issues, missing.reset_index(drop=True),
                        t.files, t.changes, t.schools, tuple(t.contact_headers), progress_counts,
-                       load_form(t.form).column_labels())
+                       load_form(t.form).column_labels(), context=context, distinct=distinct,
+                       show_info=t.show_info, units=units, year=t.year, form=t.form)
+
+
+def _date(day: dt.date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
 
 
 def _count(schools: pd.DataFrame, *statuses: SchoolStatus) -> int:
