@@ -17,7 +17,9 @@ from kcl_xlsx.collect.run import collect_inbox, remember
 from kcl_xlsx.intake import entries
 from kcl_xlsx.intake.entries import Entry, walk
 from kcl_xlsx.spec.roster import Roster
+from kcl_xlsx.base.output import OutputError
 from kcl_xlsx.summary.outputs import summarise_collect
+from kcl_xlsx.summary.pdf import require_libreoffice, write_pdf
 
 
 @dataclasses.dataclass
@@ -32,7 +34,7 @@ class CheckRun:
 
 
 def check(paths: list[Path], options: CheckOptions, *, roster: Roster | None = None, feedback: Path | None = None,
-          jobs: int | None = None) -> CheckRun:
+          jobs: int | None = None, show_info: bool = False) -> CheckRun:
     """`kcl-xlsx check`: walk -> check (in workers) -> roster -> feedback copies."""
     with tempfile.TemporaryDirectory(prefix="kcl-check-") as tmp:  # workbooks of .zip attachments, copied
         found = walk(paths, Path(tmp), options.bounds.max_file_bytes)
@@ -43,7 +45,7 @@ def check(paths: list[Path], options: CheckOptions, *, roster: Roster | None = N
             subs = [with_roster(s, roster) for s in subs]
         run = CheckRun(subs, [e for e in found if e.kind != entries.FILE])
         if feedback is not None:  # inside: zip members are readable only until the clean-up
-            run.feedback = write_feedback_files(subs, [e.path for e in files], feedback)
+            run.feedback = write_feedback_files(subs, [e.path for e in files], feedback, show_info=show_info)
     return run
 
 
@@ -51,16 +53,24 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
             deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
             options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
             write_summary: bool = True, feedback: Path | None = None, export: Path | None = None,
-            as_of: dt.date | None = None) -> CollectResult:
+            as_of: dt.date | None = None, show_info: bool = False, pdf: bool = False) -> CollectResult:
     """`kcl-xlsx collect`: the collect stage -> the summary (workbook ``out``, an earlier one
-    kept under a timestamped name; the export folder) -> the run recorded in the ledger.
-    An inbox unchanged since the last run for the same outputs does nothing."""
+    kept under a timestamped name; the export folder; with ``pdf`` the workbook printed by
+    LibreOffice beside it) -> the run recorded in the ledger.  ``show_info`` lists info-level
+    issues on the Lỗi sheet and the feedback copies too.  An inbox unchanged since the last
+    run for the same outputs does nothing."""
+    if pdf and (out is None or not write_summary):
+        raise OutputError("--pdf: cần bảng tổng hợp (-o) để in / --pdf needs the summary workbook")
+    if pdf:
+        require_libreoffice(Path(out).with_suffix(".pdf"))
     res = collect_inbox(inbox, out, roster=roster, year=year, deadline=deadline, ledger_path=ledger_path, jobs=jobs,
                         options=options, progress=progress, write_summary=write_summary, feedback=feedback,
-                        export=export, as_of=as_of)
+                        export=export, as_of=as_of, outputs_key=(show_info, pdf), show_info=show_info)
     if res.unchanged:
         return res
     if (out is not None and write_summary) or export is not None:
         summarise_collect(res, Path(out) if out is not None and write_summary else None, export)
+    if pdf:
+        res.pdf = write_pdf(Path(out))
     remember(res)
     return res

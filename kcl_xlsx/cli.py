@@ -45,6 +45,8 @@ ChoicesOpt = Annotated[Optional[Path], typer.Option("--choices", help="Tệp dan
 FrameworkOpt = Annotated[Optional[str], typer.Option("--framework", help="Mã khung tiêu chí (xem `kcl-xlsx catalog`); mặc định: khung đã kiểm chứng của cấp học.")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--key", help=f"Khóa ký định danh (HMAC); mặc định biến môi trường {KEY_ENV}.")]
 CheckKeyOpt = Annotated[Optional[str], typer.Option("--key", help=f"Khóa kiểm tra chữ ký; mặc định biến môi trường {KEY_ENV}.")]
+ShowInfoOpt = Annotated[bool, typer.Option("--show-info", help="Hiện cả các thông tin tự chuẩn hóa (mức info) trên trang Lỗi và tệp phản hồi; tệp xuất dữ liệu luôn có.")]
+PdfOpt = Annotated[bool, typer.Option("--pdf", help="In thêm bảng tổng hợp ra PDF (cần LibreOffice) / also print the summary to PDF.")]
 IssueDateOpt = Annotated[Optional[str], typer.Option("--issue-date", help="Ngày phát hành YYYY-MM-DD (mặc định hôm nay).")]
 
 
@@ -168,7 +170,7 @@ def check(
     key: CheckKeyOpt = None,
     catalog: CatalogOpt = None,
     choices: ChoicesOpt = None,
-    show_info: Annotated[bool, typer.Option("--show-info", help="Hiện cả các thông tin tự chuẩn hóa (mức info).")] = False,
+    show_info: ShowInfoOpt = False,
     jobs: Annotated[Optional[int], typer.Option("--jobs", help="Số tiến trình song song (mặc định: số lõi).")] = None,
 ) -> None:
     """Kiểm tra tệp kế hoạch trường gửi về. Check returned plans; exit 1 if any file has errors."""
@@ -184,7 +186,7 @@ def check(
     _jobs(jobs)
     options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
                            key=office_key(key), year=year, level=level)
-    run = commands.check(paths, options, roster=schools, feedback=feedback, jobs=jobs)
+    run = commands.check(paths, options, roster=schools, feedback=feedback, jobs=jobs, show_info=show_info)
     for e in run.listed:
         if e.kind == entries.SKIPPED:
             err.print(f"{e.name}: bỏ qua, {e.note}", markup=False)
@@ -219,6 +221,8 @@ def collect(
     catalog: CatalogOpt = None,
     choices: ChoicesOpt = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", help="Số tiến trình song song (mặc định: số lõi).")] = None,
+    show_info: ShowInfoOpt = False,
+    pdf: PdfOpt = False,
 ) -> None:
     """Thu thập cả hộp thư thành bảng tổng hợp. Collect an inbox into the summary workbook."""
     from kcl_xlsx.collect.view import print_result, progress_bar
@@ -241,7 +245,7 @@ def collect(
     with progress_bar(err) as progress:
         res = commands.collect(inbox, output, roster=schools, year=year, deadline=due, ledger_path=ledger, jobs=jobs,
                           options=options, progress=progress, feedback=feedback, export=export,
-                          as_of=_date(as_of, "--as-of") if as_of else None)
+                          as_of=_date(as_of, "--as-of") if as_of else None, show_info=show_info, pdf=pdf)
     print_result(out, res)
     if res.advice:  # most files fail the same template check: the option is likely wrong
         raise typer.Exit(1)
@@ -314,6 +318,8 @@ def rollup(
     export: Annotated[Optional[Path], typer.Option("--export", help="Thư mục xuất CSV (UTF-8 BOM) và Parquet của bảng chung.")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Ngày xét tiến độ YYYY-MM-DD (mặc định hôm nay).")] = None,
     choices: ChoicesOpt = None,
+    show_info: ShowInfoOpt = False,
+    pdf: PdfOpt = False,
 ) -> None:
     """Tổng hợp nhiều đơn vị (ví dụ Sở tổng hợp các Phòng), nhóm theo đơn vị.
     Roll several offices' summaries (or exports) up into one summary, grouped by unit."""
@@ -329,7 +335,7 @@ def rollup(
     if choices:
         Sources.load(choices=choices)  # a bad file stops here, in one line
     res = run_rollup(list(inputs), output, export=export, as_of=_date(as_of, "--as-of") if as_of else None,
-                     choices=str(choices) if choices else None)
+                     choices=str(choices) if choices else None, show_info=show_info, pdf=pdf)
     t = res.tables
     out.print(f"Đã tổng hợp {len(res.offices)} đơn vị: {len(t.schools)} trường, {len(t.rows)} công việc.", markup=False)
     out.print(f"Bảng tổng hợp chung: {output}" + (f" (bản trước: {res.backup.name})" if res.backup else ""),
@@ -339,6 +345,8 @@ def rollup(
         out.print(f"Trường có mặt ở nhiều đơn vị (chỉ tính một lần, xem trang Lỗi): {duplicates}", markup=False)
     if res.exported:
         out.print(f"Xuất dữ liệu: {len(res.exported)} tệp trong {res.exported[0].parent}", markup=False)
+    if res.pdf:
+        out.print(f"Bản PDF: {res.pdf}", markup=False)
 
 
 def _inside(path: Path, folder: Path) -> bool:

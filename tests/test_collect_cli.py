@@ -70,3 +70,43 @@ def test_a_mistyped_year_is_one_line_and_exit_1(demo, tmp_path):
     again = invoke("collect", demo / "2-hop-thu", "-o", tmp_path / "o" / "t.xlsx", "--roster", "sample",
                    "--year", "2024-2025", "--jobs", "1")
     assert again.exit_code == 1 and advice[0] in again.output
+
+
+@pytest.mark.libreoffice
+def test_collect_pdf_writes_the_summary_as_pdf_beside_it(demo, tmp_path, soffice):
+    out = tmp_path / "o" / "t.xlsx"
+    res = invoke("collect", demo / "2-hop-thu", "-o", out, "--roster", "sample", "--year", YEAR, "--jobs", "1", "--pdf")
+    assert res.exit_code == 0, res.output
+    pdf = out.with_suffix(".pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-" and f"Bản PDF: {pdf}" in res.output
+    # a second run with a changed option writes a new PDF and keeps the earlier one
+    again = invoke("collect", demo / "2-hop-thu", "-o", out, "--roster", "sample", "--year", YEAR, "--jobs", "1",
+                   "--pdf", "--show-info")
+    assert again.exit_code == 0, again.output
+    assert len(list(out.parent.glob("t.*.pdf"))) == 1  # the earlier PDF, under a timestamped name
+
+
+def test_show_info_puts_info_issues_on_the_errors_sheet(demo, tmp_path):
+    from python_calamine import CalamineWorkbook
+
+    def severities(path: Path) -> set:
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Lỗi").to_python()
+        col = rows[0].index("Mức độ")
+        return {r[col] for r in rows[1:]}
+
+    plain, shown = tmp_path / "a" / "t.xlsx", tmp_path / "b" / "t.xlsx"
+    assert invoke("collect", demo / "2-hop-thu", "-o", plain, "--year", YEAR, "--jobs", "1").exit_code == 0
+    assert invoke("collect", demo / "2-hop-thu", "-o", shown, "--year", YEAR, "--jobs", "1", "--show-info").exit_code == 0
+    assert "Thông tin" not in severities(plain)
+    assert "Thông tin" in severities(shown)
+
+
+def test_pdf_without_libreoffice_is_one_line_exit_2(demo, tmp_path, monkeypatch):
+    import kcl_xlsx.summary.pdf as pdf_module
+
+    monkeypatch.setattr(pdf_module, "find_soffice", lambda: None)
+    out = tmp_path / "o" / "t.xlsx"
+    res = invoke("collect", demo / "2-hop-thu", "-o", out, "--year", YEAR, "--jobs", "1", "--pdf")
+    assert res.exit_code == 2, res.output
+    assert "LibreOffice" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not out.parent.exists()  # refused before any work

@@ -19,11 +19,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kcl_xlsx.intake.readers.xlsx import read_plan as read_raw
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.issue.print_view import printed_label, standard_title
 from kcl_xlsx.spec import layout as L
+from kcl_xlsx.spec.plan_spec import Sources
 from kcl_xlsx.spec.roster import School
 from kcl_xlsx.spec.sample_plans import plan_rows
 from tests.support.fill import fill_plan, nfc
@@ -34,6 +36,7 @@ pytestmark = [pytest.mark.libreoffice, pytest.mark.poppler]
 INFO = {"preparer": "Nguyễn Thị Hậu", "position": "Hiệu trưởng", "authority": "Ủy ban nhân dân Quận 3",
         "doc_number": "149/KH-THCSLL", "place": "Quận 3", "date": dt.datetime(2025, 9, 4)}
 HEADER_TEXT = "Công việc/giải pháp cần thực hiện"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def words(pdf: Path) -> list[list[tuple[float, float, str]]]:
@@ -54,6 +57,23 @@ def page_texts(pdf: Path) -> list[str]:
                               capture_output=True, text=True, check=True).stdout
         out.append(nfc(re.sub(r"[ \t]+", " ", text)))
     return out
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    """The built-in form with its print view switched on (form.yaml `print_view`: off by
+    default while the sheet is too heavy; see there)."""
+    data = yaml.safe_load((ROOT / "workbook_templates" / "data" / "form.yaml").read_text(encoding="utf-8"))
+    data["print_view"] = True
+    path = tmp_path_factory.mktemp("form") / "form.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return Sources.load(form=path)
+
+
+def test_the_print_view_is_off_by_default():
+    from workbook_templates.form import load_form
+
+    assert load_form().print_view is False
 
 
 @pytest.fixture(scope="module")

@@ -106,6 +106,7 @@ class Form:
     duplicate_key: tuple[str, ...]  # fields equal in two rows: the same action written twice
     summary_columns: tuple[tuple[str, str], ...]  # (summary/export column, role)
     print_view: bool = False  # the template has the Bản in sheet (its header block reads PRINT_INFO)
+    print_guide: str = ""  # the Hướng dẫn paragraph on printing it
 
     def level(self, key: str) -> SchoolLevel:
         for lvl in self.levels:
@@ -180,6 +181,7 @@ def _load(data: dict, source: str) -> Form:
         duplicate_key=_key_list(plan, "duplicate_key", keys, source),
         summary_columns=_summary_columns(need(plan, "summary_columns", source, "plan"), source),
         print_view=_print_view(data, info, source),
+        print_guide=str(data.get("print_guide") or ""),
     )
 
 

@@ -37,7 +37,8 @@ def fingerprint(inbox: Path, *parts: Any) -> str:
 
 
 def save(led: Ledger, fp: str, res: Any) -> None:
-    outputs = [str(p) for p in ([res.out] if res.out else []) + list(res.exported) + list(res.feedback)]
+    outputs = [str(p) for p in ([res.out] if res.out else []) + ([res.pdf] if res.pdf else []) + list(res.exported)
+               + list(res.feedback)]
     record = {
         "fingerprint": fp, "outputs": {p: file_sha256(p) for p in outputs},
         "counts": {k.value: n for k, n in res.counts().items()}, "parsed": res.parsed,

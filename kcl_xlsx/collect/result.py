@@ -93,7 +93,8 @@ class CollectResult:
     advice: list[str] = dataclasses.field(default_factory=list)  # options most files say are wrong (see run.diagnose)
     fingerprint: str = ""  # of the inbox and options: recorded once the outputs are written (collect.run.remember)
     started: float = 0.0  # time.perf_counter() when the run began
-    show_info: bool = False  # the summary's Lỗi sheet lists info-level issues too (the export always does)
+    show_info: bool = False
+    pdf: Path | None = None  # the summary printed to PDF (collect --pdf)  # the summary's Lỗi sheet lists info-level issues too (the export always does)
 
     @property
     def accepted(self) -> list[InboxFile]:

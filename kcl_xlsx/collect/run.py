@@ -58,14 +58,15 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
                   deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
                   options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
                   write_summary: bool = True, feedback: Path | None = None, export: Path | None = None,
-                  as_of: dt.date | None = None) -> CollectResult:
+                  as_of: dt.date | None = None, outputs_key: tuple = (), show_info: bool = False) -> CollectResult:
     """The collect stage: every file of ``inbox`` checked (unchanged files from the ledger),
     classified, the newest valid plan of each school chosen, feedback copies written.  The
     summary is not written here (see :func:`kcl_xlsx.app.collect`); ``out``, ``write_summary``
     and ``export`` only name the outputs the run is for: an inbox unchanged since a run for
     the same outputs, whose outputs are intact, comes back with ``unchanged`` set and nothing
     redone.  ``jobs=0`` checks in this process (no sandbox); ``progress(stage, done, total)``
-    is called as files are checked."""
+    is called as files are checked.  ``outputs_key``: what else the outputs depend on (e.g.
+    whether they show info-level issues, a PDF), part of the unchanged-inbox fingerprint."""
     t0 = time.perf_counter()
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -79,9 +80,10 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
     okey = options_key(options)
     as_of = as_of or dt.date.today()
     fp = collect_cache.fingerprint(inbox, okey, _roster_key(roster), deadline, as_of, out, write_summary, export,
-                                   feedback, options.choices)
+                                   feedback, options.choices, *outputs_key)
     res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
-                        as_of=as_of, choices=options.choices, form=options.form, fingerprint=fp, started=t0)
+                        as_of=as_of, choices=options.choices, form=options.form, fingerprint=fp, started=t0,
+                        show_info=show_info)
     with Ledger(ledger_path) as led:
         record = collect_cache.recall(led, fp)
     if record is not None:  # nothing changed since the last run: its outputs stand
@@ -110,7 +112,8 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
             led.classify((f.rel, f.sub.sha256, okey, f.classification.value, f.school) for f in files if f.sub)
         if feedback is not None:  # inside: zip members are readable only until the clean-up
             with_sub = [f for f in files if f.sub]
-            res.feedback = write_feedback_files([f.sub for f in with_sub], [f.path for f in with_sub], Path(feedback))
+            res.feedback = write_feedback_files([f.sub for f in with_sub], [f.path for f in with_sub], Path(feedback),
+                                                show_info=show_info)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     res.seconds = time.perf_counter() - t0

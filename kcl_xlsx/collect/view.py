@@ -57,6 +57,8 @@ def print_result(console: Console, res: CollectResult) -> None:
     console.print(f"Sổ theo dõi: {res.ledger_path}", markup=False)
     if res.feedback:
         console.print(f"Tệp phản hồi mới: {len(res.feedback)}", markup=False)
+    if res.pdf:
+        console.print(f"Bản PDF: {res.pdf}", markup=False)
     if res.exported:
         console.print(f"Xuất dữ liệu: {len(res.exported)} tệp trong {res.exported[0].parent}", markup=False)
 

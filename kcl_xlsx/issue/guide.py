@@ -36,7 +36,10 @@ def write_guide(ws, f: Any, spec: PlanSpec, lay: Any) -> None:
         ws.merge_range(row, 1, row, 2, text, f.bold)
         ws.set_row(row, _height(text, both))
         row += 2
-    for para in guide.get("paragraphs") or []:
+    paragraphs = list(guide.get("paragraphs") or [])
+    if form.print_view and form.print_guide:  # how to print the Bản in sheet, before the closing note
+        paragraphs.insert(max(len(paragraphs) - 1, 0), form.print_guide)
+    for para in paragraphs:
         ws.merge_range(row, 1, row, 2, str(para), f.text)
         ws.set_row(row, _height(str(para), both))
         row += 1

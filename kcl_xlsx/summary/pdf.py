@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from kcl_xlsx.base.output import OutputError, cannot_write
+from kcl_xlsx.base.output import OutputError, replace_keeping_backup, temporary_beside
 
 PDF_TIMEOUT = 180.0  # seconds; a 10,000-row summary prints in well under a minute
 
@@ -28,16 +28,23 @@ def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def write_pdf(xlsx: Path | str, pdf: Path | str | None = None, *, timeout: float = PDF_TIMEOUT) -> Path:
-    """Print ``xlsx`` to ``pdf`` (default: the same name with .pdf) and return its path.
-    An existing PDF is replaced only once the new one is complete.  Raises :class:`PdfError`
-    (one line, Vietnamese / English) when LibreOffice is missing, fails or takes too long."""
-    xlsx = Path(xlsx)
-    target = Path(pdf) if pdf is not None else xlsx.with_suffix(".pdf")
+def require_libreoffice(target: Path | str) -> str:
+    """soffice's path, or the one-line :class:`PdfError` that ``target`` cannot be printed:
+    asked before any work, so a missing LibreOffice does not cost the whole run."""
     exe = find_soffice()
     if exe is None:
         raise PdfError(f"{target}: không tạo được PDF vì máy chưa cài LibreOffice (soffice) / "
                        "LibreOffice is not installed: no PDF")
+    return exe
+
+
+def write_pdf(xlsx: Path | str, pdf: Path | str | None = None, *, timeout: float = PDF_TIMEOUT) -> Path:
+    """Print ``xlsx`` to ``pdf`` (default: the same name with .pdf) and return its path.
+    An existing PDF is kept under a timestamped name, as the summary is.  Raises :class:`PdfError`
+    (one line, Vietnamese / English) when LibreOffice is missing, fails or takes too long."""
+    xlsx = Path(xlsx)
+    target = Path(pdf) if pdf is not None else xlsx.with_suffix(".pdf")
+    exe = require_libreoffice(target)
     if not xlsx.is_file():
         raise PdfError(f"{xlsx}: không có tệp bảng tổng hợp / no such workbook")
     work = Path(tempfile.mkdtemp(prefix="kcl-pdf-"))
@@ -65,24 +72,10 @@ def write_pdf(xlsx: Path | str, pdf: Path | str | None = None, *, timeout: float
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _place(made: Path, target: Path) -> None:
-    """Copy into a temporary name beside ``target``, then rename: readers never see half a PDF."""
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as fh, open(made, "rb") as src:
-                shutil.copyfileobj(src, fh)
-            os.chmod(tmp, 0o666 & ~_umask())
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-    except OSError as exc:
-        raise cannot_write(target, exc) from None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _place(made: Path, target: Path) -> Path | None:
+    """Copy into a temporary name beside ``target``, then rename: readers never see half a
+    PDF, and an earlier one is kept under a timestamped name (as the summary is).  Returns
+    that name, or None."""
+    with temporary_beside(target) as tmp:
+        shutil.copyfile(made, tmp)
+        return replace_keeping_backup(tmp, target)

@@ -30,6 +30,7 @@ from kcl_xlsx.intake.preflight import Bounds, preflight
 from kcl_xlsx.summary.tables import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS, ROW_COLUMNS, SCHOOL_COLUMNS, Tables,
                            parse_month_text, progress_column, summarise)
 from kcl_xlsx.summary.outputs import write_outputs
+from kcl_xlsx.summary.pdf import require_libreoffice, write_pdf
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.summary.labels import codes_of
 from kcl_xlsx.summary.workbook import (EARLIER_HEADERS, HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING,
@@ -61,12 +62,16 @@ class RollupResult:
     out: Path | None = None
     backup: Path | None = None
     exported: list[Path] = dataclasses.field(default_factory=list)
+    pdf: Path | None = None
 
 
 def rollup(inputs: list[Path], out: Path | None, *, export: Path | None = None, as_of: dt.date | None = None,
-           choices: str | None = None, show_info: bool = False) -> RollupResult:
-    """Read every input, add them up and write the summary ``out`` (and the export);
-    ``show_info`` lists info-level issues on its Lỗi sheet too."""
+           choices: str | None = None, show_info: bool = False, pdf: bool = False) -> RollupResult:
+    """Read every input, add them up and write the summary ``out`` (and the export, and
+    with ``pdf`` the summary printed by LibreOffice); ``show_info`` lists info-level issues
+    on its Lỗi sheet too."""
+    if pdf and out is not None:
+        require_libreoffice(Path(out).with_suffix(".pdf"))
     if not inputs:
         raise SpecError("rollup", "cần ít nhất một tệp tổng hợp hoặc thư mục xuất dữ liệu",
                         "give at least one summary workbook or export folder")
@@ -79,6 +84,8 @@ def rollup(inputs: list[Path], out: Path | None, *, export: Path | None = None, 
     data = summarise(tables)
     written = write_outputs(data, Path(out) if out is not None else None, Path(export) if export is not None else None)
     res.backup, res.exported = written.backup, written.exported
+    if pdf and out is not None:
+        res.pdf = write_pdf(Path(out))
     return res
 
 
