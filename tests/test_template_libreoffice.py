@@ -224,7 +224,8 @@ def test_resave_keeps_protection_with_input_cells_unlocked(level, issued, workbo
     spec = issued[level].spec
     form, lay = spec.form, L.PlanLayout(spec.form)
     _before, wb = workbooks[level]
-    for name in (L.GUIDE_SHEET, form.info_sheet, form.sheet, L.PRINT_SHEET, L.PRINT_DATA_SHEET, L.LISTS_SHEET, ident.SHEET):
+    printed = (L.PRINT_SHEET, L.PRINT_DATA_SHEET) if form.print_view else ()
+    for name in (L.GUIDE_SHEET, form.info_sheet, form.sheet, *printed, L.LISTS_SHEET, ident.SHEET):
         assert wb[name].protection.sheet, f"{name} lost its protection"
     plan = wb[form.sheet]
     for excel_row in (L.FIRST_INPUT_ROW + 1, lay.last_input_row + 1):
@@ -250,8 +251,9 @@ def test_resave_keeps_sheets_hidden(level, issued, workbooks):
     form = issued[level].spec.form
     _before, wb = workbooks[level]
     states = {ws.title: ws.sheet_state for ws in wb.worksheets}
-    assert list(states) == [L.GUIDE_SHEET, form.info_sheet, form.sheet, L.PRINT_SHEET, L.LISTS_SHEET, ident.SHEET,
-                           L.PRINT_DATA_SHEET]
+    printed = [L.PRINT_SHEET, L.LISTS_SHEET, ident.SHEET, L.PRINT_DATA_SHEET] if form.print_view else [
+        L.LISTS_SHEET, ident.SHEET]
+    assert list(states) == [L.GUIDE_SHEET, form.info_sheet, form.sheet, *printed]
     assert states[L.GUIDE_SHEET] == states[form.info_sheet] == states[form.sheet] == "visible"
     assert states[L.LISTS_SHEET] == "hidden"
     assert states[ident.SHEET] in ("hidden", "veryHidden")  # LibreOffice writes veryHidden as hidden
@@ -605,7 +607,7 @@ def test_warnings_are_not_counted_in_the_banner(fid, engine, engine_results):
     assert not sheet_errors(out, "Kế hoạch")
     assert tt_numbers(out, 3) == [1, "", 3]
     read = read_plan(out, 3)
-    assert read.checks[0] == "OK" and read.checks[1] == "" and read.checks[2].startswith("Lưu ý: ")
+    assert read.checks[0] == "OK" and read.checks[1] == "" and read.checks[2].startswith("Cảnh báo: ")
     assert read.banner == "Chưa phát hiện lỗi ở các dòng đã nhập"
 
 
