@@ -265,11 +265,16 @@ def test_no_code_in_any_cell_of_the_summary(summary, demo):
 
 
 def test_no_code_in_any_cell_of_a_feedback_copy(demo):
-    """The sheet kcl-xlsx adds to the school's copy.  (The school's own sheets are the
-    template's: its Thông tin shows the framework as "17/2018/TT-BGDĐT (tt17-2018)", a matter
-    for the template.)"""
+    """Every sheet a person sees in the school's copy: the report kcl-xlsx adds and the
+    template's own visible sheets (Thông tin names the framework "Thông tư 17/2018/TT-BGDĐT").
+    The hidden list and identity sheets are machine data."""
+    import openpyxl
+
     (copy,) = sorted((demo / "3-phan-hoi").glob("*.xlsx"))
-    assert _code_like(copy, only="Kết quả kiểm tra") == []
+    visible = [ws.title for ws in openpyxl.load_workbook(copy, read_only=True).worksheets
+               if ws.sheet_state == "visible"]
+    assert "Kết quả kiểm tra" in visible and "Thông tin" in visible
+    assert [found for name in visible for found in _code_like(copy, only=name)] == []
     report = CalamineWorkbook.from_path(str(copy)).get_sheet_by_name("Kết quả kiểm tra").to_python()
     severities = {r[1] for r in report if r and isinstance(r[0], (int, float)) and r[0] >= 1}
     assert severities and severities <= {label_of(Severity.ERROR), label_of(Severity.WARNING)}  # no info by default

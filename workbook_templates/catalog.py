@@ -58,6 +58,12 @@ class Framework:
     verified: bool
 
     @property
+    def label(self) -> str:
+        """What a person reads for the framework ("Thông tư 18/2018/TT-BGDĐT"); the id stays
+        in machine exports."""
+        return f"Thông tư {self.number}"
+
+    @property
     def top_level(self) -> int | None:
         """The level whose items form their own section (Mức 4), if the framework has one."""
         return max(self.levels) if self.top_items else None

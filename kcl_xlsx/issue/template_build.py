@@ -243,7 +243,7 @@ class _Builder:
         ws.write_string(0, 0, "THÔNG TIN TRƯỜNG VÀ NGƯỜI LẬP KẾ HOẠCH", f.title)
         values = {"school_name": token("school_name"), "school_code": token("school_code"),
                   "unit": token("unit"), "year": self.spec.year.label, "level": self.spec.level.label,
-                  "framework": f"{self.spec.framework.number} ({self.spec.framework.id})"}
+                  "framework": self.spec.framework.label}
         for field in self.form.info_fields:
             row = lay.info_row(field.key)
             ws.write_string(row, 0, field.label, f.label)

@@ -34,7 +34,7 @@ def level_labels(form: str | None = None) -> Mapping[str, str]:
 def framework_labels() -> Mapping[str, str]:
     """Framework id -> ``Thông tư 18/2018/TT-BGDĐT`` (the built-in catalog; an id it does not
     know is shown as it is)."""
-    return {f.id: f"Thông tư {f.number}" for f in load_catalog().frameworks}
+    return {f.id: f.label for f in load_catalog().frameworks}
 
 
 def framework_label(framework: str) -> str:
