@@ -64,7 +64,8 @@ def test_v1_form_is_the_form_of_before_byte_for_byte():
 
 def test_v2_differs_from_v1_only_in_the_standard_field_and_texts():
     """The differences are data: the standard's derived_from (and not required), the help and
-    guide texts that describe choosing it, and the version."""
+    guide texts that describe choosing it, the warnings' wording in Kiểm tra ("Cảnh báo: ",
+    as on the summary and the feedback), and the version."""
     v1, v2 = yaml.safe_load(_data("form-2025.1.yaml")), yaml.safe_load(_data("form.yaml"))
     f1 = {f["key"]: f for f in v1["plan"]["fields"]}
     f2 = {f["key"]: f for f in v2["plan"]["fields"]}
@@ -77,7 +78,9 @@ def test_v2_differs_from_v1_only_in_the_standard_field_and_texts():
            {k: v for k, v in f2["criterion"].items() if k != "help"}
     for part in ("school_levels", "rules", "field_rules"):
         assert v1[part] == v2[part], part
-    assert {k: v for k, v in v1["plan"].items() if k != "fields"} == {k: v for k, v in v2["plan"].items() if k != "fields"}
+    assert (v1["plan"]["warning_prefix"], v2["plan"]["warning_prefix"]) == ("Lưu ý: ", "Cảnh báo: ")
+    plan = ("fields", "warning_prefix")
+    assert {k: v for k, v in v1["plan"].items() if k not in plan} == {k: v for k, v in v2["plan"].items() if k not in plan}
 
 
 def _form_yaml_with(tmp_path: Path, change) -> Path:
