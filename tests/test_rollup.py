@@ -223,6 +223,16 @@ def test_cli(offices, tmp_path):
     assert len(list(tmp_path.glob("t*.xlsx"))) == 2  # the first roll-up is kept, never overwritten
 
 
+@pytest.mark.libreoffice
+def test_cli_pdf_prints_the_rollup(offices, tmp_path, soffice):
+    out, _sent, _root = offices
+    target = tmp_path / "chung.xlsx"
+    got = runner.invoke(app, ["rollup", str(out["A"][0]), str(out["B"][1]), "-o", str(target), "--pdf"])
+    assert got.exit_code == 0, got.output
+    pdf = target.with_suffix(".pdf")
+    assert pdf.read_bytes()[:5] == b"%PDF-" and f"Bản PDF: {pdf}" in got.output
+
+
 def _bad_inputs(offices, tmp: Path) -> dict[str, list[str]]:
     out, _sent, root = offices
     other_year = tmp / "khac-nam"
