@@ -13,7 +13,8 @@ from kcl_xlsx.check.checker import CheckOptions, Submission
 from kcl_xlsx.check.feedback_run import write_feedback_files
 from kcl_xlsx.check.run import check_many, with_roster
 from kcl_xlsx.collect.result import CollectResult
-from kcl_xlsx.collect.run import collect_inbox, remember
+from kcl_xlsx.collect.lock import one_run_at_a_time
+from kcl_xlsx.collect.run import collect_inbox, ledger_for, remember
 from kcl_xlsx.intake import entries
 from kcl_xlsx.intake.entries import Entry, walk
 from kcl_xlsx.spec.roster import Roster
@@ -53,24 +54,28 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
             deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
             options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
             write_summary: bool = True, feedback: Path | None = None, export: Path | None = None,
-            as_of: dt.date | None = None, show_info: bool = False, pdf: bool = False) -> CollectResult:
+            as_of: dt.date | None = None, show_info: bool = False, pdf: bool = False,
+            on_wait: Callable[[Path], None] | None = None) -> CollectResult:
     """`kcl-xlsx collect`: the collect stage -> the summary (workbook ``out``, an earlier one
     kept under a timestamped name; the export folder; with ``pdf`` the workbook printed by
     LibreOffice beside it) -> the run recorded in the ledger.  ``show_info`` lists info-level
     issues on the Lỗi sheet and the feedback copies too.  An inbox unchanged since the last
-    run for the same outputs does nothing."""
+    run for the same outputs does nothing.  A run on a ledger another run is using waits for
+    it (``on_wait(lock file)`` is told once)."""
     if pdf and (out is None or not write_summary):
         raise OutputError("--pdf: cần bảng tổng hợp (-o) để in / --pdf needs the summary workbook")
     if pdf:
         require_libreoffice(Path(out).with_suffix(".pdf"))
-    res = collect_inbox(inbox, out, roster=roster, year=year, deadline=deadline, ledger_path=ledger_path, jobs=jobs,
-                        options=options, progress=progress, write_summary=write_summary, feedback=feedback,
-                        export=export, as_of=as_of, outputs_key=(show_info, pdf), show_info=show_info)
-    if res.unchanged:
-        return res
-    if (out is not None and write_summary) or export is not None:
-        summarise_collect(res, Path(out) if out is not None and write_summary else None, export)
-    if pdf:
-        res.pdf = write_pdf(Path(out))
-    remember(res)
+    with one_run_at_a_time(ledger_for(inbox, out, ledger_path), on_wait):  # never two runs doing the work
+        res = collect_inbox(inbox, out, roster=roster, year=year, deadline=deadline, ledger_path=ledger_path,
+                            jobs=jobs, options=options, progress=progress, write_summary=write_summary,
+                            feedback=feedback, export=export, as_of=as_of, outputs_key=(show_info, pdf),
+                            show_info=show_info)
+        if res.unchanged:
+            return res
+        if (out is not None and write_summary) or export is not None:
+            summarise_collect(res, Path(out) if out is not None and write_summary else None, export)
+        if pdf:
+            res.pdf = write_pdf(Path(out))
+        remember(res)
     return res

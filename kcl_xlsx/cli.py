@@ -245,7 +245,10 @@ def collect(
     with progress_bar(err) as progress:
         res = commands.collect(inbox, output, roster=schools, year=year, deadline=due, ledger_path=ledger, jobs=jobs,
                           options=options, progress=progress, feedback=feedback, export=export,
-                          as_of=_date(as_of, "--as-of") if as_of else None, show_info=show_info, pdf=pdf)
+                          as_of=_date(as_of, "--as-of") if as_of else None, show_info=show_info, pdf=pdf,
+                          on_wait=lambda lock: err.print(
+                              f"Một lần chạy khác đang dùng sổ theo dõi ({lock}); đang chờ nó xong... "
+                              f"/ another collect holds this ledger; waiting", markup=False))
     print_result(out, res)
     if res.advice:  # most files fail the same template check: the option is likely wrong
         raise typer.Exit(1)

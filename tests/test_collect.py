@@ -457,3 +457,34 @@ def test_a_school_that_sent_only_a_pdf_or_word_is_wrong_format_not_missing(sourc
     assert "Nộp sai định dạng" in to_act["CS001"]  # listed among the schools the office must chase
     by_school = {row[0]: row for row in book.get_sheet_by_name("Theo trường").to_python()[1:]}
     assert "Nộp sai định dạng" in by_school["CS001"] and "cs001/ke-hoach.pdf" in by_school["CS001"]
+
+
+@pytest.mark.parametrize("jobs", [0, 2])
+@pytest.mark.parametrize("names", [("a.xlsx", "b.xlsx"), ("b.xlsx", "a.xlsx")])
+def test_the_newest_version_is_one_answer_whatever_the_order(sources, tmp_path, jobs, names):
+    """Two versions of one school's plan saved within the same second: the later arrival
+    (file modified time) is summarised; with the same arrival time too, the content hash
+    decides. File names and worker completion order never matter."""
+    import datetime as dt
+    import os
+
+    roster = load_roster("sample", sources.form)
+    fac = TemplateFactory(sources, YEAR)
+    school = next(s for s in roster.schools if s.code == "CS001")
+    data, _ = fac.make(school.level, school)
+    (tmp_path / "mau.xlsx").write_bytes(data)
+    spec = fac.spec(school.level)
+    saved = dt.datetime(2025, 9, 20, 8, 0, 0)
+    inbox = tmp_path / "inbox"
+    two_rows, four_rows = inbox / names[0], inbox / names[1]
+    fill_plan(tmp_path / "mau.xlsx", two_rows, plan_rows(spec, 2, 5), info={"preparer": "A"}, saved=saved)
+    fill_plan(tmp_path / "mau.xlsx", four_rows, plan_rows(spec, 4, 5), info={"preparer": "A"}, saved=saved)
+    os.utime(two_rows, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    os.utime(four_rows, ns=(1_700_000_000_500_000_000, 1_700_000_000_500_000_000))  # arrived half a second later
+    res = collect(inbox, tmp_path / "o1" / "t.xlsx", roster=roster, year=YEAR, jobs=jobs)
+    assert res.schools["CS001"].accepted.rel == four_rows.name
+    # the same arrival time as well: the content hash decides, the same way every time
+    os.utime(two_rows, ns=(1_700_000_000_500_000_000, 1_700_000_000_500_000_000))
+    res = collect(inbox, tmp_path / "o2" / "t.xlsx", roster=roster, year=YEAR, jobs=jobs)
+    by_hash = max((two_rows, four_rows), key=lambda p: hashlib.sha256(p.read_bytes()).hexdigest())
+    assert res.schools["CS001"].accepted.rel == by_hash.name

@@ -31,6 +31,7 @@ from kcl_xlsx.intake import entries
 from kcl_xlsx.intake.entries import file_sha256, walk
 from kcl_xlsx.collect.ledger import Ledger, now_iso, pack_rows, submission_from_row
 from kcl_xlsx.spec.roster import Roster
+from kcl_xlsx.collect.order import newest_key, norm_time
 from kcl_xlsx.collect.row_block import Block, LazyRows, block_of, empty_block, shared
 from kcl_xlsx.collect.result import (STATUS_CLASSIFICATION, Change, ChangeKind, CheckStatus, Classification,
                                      CollectResult, InboxFile, SchoolResult, SchoolStatus)
@@ -49,6 +50,11 @@ def options_key(options: CheckOptions) -> str:
 
 def default_ledger(out: Path) -> Path:
     return Path(out).parent / "kcl-ledger.sqlite"
+
+
+def ledger_for(inbox: Path, out: Path | None, ledger_path: Path | None) -> Path:
+    """The ledger a run uses: the one named, else beside the summary (or beside the inbox)."""
+    return Path(ledger_path) if ledger_path else default_ledger(out or Path(inbox).parent / "tong-hop.xlsx")
 
 
 # --------------------------------------------------------------------------- the entry point
@@ -76,7 +82,7 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
         options = dataclasses.replace(options, year=year)
     if isinstance(deadline, str):
         deadline = dt.date.fromisoformat(deadline)
-    ledger_path = Path(ledger_path) if ledger_path else default_ledger(out or inbox.parent / "tong-hop.xlsx")
+    ledger_path = ledger_for(inbox, out, ledger_path)
     okey = options_key(options)
     as_of = as_of or dt.date.today()
     fp = collect_cache.fingerprint(inbox, okey, _roster_key(roster), deadline, as_of, out, write_summary, export,
@@ -278,7 +284,7 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
               form: Form) -> None:
     plans: list[InboxFile] = []
     first_by_sha: dict[str, InboxFile] = {}
-    for f in sorted(files, key=lambda f: (f.collected_at, f.rel)):
+    for f in sorted(files, key=lambda f: (f.mtime_ns, f.rel)):  # of two equal files, the first to arrive is the original
         sub = f.sub
         assert sub is not None
         if sub.status in STATUS_CLASSIFICATION:
@@ -319,7 +325,7 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
                 schools[code].wrong_format.append(f)
 
     for s in schools.values():
-        ordered = sorted(s.files, key=_newest_key, reverse=True)
+        ordered = sorted(s.files, key=newest_key, reverse=True)
         valid = [f for f in ordered if f.sub.status == CheckStatus.VALID]
         for f in ordered:
             f.classification = (Classification.WITH_ERRORS if f.sub.status == CheckStatus.ERRORS
@@ -327,12 +333,12 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
         if valid:
             s.accepted = valid[0]
             s.accepted.classification = Classification.ACCEPTED
-            older = [f for f in ordered if _newest_key(f) < _newest_key(s.accepted)]
+            older = [f for f in ordered if newest_key(f) < newest_key(s.accepted)]
             s.previous = older[0] if older else None
             if s.previous:
                 # both versions' full rows, from the ledger (a run keeps only what the summary needs)
                 s.changes = diff_rows(list(s.previous.sub.rows), list(s.accepted.sub.rows), form)
-            newer_bad = [f for f in ordered if f.sub.status == CheckStatus.ERRORS and _newest_key(f) > _newest_key(s.accepted)]
+            newer_bad = [f for f in ordered if f.sub.status == CheckStatus.ERRORS and newest_key(f) > newest_key(s.accepted)]
             for f in newer_bad:
                 f.note = "bản mới hơn có lỗi; đang tổng hợp " + s.accepted.rel
             s.accepted.late = _late(s.accepted, deadline)
@@ -347,27 +353,13 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
     res.schools = dict(sorted(schools.items()))
 
 
-def _newest_key(f: InboxFile) -> tuple[str, str, str]:
-    return (_norm_time(f.sub.saved_at) if f.sub else "", f.collected_at, f.rel)
-
-
-def _norm_time(s: str) -> str:
-    try:
-        t = dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
-        return ""
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-
-
 def _late(f: InboxFile, deadline: dt.date | None) -> bool:
     """Late when the file reached the inbox (mtime) or was saved by the school after the
     deadline day (both read as local dates)."""
     if deadline is None:
         return False
     received = dt.datetime.fromtimestamp(f.mtime_ns / 1e9).date()
-    saved = _norm_time(f.sub.saved_at) if f.sub else ""
+    saved = norm_time(f.sub.saved_at) if f.sub else ""
     saved_day = dt.date.fromisoformat(saved[:10]) if saved else None
     return received > deadline or (saved_day is not None and saved_day > deadline)
 

@@ -22,6 +22,7 @@ import pandas as pd
 from workbook_templates.choices import Choices, load_choices
 from workbook_templates.form import load_form
 
+from kcl_xlsx.collect.order import newest_key
 from kcl_xlsx.collect.result import CollectResult, InboxFile
 from kcl_xlsx.spec.freetext import fold
 from kcl_xlsx.spec.vocab import Classification, Progress, SchoolStatus
@@ -234,8 +235,7 @@ def _shown_file(s) -> Any:
     the file it sent instead of a plan (a PDF, a Word file)."""
     if s.accepted is not None:
         return s.accepted
-    return max(s.files or s.wrong_format, key=lambda f: (f.sub.saved_at if f.sub else "", f.collected_at, f.rel),
-               default=None)
+    return max(s.files or s.wrong_format, key=newest_key, default=None)
 
 
 def _schools_frame(res: CollectResult) -> pd.DataFrame:
