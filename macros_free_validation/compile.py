@@ -5,7 +5,7 @@ import dataclasses
 from typing import Any, Callable, Iterable, Mapping
 
 from .report import Severity
-from .rules import KINDS, ExcelContext, PyContext, Rule, xl_text
+from .rules import KINDS, ExcelContext, PyContext, Rule
 
 
 @dataclasses.dataclass(frozen=True)

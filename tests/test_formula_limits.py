@@ -11,8 +11,6 @@ import re
 import zipfile
 import io
 
-import pytest
-
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.spec import layout as L
 

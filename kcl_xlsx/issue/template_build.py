@@ -18,7 +18,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from macros_free_validation.report import Severity
-from macros_free_validation.rules import GUARD, NBSP, ExcelContext, xl_text
+from macros_free_validation.rules import GUARD, NBSP, ExcelContext
 
 from kcl_xlsx.spec import identity as ident
 from kcl_xlsx.spec import layout as L
