@@ -73,6 +73,8 @@ class Code(str, enum.Enum):
     TEXT_NORMALIZED = "text.normalized"
     TEXT_FORMULA_LIKE = "text.formula_like"
     VALUE_INTERPRETED = "value.interpreted"
+    NUMBER_NOT_FINITE = "number.not_finite"  # inf, -inf, NaN stored in a cell: no spreadsheet holds one
+    NUMBER_TINY = "number.tiny"  # a subnormal (below 2.2e-308): Excel reads it as 0, and so do we
     BUDGET_PARSED_FROM_TEXT = "budget.parsed_from_text"
     BUDGET_RANGE = "budget.range"
     OWNER_SPLIT = "owner.split"
