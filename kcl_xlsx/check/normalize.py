@@ -286,7 +286,9 @@ class RowNormalizer:
         if parsed.max != parsed.min:
             out.issues.append(Issue.make(Code.BUDGET_RANGE, low=_fmt(parsed.min), high=_fmt(parsed.max), value=value,
                                          **where(budget)))
-        v[budget] = parsed.min
+        # the rules check one number: the low end, unless the high end (which enters the
+        # "tối đa" totals) is beyond the form's ceiling, so that the max rule sees it
+        v[budget] = parsed.max if parsed.max > self.spec.form.budget_ceiling else parsed.min
         out.derived.update(budget_min=parsed.min, budget_max=parsed.max)
 
     def _derive(self, v: dict, out: Normalized) -> None:
