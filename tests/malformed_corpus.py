@@ -596,10 +596,19 @@ NUMBER_READ: dict[str, float | None] = {
 }
 
 
+# A number cell whose <v> is no number at all: python-calamine refuses the whole sheet, so the
+# plan cannot be read; the check names the cell (file.bad_number_cell), not "parser crashed".
+NUMBER_UNREADABLE: dict[str, tuple[Builder, str]] = {
+    "budget_hex_literal": (_budget_literal("budget_hex_literal", "0x10"), "0x10"),
+    "budget_decimal_comma_literal": (_budget_literal("budget_decimal_comma_literal", "1,5"), "1,5"),
+    "budget_word_literal": (_budget_literal("budget_word_literal", "mười"), "mười"),
+}
+
+
 def build_number(name: str, directory: Path) -> Path:
     target = directory / name
     target.mkdir(parents=True, exist_ok=True)
-    return NUMBER_CORPUS[name][0](target)
+    return {**NUMBER_CORPUS, **NUMBER_UNREADABLE}[name][0](target)
 
 
 # --------------------------------------------------------------------------- the corpus

@@ -101,17 +101,32 @@ def test_check_gives_one_clear_issue_at_the_cell(name, corpus):
         assert [i.code for i in sub.issues if i.cell == cell] == ["number.tiny"]
 
 
+@pytest.mark.parametrize("name", list(mc.NUMBER_UNREADABLE))
+def test_a_number_cell_holding_no_number_is_named(name, tmp_path):
+    """python-calamine refuses the whole sheet ("Parse float error"): the check says which
+    cell and what it holds, not "parser crashed"."""
+    sub = check_path(mc.build_number(name, tmp_path), OPTIONS)
+    assert [(i.code, i.sheet, i.cell, i.value) for i in sub.issues] == [
+        ("file.bad_number_cell", "Kế hoạch", mc.budget_cell(), mc.NUMBER_UNREADABLE[name][1])]
+    assert sub.status == "unreadable"
+    assert f"ô Kế hoạch!{mc.budget_cell()} là ô số nhưng chứa" in sub.issues[0].message
+
+
 def test_check_command_exits_1_in_one_line(corpus, tmp_path):
     folder = tmp_path / "nop"
     folder.mkdir()
     for name in ("budget_inf", "budget_nan", "budget_1e308", "v1_budget_inf"):
         shutil.copy(corpus[name], folder / f"{name}.xlsx")
+    shutil.copy(mc.build_number("budget_hex_literal", tmp_path), folder / "hex.xlsx")
     res = CliRunner().invoke(app, ["check", str(folder), "--year", YEAR, "--key", KEY.decode(), "--jobs", "1"],
                              env={"COLUMNS": "250"})
     assert res.exit_code == 1, res.output
     assert "Traceback" not in res.output and res.exception is None or isinstance(res.exception, SystemExit)
     assert res.output.count("không phải số hữu hạn") == 3
     assert "Kinh phí trên 50.000 triệu đồng" in res.output
+    res = CliRunner().invoke(app, ["check", str(folder / "hex.xlsx"), "--year", YEAR, "--format", "csv", "--jobs", "1"])
+    assert res.exit_code == 1 and "file.bad_number_cell" in res.output and "là ô số nhưng chứa '0x10'" in res.output
+    assert "file.parser_crashed" not in res.output and "Traceback" not in res.output
 
 
 def _numeric_values(xml: str) -> list[str]:

@@ -52,6 +52,7 @@ class Code(str, enum.Enum):
     FILE_OUT_OF_BOUNDS = "file.out_of_bounds"
     FILE_CELL_TOO_LONG = "file.cell_too_long"
     FILE_PARSER_CRASHED = "file.parser_crashed"
+    FILE_BAD_NUMBER_CELL = "file.bad_number_cell"  # a number cell whose <v> is not a number: no sheet can be read
     FILE_TIMEOUT = "file.timeout"
     # the workbook's structure (reader)
     STRUCTURE_PLAN_SHEET_RENAMED = "structure.plan_sheet_renamed"
