@@ -99,7 +99,11 @@ def is_blank(value: Any) -> bool:
 
 
 def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    # a finite number: inf and NaN are what no spreadsheet cell holds (Excel refuses the
+    # file), so they are "not a number" for every rule, in every form version
+    if isinstance(value, float):
+        return value - value == 0
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _excel_fold(value: Any) -> str:

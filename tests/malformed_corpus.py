@@ -10,6 +10,7 @@ interpreter (a 512 GiB allocation).  Use :mod:`kcl_xlsx.intake.sandbox`.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import random
 import shutil
@@ -458,6 +459,156 @@ def cell_10mb(directory: Path) -> Path:
     """10 MB of text in one cell (base64 noise: it does not compress, so it is not a bomb)."""
     noise = base64.b64encode(random.Random(7).randbytes(7_500_000))
     return _with_base("o-10mb.xlsx", directory, replace={SHARED_STRINGS: _placeholder(noise)})
+
+
+# --------------------------------------------------------------------------- numbers (issue 14)
+#
+# A real issued template, filled with the guide's example row, whose budget cell (Kế hoạch,
+# first input row) then holds what a hand-edited or generated file can: a number cell whose
+# <v> is "inf", "NaN", "1e400", a subnormal, -0, a huge number; or text such as "∞".  These
+# pass the pre-flight (they are well-formed workbooks): ``NUMBER_CORPUS`` maps a name to
+# (builder, the one error code the check reports at that cell, or None when the plan is
+# valid) and ``NUMBER_READ`` to the budget the check reads (None: dropped).
+
+NUMBER_YEAR = "2025-2026"
+NUMBER_KEY = b"khoa-phong-gd-test"
+NUMBER_V1 = "2025.1"
+
+
+@functools.lru_cache(maxsize=4)
+def _number_template(form_version: str | None) -> bytes:
+    from kcl_xlsx.issue.issuing import TemplateFactory
+    from kcl_xlsx.spec.plan_spec import Sources
+    from kcl_xlsx.spec.roster import School
+
+    school = School("79000456", "Trường THCS Lê Lợi", "thcs", "Phòng GD&ĐT Quận 3")
+    return TemplateFactory(Sources.load(), NUMBER_YEAR, key=NUMBER_KEY, form_version=form_version).make("thcs", school)[0]
+
+
+def number_plan(directory: Path, budget: object = 7, name: str = "so.xlsx", form_version: str | None = None,
+                rows: int = 1) -> Path:
+    """A filled plan (the example row, ``rows`` times with different targets) with ``budget``
+    typed in the first row's budget cell (text stays text)."""
+    from kcl_xlsx.demo import fill_plan
+    from kcl_xlsx.spec.plan_spec import Sources, example_row
+
+    sources = Sources.load()
+    example = example_row(sources.spec("thcs", NUMBER_YEAR, form_version=form_version))
+    template = directory / f".mau-{form_version or 'current'}.xlsx"
+    template.write_bytes(_number_template(form_version))
+    filled = [{**example, "target": f"Kết quả {i + 1}", "budget": budget if i == 0 else 5} for i in range(rows)]
+    try:
+        return fill_plan(template, directory / name, filled, info={"preparer": "Phạm Thị Dung"},
+                         form=sources.form_for(form_version) if form_version else None)
+    finally:
+        template.unlink()
+
+
+def budget_cell(form_version: str | None = None, row: int = 0) -> str:
+    """The budget cell of input row ``row`` ("K6" in form 2026.1)."""
+    from kcl_xlsx.spec import layout as L
+    from kcl_xlsx.spec.plan_spec import Sources
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
+    form = Sources.load().form_for(form_version) if form_version else Sources.load().form
+    return xl_rowcol_to_cell(L.FIRST_INPUT_ROW + row, L.PlanLayout(form).columns[form.roles.budget])
+
+
+def sheet_part(package: zipfile.ZipFile, name: str) -> str:
+    """The part name of the worksheet called ``name`` (through workbook.xml and its rels)."""
+    import re
+
+    workbook = package.read("xl/workbook.xml").decode("utf-8")
+    rid = re.search(r'<sheet [^>]*name="' + re.escape(name) + r'"[^>]*r:id="([^"]+)"', workbook)
+    rels = package.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    target = re.search(r'<Relationship [^>]*Id="' + re.escape(rid.group(1)) + r'"[^>]*Target="([^"]+)"', rels) or \
+        re.search(r'<Relationship [^>]*Target="([^"]+)"[^>]*Id="' + re.escape(rid.group(1)) + '"', rels)
+    return "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
+
+
+def with_number_literal(path: Path, literal: str, cell: str, out: Path) -> Path:
+    """``path`` with the number cell ``cell`` of Kế hoạch holding ``<v>literal</v>``."""
+    import re
+
+    with zipfile.ZipFile(path) as zf:
+        part = sheet_part(zf, "Kế hoạch")
+
+    def patch(data: bytes) -> bytes:
+        new, n = re.subn(rb'(<c r="' + cell.encode() + rb'"[^>]*>)<v>[^<]*</v>', rb"\g<1><v>" + literal.encode() + b"</v>",
+                         data, count=1)
+        assert n == 1, f"no number cell {cell} in {part}"
+        return new
+
+    return _rewrite_zip(path, out, replace={part: patch})
+
+
+def _budget_literal(name: str, literal: str, form_version: str | None = None) -> Builder:
+    def build(directory: Path) -> Path:
+        plan = number_plan(directory, 7, f".{name}-base.xlsx", form_version)
+        try:
+            return with_number_literal(plan, literal, budget_cell(form_version), directory / f"{name}.xlsx")
+        finally:
+            plan.unlink()
+    build.__name__ = name
+    build.__doc__ = f"The budget cell holds <v>{literal}</v>" + (f" (form {form_version})" if form_version else "")
+    return build
+
+
+def _budget_text(name: str, text: str) -> Builder:
+    def build(directory: Path) -> Path:
+        return number_plan(directory, text, f"{name}.xlsx")
+    build.__name__ = name
+    build.__doc__ = f"The budget cell holds the text {text!r}"
+    return build
+
+
+NUMBER_CORPUS: dict[str, tuple[Builder, str | None]] = {
+    "budget_inf": (_budget_literal("budget_inf", "inf"), "number.not_finite"),
+    "budget_minus_inf": (_budget_literal("budget_minus_inf", "-inf"), "number.not_finite"),
+    "budget_nan": (_budget_literal("budget_nan", "NaN"), "number.not_finite"),
+    "budget_infinity_word": (_budget_literal("budget_infinity_word", "Infinity"), "number.not_finite"),
+    "budget_exponent_overflow": (_budget_literal("budget_exponent_overflow", "1e400"), "number.not_finite"),
+    "budget_1e308": (_budget_literal("budget_1e308", "1e308"), "budget.implausible"),
+    "budget_over_ceiling": (_budget_literal("budget_over_ceiling", "50000.5"), "budget.implausible"),
+    "budget_at_ceiling": (_budget_literal("budget_at_ceiling", "50000"), None),
+    "budget_minus_zero": (_budget_literal("budget_minus_zero", "-0"), None),
+    "budget_subnormal": (_budget_literal("budget_subnormal", "1e-320"), None),
+    "budget_minus_subnormal": (_budget_literal("budget_minus_subnormal", "-1e-320"), None),
+    "budget_text_infinity_sign": (_budget_text("budget_text_infinity_sign", "∞"), "field.not_a_number"),
+    "budget_text_1e400": (_budget_text("budget_text_1e400", "1e400"), "field.not_a_number"),
+    "budget_text_inf": (_budget_text("budget_text_inf", "inf"), "field.not_a_number"),
+    "budget_text_nan": (_budget_text("budget_text_nan", "NaN"), "field.not_a_number"),
+    "budget_text_huge_digits": (_budget_text("budget_text_huge_digits", "9" * 400), "field.not_a_number"),
+    "budget_text_range_over_ceiling": (_budget_text("budget_text_range_over_ceiling", "40000 - 60000 triệu"),
+                                       "budget.implausible"),
+    "v1_budget_inf": (_budget_literal("v1_budget_inf", "inf", NUMBER_V1), "number.not_finite"),
+    "v1_budget_nan": (_budget_literal("v1_budget_nan", "nan", NUMBER_V1), "number.not_finite"),
+}
+# the highest budget the check reads from the cell (derived budget_max: what enters the
+# "tối đa" totals; None: no number)
+NUMBER_READ: dict[str, float | None] = {
+    "budget_inf": None, "budget_minus_inf": None, "budget_nan": None, "budget_infinity_word": None,
+    "budget_exponent_overflow": None, "budget_1e308": 1e308, "budget_over_ceiling": 50000.5,
+    "budget_at_ceiling": 50000.0, "budget_minus_zero": 0.0, "budget_subnormal": 0.0, "budget_minus_subnormal": 0.0,
+    "budget_text_infinity_sign": None, "budget_text_1e400": None, "budget_text_inf": None, "budget_text_nan": None,
+    "budget_text_huge_digits": None, "budget_text_range_over_ceiling": 60000.0,
+    "v1_budget_inf": None, "v1_budget_nan": None,
+}
+
+
+# A number cell whose <v> is no number at all: python-calamine refuses the whole sheet, so the
+# plan cannot be read; the check names the cell (file.bad_number_cell), not "parser crashed".
+NUMBER_UNREADABLE: dict[str, tuple[Builder, str]] = {
+    "budget_hex_literal": (_budget_literal("budget_hex_literal", "0x10"), "0x10"),
+    "budget_decimal_comma_literal": (_budget_literal("budget_decimal_comma_literal", "1,5"), "1,5"),
+    "budget_word_literal": (_budget_literal("budget_word_literal", "mười"), "mười"),
+}
+
+
+def build_number(name: str, directory: Path) -> Path:
+    target = directory / name
+    target.mkdir(parents=True, exist_ok=True)
+    return {**NUMBER_CORPUS, **NUMBER_UNREADABLE}[name][0](target)
 
 
 # --------------------------------------------------------------------------- the corpus

@@ -70,7 +70,7 @@ ERROR_ROWS = [
     {**EX, "target": "e", "start": "Tháng 12/2025", "end": "Tháng 9/2025"},           # 10 end_before_start J10
     {**EX, "target": "f", "budget": 5, "funding": "Không cần kinh phí"},               # 11 with_no_funding K11
     {**EX, "target": "g", "funding": ""},                                             # 12 funding.missing L12
-    {**EX, "target": "h", "budget": 60000},                                           # 13 implausible K13 (w)
+    {**EX, "target": "h", "budget": 60000},                                           # 13 implausible K13
     {**EX, "target": "i", "lead": "Ông Ba bảo vệ"},                                    # 14 unknown_choice G14 (w)
     {**EX, "target": "j", "actions": "=1+1"},                                         # 15 formula_like F15 (w)
     {**EX, "target": "k", "budget": "400 - 500 triệu"},                               # 16 parsed_from_text K16 (w)
@@ -94,7 +94,7 @@ EXPECTED = {
         ("period.end_before_start", E, "Kế hoạch!J10"): 1,
         ("budget.with_no_funding_needed", E, "Kế hoạch!K11"): 1,
         ("funding.missing", E, "Kế hoạch!L12"): 1,
-        ("budget.implausible", W, "Kế hoạch!K13"): 1,
+        ("budget.implausible", E, "Kế hoạch!K13"): 1,
         ("field.unknown_choice", W, "Kế hoạch!G14"): 1,
         ("text.formula_like", W, "Kế hoạch!F15"): 1,
         ("budget.parsed_from_text", W, "Kế hoạch!K16"): 1,

@@ -65,7 +65,8 @@ def test_v1_form_is_the_form_of_before_byte_for_byte():
 def test_v2_differs_from_v1_only_in_the_standard_field_and_texts():
     """The differences are data: the standard's derived_from (and not required), the help and
     guide texts that describe choosing it, the warnings' wording in Kiểm tra ("Cảnh báo: ",
-    as on the summary and the feedback), and the version."""
+    as on the summary and the feedback), budget.implausible (an error, live, since 2026.1:
+    issue 14) and the version."""
     v1, v2 = yaml.safe_load(_data("form-2025.1.yaml")), yaml.safe_load(_data("form.yaml"))
     f1 = {f["key"]: f for f in v1["plan"]["fields"]}
     f2 = {f["key"]: f for f in v2["plan"]["fields"]}
@@ -76,8 +77,15 @@ def test_v2_differs_from_v1_only_in_the_standard_field_and_texts():
             assert f1[key] == f2[key], key
     assert {k: v for k, v in f1["criterion"].items() if k != "help"} == \
            {k: v for k, v in f2["criterion"].items() if k != "help"}
-    for part in ("school_levels", "rules", "field_rules"):
+    for part in ("school_levels", "field_rules"):
         assert v1[part] == v2[part], part
+    # budget.implausible: a warning checked on ingest only in v1, an error shown live in v2 (issue 14)
+    r1, r2 = ({r["code"]: r for r in v["rules"]} for v in (v1, v2))
+    assert {c: r for c, r in r1.items() if c != "budget.implausible"} == \
+           {c: r for c, r in r2.items() if c != "budget.implausible"}
+    assert (r1["budget.implausible"]["severity"], r1["budget.implausible"]["live"]) == ("warning", False)
+    assert "severity" not in r2["budget.implausible"] and "live" not in r2["budget.implausible"]  # error, live
+    assert r1["budget.implausible"]["params"] == r2["budget.implausible"]["params"]
     assert (v1["plan"]["warning_prefix"], v2["plan"]["warning_prefix"]) == ("Lưu ý: ", "Cảnh báo: ")
     plan = ("fields", "warning_prefix")
     assert {k: v for k, v in v1["plan"].items() if k not in plan} == {k: v for k, v in v2["plan"].items() if k not in plan}

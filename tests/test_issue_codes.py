@@ -71,7 +71,7 @@ def test_rule_codes_keep_their_severities():
     specs = {t.code: t for t in rule_codes(load_form())}
     assert specs["field.unknown_choice"].severity == Severity.WARNING  # a soft list
     assert specs["field.not_in_list"].severity == Severity.ERROR
-    assert specs["budget.implausible"].severity == Severity.WARNING  # severity: warning in form.yaml
+    assert specs["budget.implausible"].severity == Severity.ERROR  # an error since form 2026.1 (issue 14)
     assert specs["field.required"].message == "Thiếu {label}"  # as written: filled per field
 
 

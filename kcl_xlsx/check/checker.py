@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import html
+import io
+import re
+import zipfile
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Mapping
@@ -158,7 +162,17 @@ def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions,
                 parts: Mapping[str, bytes | None] | None = None) -> Submission:
     sources = sources_of(options)
     # read with the form of the version the file declares (a file of form 2025.1 exactly as then)
-    raw = read_plan(data, kind, sources.form, parts, form_for=sources.form_for)
+    try:
+        raw = read_plan(data, kind, sources.form, parts, form_for=sources.form_for)
+    except Exception as exc:  # python-calamine's errors are plain exceptions
+        bad = _bad_number_cell(data, kind, exc)
+        if bad is None:
+            raise
+        sheet, cell, text = bad
+        sub.issues.append(Issue.make(Code.FILE_BAD_NUMBER_CELL, file=sub.file, where=f"{sheet}!{cell}", sheet=sheet,
+                                     cell=cell, value=text[:50]))
+        sub.status = CheckStatus.UNREADABLE
+        return sub
     form = raw.form or sources.form
     sub.issues.extend(raw.issues)
     sub.info, sub.staff, sub.sheet = raw.info, raw.staff, raw.sheet or ""
@@ -177,6 +191,57 @@ def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions,
     _check_rows(raw, spec, sub)
     sub.status = CheckStatus.ERRORS if sub.errors else CheckStatus.VALID
     return sub
+
+
+_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"([^>]*)>(.*?)</c>', re.S)
+_VALUE = re.compile(rb"<v>([^<]*)</v>")
+_KIND = re.compile(rb'\bt="([^"]*)"')
+
+
+def _bad_number_cell(data: bytes, kind: str, exc: Exception) -> tuple[str, str, str] | None:
+    """(sheet, cell, text) of the first number cell whose value is not a number, when that is
+    why the reader failed (python-calamine: "Parse float error"); None otherwise.  The parts
+    were bounded by the pre-flight before any parser saw them."""
+    if kind not in ("xlsx", "xlsm") or "float" not in str(exc).lower():
+        return None
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = _sheet_names(zf)
+            for part in sorted(n for n in zf.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+                for m in _CELL.finditer(zf.read(part)):
+                    kind, value = _KIND.search(m.group(2)), _VALUE.search(m.group(3))
+                    if value is None or (kind and kind.group(1) != b"n"):
+                        continue
+                    text = value.group(1).decode("utf-8", "replace").strip()
+                    if not text:  # an empty cached result (openpyxl writes them): no value
+                        continue
+                    try:
+                        float(text)
+                    except ValueError:
+                        return names.get(part, part), m.group(1).decode(), text
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        return None
+    return None
+
+
+def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
+    """worksheet part -> the sheet's name (through workbook.xml and its relationships)."""
+    try:
+        book = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+    except KeyError:
+        return {}
+    target = {}
+    for rel in re.findall(r"<Relationship\b[^>]*>", rels):
+        rid, tgt = re.search(r'\bId="([^"]+)"', rel), re.search(r'\bTarget="([^"]+)"', rel)
+        if rid and tgt:
+            target[rid.group(1)] = "xl/" + tgt.group(1).lstrip("/").removeprefix("xl/")
+    out = {}
+    for sheet in re.findall(r"<sheet\b[^>]*>", book):
+        name, rid = re.search(r'\bname="([^"]*)"', sheet), re.search(r'\br:id="([^"]+)"', sheet)
+        if name and rid and rid.group(1) in target:
+            out[target[rid.group(1)]] = html.unescape(name.group(1))
+    return out
 
 
 def _spec_for(sub: Submission, sources: Sources, options: CheckOptions) -> PlanSpec | None:

@@ -98,6 +98,9 @@ class RowNormalizer:
             if value is None:
                 v[key] = None
                 continue
+            if value.__class__ is float and not (value - value == 0 and abs(value) >= _SMALLEST):  # inf, nan, 0, -0, tiny
+                v[key] = _odd_number(value, key, where, out)
+                continue
             if value.__class__ is str:
                 cleaned, what, formula_first = _text_facts(value)
                 if not (what or formula_first):  # most cells: nothing to report
@@ -283,7 +286,9 @@ class RowNormalizer:
         if parsed.max != parsed.min:
             out.issues.append(Issue.make(Code.BUDGET_RANGE, low=_fmt(parsed.min), high=_fmt(parsed.max), value=value,
                                          **where(budget)))
-        v[budget] = parsed.min
+        # the rules check one number: the low end, unless the high end (which enters the
+        # "tối đa" totals) is beyond the form's ceiling, so that the max rule sees it
+        v[budget] = parsed.max if parsed.max > self.spec.form.budget_ceiling else parsed.min
         out.derived.update(budget_min=parsed.min, budget_max=parsed.max)
 
     def _derive(self, v: dict, out: Normalized) -> None:
@@ -298,6 +303,27 @@ class RowNormalizer:
         out.derived["section"] = "muc4" if top and v.get(r.level) == top else "muc1_3"
         out.derived.setdefault("start_month", None)
         out.derived.setdefault("end_month", None)
+
+
+# The smallest normal double: below it (a subnormal, e.g. 1e-320) Excel reads 0, and the
+# Python side must read what Excel does (the min rule, the totals).
+_SMALLEST = 2.2250738585072014e-308
+
+
+def _odd_number(value: float, field: str, where, out: Normalized) -> float | None:
+    """A float no spreadsheet program holds, from a hand-edited or generated file.
+
+    ``inf``, ``-inf`` and NaN (``<v>inf</v>``, ``<v>NaN</v>``, ``<v>1e400</v>``): an error
+    at the cell, whatever the field (every form version: the check is here, not in a
+    form's rules), and the value dropped, so that no rule, total or output ever sees it.
+    A subnormal is read as 0, as Excel reads it (info); ``-0`` is 0 (no issue: the same
+    number, only its sign bit differs)."""
+    if value - value != 0:  # inf - inf and nan - nan are NaN
+        out.issues.append(Issue.make(Code.NUMBER_NOT_FINITE, value=repr(value), **where(field)))
+        return None
+    if value != 0:
+        out.issues.append(Issue.make(Code.NUMBER_TINY, value=repr(value), **where(field)))
+    return 0.0
 
 
 @lru_cache(maxsize=1 << 14)

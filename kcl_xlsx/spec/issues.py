@@ -52,6 +52,7 @@ class Code(str, enum.Enum):
     FILE_OUT_OF_BOUNDS = "file.out_of_bounds"
     FILE_CELL_TOO_LONG = "file.cell_too_long"
     FILE_PARSER_CRASHED = "file.parser_crashed"
+    FILE_BAD_NUMBER_CELL = "file.bad_number_cell"  # a number cell whose <v> is not a number: no sheet can be read
     FILE_TIMEOUT = "file.timeout"
     # the workbook's structure (reader)
     STRUCTURE_PLAN_SHEET_RENAMED = "structure.plan_sheet_renamed"
@@ -73,6 +74,8 @@ class Code(str, enum.Enum):
     TEXT_NORMALIZED = "text.normalized"
     TEXT_FORMULA_LIKE = "text.formula_like"
     VALUE_INTERPRETED = "value.interpreted"
+    NUMBER_NOT_FINITE = "number.not_finite"  # inf, -inf, NaN stored in a cell: no spreadsheet holds one
+    NUMBER_TINY = "number.tiny"  # a subnormal (below 2.2e-308): Excel reads it as 0, and so do we
     BUDGET_PARSED_FROM_TEXT = "budget.parsed_from_text"
     BUDGET_RANGE = "budget.range"
     OWNER_SPLIT = "owner.split"

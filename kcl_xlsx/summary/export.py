@@ -13,6 +13,7 @@ import pandas as pd
 
 from kcl_xlsx.base.output import cannot_write, replace_keeping_backup, temporary_beside
 from kcl_xlsx.summary.labels import label_columns
+from kcl_xlsx.summary.fast_sheet import NonFiniteNumber
 from kcl_xlsx.summary.tables import ROW_COLUMNS, SummaryData
 from kcl_xlsx.summary.workbook import detail_for_people
 
@@ -142,6 +143,7 @@ def write_tables(df: pd.DataFrame, csv_path: Path | None, parquet_path: Path | N
     import pyarrow.parquet as pq
 
     schema = _schema(df)
+    _refuse_non_finite(df, csv_path or parquet_path)
     with contextlib.ExitStack() as stack:
         fh = stack.enter_context(open(csv_path, "wb")) if csv_path else None
         parquet = stack.enter_context(pq.ParquetWriter(str(parquet_path), schema)) if parquet_path else None
@@ -153,6 +155,20 @@ def write_tables(df: pd.DataFrame, csv_path: Path | None, parquet_path: Path | N
                 parquet.write_table(table)
             if fh:
                 pcsv.write_csv(_csv_safe(table), fh, pcsv.WriteOptions(include_header=n == 0))
+
+
+def _refuse_non_finite(df: pd.DataFrame, path: Path | None) -> None:
+    """No CSV or Parquet of ours holds inf (a missing value, NaN, is written empty / null):
+    the tables count only finite numbers (issue 14), so one here is a bug: stop."""
+    import numpy as np
+
+    for col in df.columns:
+        if pd.api.types.is_float_dtype(df[col].dtype):
+            values = df[col].to_numpy(dtype=float, na_value=np.nan)
+            bad = np.isinf(values)
+            if bad.any():
+                n = int(bad.nonzero()[0][0])
+                raise NonFiniteNumber(Path(path).stem if path else "export", f"{col}, dòng {n + 2}", values[n])
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

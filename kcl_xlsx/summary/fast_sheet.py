@@ -23,12 +23,28 @@ import re
 from typing import Any, Sequence
 
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_col_to_name, xl_range
+from xlsxwriter.utility import xl_col_to_name, xl_range, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")  # not allowed raw in XML: _xHHHH_ as Excel does
 _CHUNK_ROWS = 2000
 MAX_TEXT = 32767
+
+
+class NonFiniteNumber(ValueError):
+    """A summary cell was about to hold inf or NaN as a number (a value, or a formula's cached
+    result).  Excel cannot load such a file (it "repairs" it) and the schema check does not
+    catch it.  The check refuses such numbers and the tables count only finite ones (issue
+    14): reaching this is a bug, so the writer stops instead of writing a wrong summary."""
+
+    def __init__(self, sheet: str, ref: str, value: Any):
+        super().__init__(f"{sheet}!{ref}: số không hữu hạn ({value!r}) không được ghi vào bảng tổng hợp "
+                         f"(lỗi của kcl-xlsx, hãy báo lại) / a non-finite number reached the summary writer")
+        self.sheet, self.ref, self.value = sheet, ref, value
+
+
+def _finite_number(v: Any) -> bool:
+    return not isinstance(v, float) or v - v == 0
 
 
 class Bulk:
@@ -66,10 +82,13 @@ class FastSheet(Worksheet):
         # before it writes any worksheet.  Labels repeat by the thousand, so the sheet holds
         # small indexes instead of the same text again and again.
         add, ids = self.str_table._get_shared_string_index, self.shared_ids
-        for column in bulk.columns:
-            for v in column:
-                if v.__class__ is str and v and not (v[0] == "<" and _rich_looking(v)):
-                    ids[v] = add(_fit(v))  # the table itself is emptied when it is frozen
+        for c, column in enumerate(bulk.columns):
+            for i, v in enumerate(column):
+                if v.__class__ is str:
+                    if v and not (v[0] == "<" and _rich_looking(v)):
+                        ids[v] = add(_fit(v))  # the table itself is emptied when it is frozen
+                elif isinstance(v, float) and v - v != 0 and v == v:  # inf (NaN: a missing value, blank)
+                    raise NonFiniteNumber(self.name, xl_rowcol_to_cell(bulk.first + i, c), v)
         self._check_dimensions(bulk.first, 0)
         self._check_dimensions(bulk.last, len(bulk.columns) - 1)
 
@@ -88,6 +107,18 @@ class FastSheet(Worksheet):
             if table.get("autofilter"):
                 table["autofilter"] = table["a_range"]
         return result
+
+    # -- the guard: no number cell and no cached result is ever inf or NaN ---------------------
+
+    def _write_number(self, row: int, col: int, number, cell_format=None):
+        if not _finite_number(number):
+            raise NonFiniteNumber(self.name, xl_rowcol_to_cell(row, col), number)
+        return super()._write_number(row, col, number, cell_format)
+
+    def _write_formula(self, row: int, col: int, formula: str, cell_format=None, value=0):
+        if not _finite_number(value):
+            raise NonFiniteNumber(self.name, xl_rowcol_to_cell(row, col), value)
+        return super()._write_formula(row, col, formula, cell_format, value)
 
     # -- writing (called by XlsxWriter when the workbook is closed) ----------------------------
 
@@ -145,6 +176,8 @@ def _column_cells(letter: str, numbers: range, values: Sequence[Any], style: str
             out.append(f'<c r="{letter}{r}"{style}><v>{v}</v></c>')
         elif kind is float and v - v == 0:  # finite
             out.append(f'<c r="{letter}{r}"{style}><v>{v!r}</v></c>')
+        elif isinstance(v, float) and v == v:  # inf (NaN is a missing value: blank)
+            raise NonFiniteNumber("?", f"{letter}{r}", v)
         else:
             out.append(_cell(f"{letter}{r}", v, style, text_style))
     return out
@@ -156,8 +189,10 @@ def _cell(ref: str, v: Any, style: str, text_style: str) -> str:
     if isinstance(v, bool):
         return _text(ref, "có", text_style) if v else ""
     if isinstance(v, (int, float)):
+        if isinstance(v, float) and math.isnan(v):
+            return ""  # pandas' missing value: a blank cell
         if isinstance(v, float) and not math.isfinite(v):
-            return ""
+            raise NonFiniteNumber("?", ref, v)
         return f'<c r="{ref}"{style}><v>{v!r}</v></c>' if isinstance(v, float) else f'<c r="{ref}"{style}><v>{v}</v></c>'
     return _text(ref, str(v), text_style)
 

@@ -18,6 +18,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from workbook_templates.choices import load_choices
@@ -179,7 +180,7 @@ def read_workbook(path: Path) -> Tables:
     _require(schools, SCHOOL_COLUMNS, path, S_SCHOOL)
     schools, contact = _with_contacts(schools[SCHOOL_COLUMNS], sheets.get(S_MISSING))
     expected = overview.get(_OVERVIEW_EXPECTED)
-    return Tables(_typed(rows, ROW_COLUMNS), _typed(schools, SCHOOL_COLUMNS + list(contact)),
+    return Tables(_typed(rows, ROW_COLUMNS, f"{path}!{S_DETAIL}"), _typed(schools, SCHOOL_COLUMNS + list(contact)),
                   _typed(_optional(sheets, S_ISSUES, ISSUE_COLUMNS, path), ISSUE_COLUMNS),
                   _typed(_optional(sheets, S_FILES, FILE_COLUMNS, path), FILE_COLUMNS),
                   _typed(_optional(sheets, S_CHANGES, CHANGE_COLUMNS, path), CHANGE_COLUMNS),
@@ -253,15 +254,17 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
 
 
-def _typed(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+def _typed(df: pd.DataFrame | None, columns: list[str], source: Any = "") -> pd.DataFrame:
     """The columns as the summary expects them: numbers as numbers, months as ordinals,
-    text as text (a CSV gives every cell as text, calamine gives 6 as 6.0)."""
+    text as text (a CSV gives every cell as text, calamine gives 6 as 6.0).  A budget that
+    is not a finite number ("inf", "nan", "1e400": no summary or export of kcl-xlsx holds
+    one) makes the input unusable, named in one line: it would poison every total."""
     if df is None:
         return _empty(columns)
     df = df.reindex(columns=columns, fill_value="")
     for col in columns:
         if col in NUMBER_COLUMNS:
-            df[col] = pd.to_numeric(df[col].replace("", 0), errors="coerce").fillna(0.0).astype(float)
+            df[col] = _finite(df[col], col, source or df.attrs.get("source", ""))
         elif col in INT_COLUMNS:
             df[col] = pd.to_numeric(df[col].replace("", 0), errors="coerce").fillna(0).astype(int)
         elif col in ("start_month", "end_month"):
@@ -269,6 +272,21 @@ def _typed(df: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
         else:
             df[col] = [_text(v) for v in df[col]]
     return df.reset_index(drop=True)
+
+
+def _finite(values: pd.Series, col: str, source: Any) -> pd.Series:
+    numbers = pd.to_numeric(values.replace("", 0), errors="coerce")
+    written_nan = numbers.isna() & values.map(lambda v: isinstance(v, float) or str(v).strip().casefold() in _NAN_TEXT)
+    bad = numbers.isin([np.inf, -np.inf]) | written_nan
+    if bad.any():
+        n = int(bad.to_numpy().nonzero()[0][0])
+        raise SpecError(source or "rollup", f"dòng {n + 2}, cột {col}: giá trị '{values.iloc[n]}' không phải số hữu hạn; "
+                                            "không cộng được (chạy lại kcl-xlsx collect cho đơn vị đó)",
+                        f"row {n + 2}, column {col}: not a finite number")
+    return numbers.fillna(0.0).astype(float)
+
+
+_NAN_TEXT = frozenset({"nan", "-nan", "+nan", "nan(ind)", "-nan(ind)"})
 
 
 def _text(v: Any) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ from workbook_templates.form import load_form
 from kcl_xlsx.collect.order import newest_key
 from kcl_xlsx.collect.result import CollectResult, InboxFile
 from kcl_xlsx.spec.freetext import fold
+from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.vocab import Classification, Progress, SchoolStatus
 
 # The rows table (also the export's rows.csv): one row per action of an accepted plan.
@@ -175,12 +177,16 @@ def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, cho
 
 def tables_from_collect(res: CollectResult, form: str | None = None) -> Tables:
     choices = load_choices(res.choices)
-    rows = _rows_frame(res, load_form(form).summary_columns)
+    dropped: list[tuple] = []
+    rows = _rows_frame(res, load_form(form).summary_columns, dropped)
     rows["progress"] = progress_column(rows["status"], rows["end_month"], res.as_of, choices)
     sources = (("Hộp thư", str(res.inbox)),
                ("Danh sách trường", res.roster.source if res.roster else "(không có danh sách trường)"),
                ("Số tệp đã đọc", len(res.files)))
-    return Tables(rows[ROW_COLUMNS], _schools_frame(res), _issues_frame(res), _files_frame(res),
+    issues = _issues_frame(res)
+    if dropped:
+        issues = pd.concat([issues, _dropped_frame(dropped)], ignore_index=True)
+    return Tables(rows[ROW_COLUMNS], _schools_frame(res), issues, _files_frame(res),
                   _changes_frame(res, load_form(form).row_key),
                   year=res.year or ", ".join(sorted(set(rows["year"]))),
                   expected=len(res.roster.schools) if res.roster else None,
@@ -189,7 +195,11 @@ def tables_from_collect(res: CollectResult, form: str | None = None) -> Tables:
                   show_info=bool(getattr(res, "show_info", False)))
 
 
-def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...],
+                dropped: list[tuple] | None = None) -> pd.DataFrame:
+    """``dropped`` receives (file, school, sheet, row, value) of every budget that is not a
+    finite number (counted as 0): the check never accepts one, so only a ledger written
+    before it refused them (issue 14) can hold one."""
     # built column by column from each accepted file's compact block: a dict per row costs
     # ~1 KB, 400 MB at province scale
     cols: dict[str, list] = {c: [] for c in ROW_COLUMNS if c != "progress"}
@@ -211,8 +221,12 @@ def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]
         cols["standard"].extend(std or muc or "" for std, muc in zip(b["standard"], b["level"]))
         for key, column in (("section", "section"), ("criterion", "criterion_code"), *summary_columns):
             cols[key].extend(blank(b[column]))
-        cols["budget_min_mvnd"].extend(map(_num, b["budget_min"]))
-        cols["budget_max_mvnd"].extend(map(_num, b["budget_max"]))
+        for column, name in (("budget_min_mvnd", "budget_min"), ("budget_max_mvnd", "budget_max")):
+            numbers = list(map(_num, b[name]))
+            if dropped is not None and any(x is None for x in numbers):
+                dropped.extend((f.rel, s.code, sub.sheet, r, v) for r, v, x in zip(b["row"], b[name], numbers)
+                               if x is None and name == "budget_max")  # one line per cell, not per column
+            cols[column].extend(0.0 if x is None else x for x in numbers)
         cols["source_row"].extend(b["row"])
         cols["start_month"].extend(b["start_month"])
         cols["end_month"].extend(b["end_month"])
@@ -223,11 +237,24 @@ def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]
     return pd.DataFrame({k: pd.Series(v, dtype=numbers.get(k, object)) for k, v in cols.items()})
 
 
-def _num(x: Any) -> float:
+def _num(x: Any) -> float | None:
+    """A budget as a number for the totals: blank (and text) as 0, a non-finite one as None
+    (the caller counts it as 0 and says so): nothing but a finite number reaches a sum."""
     try:
-        return float(x) if x is not None and x != "" else 0.0
-    except (TypeError, ValueError):
+        value = float(x) if x is not None and x != "" else 0.0
+    except (TypeError, ValueError, OverflowError):
         return 0.0
+    return value if math.isfinite(value) else None
+
+
+def _dropped_frame(dropped: list[tuple]) -> pd.DataFrame:
+    records = []
+    for file, school, sheet, row, value in dropped:
+        where = f"{sheet}!{row}:{row}" if sheet else f"dòng {row}"
+        issue = Issue.make(Code.NUMBER_NOT_FINITE, value=str(value), where=where)
+        records.append((file, school, issue.severity.value, issue.code, where, "budget_max_mvnd", issue.value,
+                        issue.message, issue.hint, ""))
+    return pd.DataFrame.from_records(records, columns=ISSUE_COLUMNS)
 
 
 def _shown_file(s) -> Any:
