@@ -488,3 +488,21 @@ def test_the_newest_version_is_one_answer_whatever_the_order(sources, tmp_path, 
     res = collect(inbox, tmp_path / "o2" / "t.xlsx", roster=roster, year=YEAR, jobs=jobs)
     by_hash = max((two_rows, four_rows), key=lambda p: hashlib.sha256(p.read_bytes()).hexdigest())
     assert res.schools["CS001"].accepted.rel == by_hash.name
+
+
+def test_results_cached_under_older_rules_are_checked_again(scenario, tmp_path, monkeypatch):
+    """A file the ledger knows is re-checked once the rules change (RULES_REVISION), so an
+    upgrade never keeps an old verdict; without a change, nothing is re-read."""
+    import kcl_xlsx.collect.run as C
+
+    roster, inbox, *_ = scenario
+    out = tmp_path / "o" / "t.xlsx"
+    first = collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
+    assert first.parsed > 0
+    (tmp_path / "o" / "t.xlsx").unlink()  # the outputs are gone: the run is not "unchanged"
+    same = collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
+    assert same.parsed == 0 and same.cached == first.parsed
+    monkeypatch.setattr(C, "RULES_REVISION", C.RULES_REVISION + 1)
+    out.unlink()
+    newer = collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
+    assert newer.parsed == first.parsed and newer.cached == 0

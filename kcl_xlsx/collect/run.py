@@ -39,9 +39,17 @@ from kcl_xlsx.collect.result import (STATUS_CLASSIFICATION, Change, ChangeKind, 
 BATCH = 16
 
 
+# Raised whenever a change of the checks would give an unchanged file another verdict (a new
+# rule, a warning become an error): results cached under an older revision are checked again
+# once, so an upgrade never keeps an old verdict.  2: non-finite numbers refused, the budget
+# ceiling an error (issue 14).
+RULES_REVISION = 2
+
+
 def options_key(options: CheckOptions) -> str:
     """What a parse result depends on besides the bytes (cached results are per key)."""
     d = dataclasses.asdict(options)
+    d["rules"] = RULES_REVISION
     if d["form"] is None:
         del d["form"]  # the key of every earlier ledger, made before a form file could be named
     d["key"] = hashlib.sha256(options.key).hexdigest() if options.key else ""
