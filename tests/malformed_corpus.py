@@ -494,6 +494,103 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
 }
 
 
+
+# --------------------------------------------------------------------------- archives (attachments)
+# A .zip attachment is not checked as one file: the walker (kcl_xlsx.intake.entries.walk)
+# lists every member.  ``ARCHIVES`` maps a name to ``(builder, expected)``: expected maps the
+# name of each entry below the attachment ("" = the attachment itself, "a!b" below it) to its
+# kind and a fragment of its note.
+
+
+def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _plan_bytes(directory: Path, name: str = ".plan.xlsx") -> bytes:
+    path = _plan_workbook(directory / name)
+    try:
+        return path.read_bytes()
+    finally:
+        path.unlink()
+
+
+def zip_in_zip_in_zip(directory: Path) -> Path:
+    """Three levels: the second is opened (its workbook checked), the third is only listed."""
+    plan = _plan_bytes(directory)
+    level3 = _zip(directory / ".c.zip", {"sau-nhat.xlsx": plan})
+    level2 = _zip(directory / ".b.zip", {"giua.xlsx": plan, "c.zip": level3.read_bytes()})
+    path = _zip(directory / "long-nhau.zip", {"ngoai.xlsx": plan, "b.zip": level2.read_bytes()})
+    level3.unlink()
+    level2.unlink()
+    return path
+
+
+def zip_encrypted_member(directory: Path) -> Path:
+    """A member with the zip "encrypted" flag (ZipCrypto): never opened; its neighbour is."""
+    path = _zip(directory / "co-mat-khau.zip", {"mo.xlsx": _plan_bytes(directory), "khoa.xlsx": b"x" * 64})
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo("khoa.xlsx")
+    struct.pack_into("<H", data, info.header_offset + 6, info.flag_bits | 1)
+    entry = struct.unpack_from("<I", data, data.rfind(b"PK\x05\x06") + 16)[0]
+    while data[entry:entry + 4] == b"PK\x01\x02":
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, entry + 28)
+        if data[entry + 46:entry + 46 + name_len] == b"khoa.xlsx":
+            struct.pack_into("<H", data, entry + 8, info.flag_bits | 1)
+        entry += 46 + name_len + extra_len + comment_len
+    return _write(path, bytes(data))
+
+
+def zip_10000_members(directory: Path) -> Path:
+    """10,000 tiny members: the first ones listed one by one, the rest counted in one entry."""
+    return _zip(directory / "muoi-nghin.zip", {f"tep-{i:05d}.txt": b"" for i in range(10_000)}, zipfile.ZIP_STORED)
+
+
+def zip_slip(directory: Path) -> Path:
+    """Member names that would land outside the folder they were extracted into."""
+    plan = _plan_bytes(directory)
+    return _zip(directory / "zip-slip.zip", {"../../x.xlsx": plan, "/etc/y.xlsx": plan, "..\\..\\z.xlsx": plan,
+                                            "dung.xlsx": plan})
+
+
+def zip_with_pdf(directory: Path) -> Path:
+    return _zip(directory / "cong-van.zip", {
+        "cong-van.pdf": b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< >>\n%%EOF\n",
+        "ke-hoach.xlsx": _plan_bytes(directory)})
+
+
+_SKIP = "skipped"
+ARCHIVES: dict[str, tuple[Builder, dict[str, tuple[str, str]]]] = {
+    "zip_in_zip_in_zip": (zip_in_zip_in_zip, {
+        "": ("archive", "1 bảng tính bên trong"), "!ngoai.xlsx": ("file", ""),
+        "!b.zip": ("archive", "1 bảng tính bên trong"), "!b.zip!giua.xlsx": ("file", ""),
+        "!b.zip!c.zip": (_SKIP, "tệp nén lồng nhau")}),
+    "zip_encrypted_member": (zip_encrypted_member, {
+        "": ("archive", "1 bảng tính bên trong, 1 mục bỏ qua"), "!mo.xlsx": ("file", ""),
+        "!khoa.xlsx": (_SKIP, "mật khẩu")}),
+    "zip_10000_members": (zip_10000_members, {
+        "": ("archive", "0 bảng tính bên trong"),
+        **{f"!tep-{i:05d}.txt": (_SKIP, "không phải bảng tính") for i in range(200)},
+        "!…": (_SKIP, "còn 9800 mục nữa")}),
+    "zip_slip": (zip_slip, {
+        "": ("archive", "1 bảng tính bên trong, 3 mục bỏ qua"), "!dung.xlsx": ("file", ""),
+        "!../../x.xlsx": (_SKIP, "ra ngoài"), "!/etc/y.xlsx": (_SKIP, "ra ngoài"),
+        "!..\\..\\z.xlsx": (_SKIP, "ra ngoài")}),
+    "zip_with_pdf": (zip_with_pdf, {
+        "": ("archive", "1 bảng tính bên trong, 1 mục bỏ qua"), "!ke-hoach.xlsx": ("file", ""),
+        "!cong-van.pdf": (_SKIP, "không phải bảng tính")}),
+}
+
+
+def build_archive(name: str, directory: Path) -> Path:
+    target = directory / name
+    target.mkdir(parents=True, exist_ok=True)
+    return ARCHIVES[name][0](target)
+
+
 def build(name: str, directory: Path) -> Path:
     """Build one corpus file in its own sub-directory (builders may leave helpers behind)."""
     target = directory / name

@@ -385,7 +385,7 @@ def test_links_and_special_files_are_listed_never_opened(scenario, tmp_path):
     assert by_rel["ong.xlsx"].classification == Classification.SKIPPED and "not a regular file" in by_rel["ong.xlsx"].note
     listed = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Tệp").to_python()
     shown = {row[0]: row for row in listed[1:]}
-    assert "Bỏ qua (liên kết hoặc không phải tệp thường)" in shown["ong.xlsx"]
+    assert "Bỏ qua (không mở, xem lý do)" in shown["ong.xlsx"]
     assert "không được đọc" not in str(listed)
 
 
