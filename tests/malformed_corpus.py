@@ -264,6 +264,34 @@ def too_many_parts_xlsx(directory: Path) -> Path:
     return _with_base("nhieu-phan.xlsx", directory, add=add)
 
 
+def duplicate_part_xlsx(directory: Path) -> Path:
+    """Two ``xl/workbook.xml`` members: the second names no plan sheet; which one a reader
+    takes is the reader's choice, so the file is refused."""
+    path = _plan_workbook(directory / "hai-workbook.xml.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        second = zf.read("xl/workbook.xml").replace("Kế hoạch".encode(), "Trang khác".encode())
+    with zipfile.ZipFile(path, "a") as zf, _quiet_duplicates():
+        zf.writestr("xl/workbook.xml", second)
+    return path
+
+
+def duplicate_part_case_xlsx(directory: Path) -> Path:
+    """The same part twice, names differing only in case (OPC part names are case-insensitive)."""
+    return _with_base("hai-sheet-hoa-thuong.xlsx", directory, add={SHEET.upper(): b"<worksheet/>"})
+
+
+def _quiet_duplicates():
+    import contextlib
+    import warnings
+
+    @contextlib.contextmanager
+    def quiet():
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+            yield
+    return quiet()
+
+
 # --------------------------------------------------------------------------- encryption
 
 
@@ -478,6 +506,8 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "truncated_xlsx": (truncated_xlsx, "file.corrupt"),
     "damaged_member_xlsx": (damaged_member_xlsx, "file.corrupt"),
     "too_many_parts_xlsx": (too_many_parts_xlsx, "file.too_many_parts"),
+    "duplicate_part_xlsx": (duplicate_part_xlsx, "file.duplicate_part"),
+    "duplicate_part_case_xlsx": (duplicate_part_case_xlsx, "file.duplicate_part"),
     "encrypted_xlsx": (encrypted_xlsx, "file.encrypted"),
     "default_password_xlsx": (default_password_xlsx, "file.default_password"),
     "xlsm_with_vba": (xlsm_with_vba, "file.macro_enabled"),

@@ -117,6 +117,7 @@ def test_classification(runs):
     assert cls["TH003_vo-thi-sau.xls"] == Classification.ACCEPTED
     assert cls["thu-den/dinh-kem.zip"] == Classification.ARCHIVE
     assert cls["thu-den/dinh-kem.zip!ke-hoach/CS001.xlsx"] == Classification.ACCEPTED
+    assert cls["thu-den/dinh-kem.zip!ghi-chu.txt"] == Classification.SKIPPED  # listed, with the reason
     assert cls["CS002_nguyen-du.xlsx"] == Classification.WITH_ERRORS
     assert {cls["PT001.xlsx"], cls["thu-den/PT001 (1).xlsx"]} == {Classification.ACCEPTED, Classification.DUPLICATE}
     assert cls["~$MN001_hoa-sen.xlsx"] == Classification.TEMPORARY
@@ -218,7 +219,8 @@ def test_ledger_records_every_file(runs):
     with Ledger(first.ledger_path) as led:
         rows = led.all()
     paths = {r["path"] for r in rows}
-    assert {f.rel for f in first.files if f.classification != Classification.ARCHIVE} <= paths
+    listed_only = (Classification.ARCHIVE, Classification.SKIPPED)  # an attachment, a member not checked
+    assert {f.rel for f in first.files if f.classification not in listed_only} <= paths
     row = next(r for r in rows if r["path"] == "TH001_sua-lai.xlsx")
     assert row["school_code"] == "TH001" and row["classification"] == Classification.ACCEPTED.value and row["template_id"]
     assert row["saved_at"].startswith("2025-10-05")

@@ -34,6 +34,7 @@ SNIFFED = {
     "html_as_xls": "html", "csv_as_xls": "csv_text", "random_bytes_xlsx": "unknown",
     "docx_like_zip": "zip_other", "too_large_file": "xlsx", "truncated_xlsx": "corrupt",
     "damaged_member_xlsx": "xlsx", "too_many_parts_xlsx": "xlsx", "encrypted_xlsx": "encrypted",
+    "duplicate_part_xlsx": "xlsx", "duplicate_part_case_xlsx": "xlsx",
     "default_password_xlsx": "encrypted", "xlsm_with_vba": "xlsm", "external_links_xlsx": "xlsx",
     "zip_bomb_xlsx": "xlsx", "zip_bomb_lying_sizes": "xlsx", "billion_laughs": "xlsx", "xxe_entity": "xlsx",
     "cell_at_xfd1048576": "xlsx", "dimension_claim": "xlsx", "merge_claim": "xlsx",

@@ -77,6 +77,7 @@ DEFAULT_PASSWORD = Code.FILE_DEFAULT_PASSWORD.value
 MACRO_ENABLED = Code.FILE_MACRO_ENABLED.value
 EXTERNAL_LINKS = Code.FILE_EXTERNAL_LINKS.value
 TOO_MANY_PARTS = Code.FILE_TOO_MANY_PARTS.value
+DUPLICATE_PART = Code.FILE_DUPLICATE_PART.value
 ZIP_BOMB = Code.FILE_ZIP_BOMB.value
 XML_ENTITIES = Code.FILE_XML_ENTITIES.value
 OUT_OF_BOUNDS = Code.FILE_OUT_OF_BOUNDS.value
@@ -236,6 +237,7 @@ class _Run:
         self.check_part_count(directory.entries)
         infos = zf.infolist()
         self.check_part_count(len(infos))  # the end record may have understated them
+        _check_unique_names(infos)
         self.check_declared_sizes(infos)
         if kind == "ods":
             _check_ods_not_encrypted(zf, data)
@@ -361,6 +363,17 @@ def _check_encryption_info(f: BinaryIO) -> None:
         reject(CORRUPT, value="EncryptionInfo stream too large")
     if DTD.search(ole.openstream("EncryptionInfo").read()):
         reject(XML_ENTITIES, part="EncryptionInfo")
+
+
+def _check_unique_names(infos: list[zipfile.ZipInfo]) -> None:
+    """Two members of one name (part names are case-insensitive in OPC): zipfile, calamine
+    and Excel may each read a different one, so what is checked need not be what is read."""
+    seen: set[str] = set()
+    for info in infos:
+        key = info.filename.replace("\\", "/").lstrip("/").casefold()
+        if key in seen:
+            reject(DUPLICATE_PART, part=info.filename)
+        seen.add(key)
 
 
 def _check_ods_not_encrypted(zf: zipfile.ZipFile, data: bytes) -> None:

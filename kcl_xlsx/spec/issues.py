@@ -47,6 +47,7 @@ class Code(str, enum.Enum):
     FILE_MACRO_ENABLED = "file.macro_enabled"
     FILE_EXTERNAL_LINKS = "file.external_links"
     FILE_TOO_MANY_PARTS = "file.too_many_parts"
+    FILE_DUPLICATE_PART = "file.duplicate_part"
     FILE_ZIP_BOMB = "file.zip_bomb"
     FILE_XML_ENTITIES = "file.xml_entities"
     FILE_OUT_OF_BOUNDS = "file.out_of_bounds"
