@@ -280,6 +280,45 @@ def duplicate_part_case_xlsx(directory: Path) -> Path:
     return _with_base("hai-sheet-hoa-thuong.xlsx", directory, add={SHEET.upper(): b"<worksheet/>"})
 
 
+_RELS = "xl/_rels/workbook.xml.rels"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def rels_too_large_xlsx(directory: Path) -> Path:
+    """Workbook relationships of ~330 KB (what 2,000+ sheets make): too large, not "corrupt"."""
+    pad = b"".join(b'<Relationship Id="rIdPad%d" Type="%s/customXml" Target="../customXml/item1.xml"/>'
+                   % (i, _REL_NS.encode()) for i in range(2_600))
+    return _with_base("qua-nhieu-trang.xlsx", directory, replace={_RELS: _sub(b"</Relationships>", pad + b"</Relationships>")},
+                      add={"customXml/item1.xml": b"<x/>"})
+
+
+def rel_target_outside_xlsx(directory: Path) -> Path:
+    """A sheet relationship whose target climbs out of the package."""
+    return _with_base("tro-ra-ngoai.xlsx", directory,
+                      replace={_RELS: _sub(b'Target="worksheets/sheet2.xml"', b'Target="../../../../etc/sheet2.xml"')})
+
+
+def rel_target_missing_xlsx(directory: Path) -> Path:
+    """A sheet listed in the workbook whose relationship points at a part the package lacks."""
+    rel = b'<Relationship Id="rIdMiss" Type="%s/worksheet" Target="worksheets/sheet99.xml"/></Relationships>' % (
+        _REL_NS.encode())
+    return _with_base("thieu-trang.xlsx", directory, replace={
+        _RELS: _sub(b"</Relationships>", rel),
+        "xl/workbook.xml": _sub(b"</sheets>", '<sheet name="Thiếu" sheetId="99" r:id="rIdMiss"/></sheets>'.encode())})
+
+
+def workbook_part_missing_xlsx(directory: Path) -> Path:
+    """Everything of a workbook but its xl/workbook.xml."""
+    base = _plan_workbook(directory / ".base-no-wb.xlsx")
+    path = directory / "thieu-workbook.xlsx"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename != "xl/workbook.xml":
+                zout.writestr(info.filename, zin.read(info))
+    base.unlink()
+    return path
+
+
 def _quiet_duplicates():
     import contextlib
     import warnings
@@ -508,6 +547,10 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "too_many_parts_xlsx": (too_many_parts_xlsx, "file.too_many_parts"),
     "duplicate_part_xlsx": (duplicate_part_xlsx, "file.duplicate_part"),
     "duplicate_part_case_xlsx": (duplicate_part_case_xlsx, "file.duplicate_part"),
+    "rels_too_large_xlsx": (rels_too_large_xlsx, "file.part_too_large"),
+    "rel_target_outside_xlsx": (rel_target_outside_xlsx, "file.part_outside"),
+    "rel_target_missing_xlsx": (rel_target_missing_xlsx, "file.part_missing"),
+    "workbook_part_missing_xlsx": (workbook_part_missing_xlsx, "file.part_missing"),
     "encrypted_xlsx": (encrypted_xlsx, "file.encrypted"),
     "default_password_xlsx": (default_password_xlsx, "file.default_password"),
     "xlsm_with_vba": (xlsm_with_vba, "file.macro_enabled"),

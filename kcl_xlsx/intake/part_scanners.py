@@ -24,7 +24,7 @@ from defusedxml import DefusedXmlException
 
 from kcl_xlsx.intake.bounds import Bounds
 from kcl_xlsx.intake.package_meta import parse_xml
-from kcl_xlsx.intake.sniff import read_member_head
+from kcl_xlsx.intake.sniff import SMALL_MEMBER_BYTES, read_member_head
 from kcl_xlsx.spec.issues import Code
 
 
@@ -33,6 +33,10 @@ CORRUPT = Code.FILE_CORRUPT.value
 XML_ENTITIES = Code.FILE_XML_ENTITIES.value
 OUT_OF_BOUNDS = Code.FILE_OUT_OF_BOUNDS.value
 CELL_TOO_LONG = Code.FILE_CELL_TOO_LONG.value
+PART_MISSING = Code.FILE_PART_MISSING.value
+PART_OUTSIDE = Code.FILE_PART_OUTSIDE.value
+PART_TOO_LARGE = Code.FILE_PART_TOO_LARGE.value
+WORKBOOK_PART = "xl/workbook.xml"
 
 # A tag longer than this cannot be a cell/row tag; carrying it between chunks would turn a
 # hostile part into quadratic copying.
@@ -81,19 +85,32 @@ def scan_plan(zf: zipfile.ZipFile, data: bytes, kind: str, bounds: Bounds) -> Ca
 
 def _xlsx_sheet_and_string_parts(zf: zipfile.ZipFile, data: bytes) -> tuple[set[str], set[str]]:
     """Worksheet and shared-string part names (lower case).  Readers find sheets through
-    ``xl/_rels/workbook.xml.rels``, not by folder, so a sheet hidden elsewhere is found too."""
+    ``xl/_rels/workbook.xml.rels``, not by folder, so a sheet hidden elsewhere is found too.
+    The package's structure is checked on the way, each finding named: the workbook part
+    missing, the relationships part too large to be a plan's (thousands of sheets), a sheet
+    or shared-strings relationship pointing outside the package or at a part it lacks."""
     names = {n.lower(): n for n in zf.namelist()}
+    if WORKBOOK_PART not in names:
+        reject(PART_MISSING, part=WORKBOOK_PART, value="[Content_Types].xml")
     sheets = {n for n in names if n.startswith("xl/worksheets/") and not n.endswith("/")}
     strings = {"xl/sharedstrings.xml"}
     rels_name = names.get("xl/_rels/workbook.xml.rels")
     if rels_name is None:
         return sheets, strings
-    for rel_type, target in _relationships(read_member_head(zf, rels_name, data=data), rels_name):
+    xml = read_member_head(zf, rels_name, limit=SMALL_MEMBER_BYTES + 1, data=data)
+    if len(xml) > SMALL_MEMBER_BYTES:  # a plan's workbook relationships are a few KB
+        reject(PART_TOO_LARGE, part=rels_name, value=f"hơn {SMALL_MEMBER_BYTES // 1024} KB, "
+                                                      f"khai báo {zf.getinfo(rels_name).file_size} byte")
+    for rel_type, target in _relationships(xml, rels_name):
         part = _resolve_target(target)
-        if rel_type.endswith(_WORKSHEET_REL_TYPES):
-            sheets.add(part)
-        elif rel_type.endswith("/sharedStrings"):
-            strings.add(part)
+        is_sheet, is_strings = rel_type.endswith(_WORKSHEET_REL_TYPES), rel_type.endswith("/sharedStrings")
+        if not (is_sheet or is_strings):
+            continue
+        if part == ".." or part.startswith("../"):
+            reject(PART_OUTSIDE, part=rels_name, value=target)
+        if part not in names:
+            reject(PART_MISSING, part=part, value=rels_name)
+        (sheets if is_sheet else strings).add(part)
     return sheets, strings
 
 
