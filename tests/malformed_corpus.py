@@ -319,6 +319,22 @@ def workbook_part_missing_xlsx(directory: Path) -> Path:
     return path
 
 
+def shared_strings_count_2_31(directory: Path) -> Path:
+    """Shared strings declaring 2**31 entries: python-calamine reserves 51 GB and aborts."""
+    def claim(data: bytes) -> bytes:
+        import re
+        return re.sub(rb'uniqueCount="\d+"', b'uniqueCount="2147483648"', data, count=1)
+    return _with_base("dem-khai-bao.xlsx", directory, replace={SHARED_STRINGS: claim})
+
+
+def styles_count_2_31(directory: Path) -> Path:
+    """The styles part declaring 2**31 - 1 cell formats."""
+    def claim(data: bytes) -> bytes:
+        import re
+        return re.sub(rb'<cellXfs count="\d+"', b'<cellXfs count="2147483647"', data, count=1)
+    return _with_base("kieu-khai-bao.xlsx", directory, replace={"xl/styles.xml": claim})
+
+
 def _quiet_duplicates():
     import contextlib
     import warnings
@@ -551,6 +567,8 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "rel_target_outside_xlsx": (rel_target_outside_xlsx, "file.part_outside"),
     "rel_target_missing_xlsx": (rel_target_missing_xlsx, "file.part_missing"),
     "workbook_part_missing_xlsx": (workbook_part_missing_xlsx, "file.part_missing"),
+    "shared_strings_count_2_31": (shared_strings_count_2_31, "file.declared_count"),
+    "styles_count_2_31": (styles_count_2_31, "file.declared_count"),
     "encrypted_xlsx": (encrypted_xlsx, "file.encrypted"),
     "default_password_xlsx": (default_password_xlsx, "file.default_password"),
     "xlsm_with_vba": (xlsm_with_vba, "file.macro_enabled"),

@@ -77,6 +77,8 @@ REJECTED = {
     "rel_target_outside_xlsx": UNREADABLE,
     "rel_target_missing_xlsx": UNREADABLE,
     "workbook_part_missing_xlsx": UNREADABLE,
+    "shared_strings_count_2_31": UNREADABLE,
+    "styles_count_2_31": UNREADABLE,
     "encrypted_xlsx": UNREADABLE,
     "zip_bomb_xlsx": UNREADABLE,
     "zip_bomb_lying_sizes": UNREADABLE,

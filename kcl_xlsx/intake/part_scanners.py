@@ -36,6 +36,8 @@ CELL_TOO_LONG = Code.FILE_CELL_TOO_LONG.value
 PART_MISSING = Code.FILE_PART_MISSING.value
 PART_OUTSIDE = Code.FILE_PART_OUTSIDE.value
 PART_TOO_LARGE = Code.FILE_PART_TOO_LARGE.value
+DECLARED_COUNT = Code.FILE_DECLARED_COUNT.value
+STYLES_PART = "xl/styles.xml"
 WORKBOOK_PART = "xl/workbook.xml"
 
 # A tag longer than this cannot be a cell/row tag; carrying it between chunks would turn a
@@ -78,6 +80,8 @@ def scan_plan(zf: zipfile.ZipFile, data: bytes, kind: str, bounds: Bounds) -> Ca
             found += [_Utf8Guard(), _TextRunScanner(bounds.max_text_run)]
         if lowered in sheets:
             found.append(bounds_scanner(bounds))
+        if kind != "ods" and (lowered in sheets or lowered in strings or lowered == STYLES_PART):
+            found.append(_DeclaredCountScanner(bounds.max_declared_count))
         return found
 
     return scanners_for
@@ -198,6 +202,24 @@ class _TagScanner(Scanner):
     def scan(self, window: bytes) -> None:
         """Look at the complete tags of ``window``."""
         raise NotImplementedError
+
+
+class _DeclaredCountScanner(_TagScanner):
+    """A ``count``/``uniqueCount`` attribute beyond any plan's size, found before a parser
+    reserves memory for it (python-calamine aborted on 2**31 declared shared strings)."""
+
+    COUNT = re.compile(rb'<[^<>]*\s((?:unique)?[cC]ount)\s*=\s*["\'](\d{7,})["\']')
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def scan(self, window: bytes) -> None:
+        if b"ount" not in window:  # the usual chunk of cells: one memchr-like search
+            return
+        for match in self.COUNT.finditer(window):
+            if int(match[2]) > self.limit:
+                reject(DECLARED_COUNT, value=f'{match[1].decode()}="{int(match[2])}"', limit=self.limit)
 
 
 class _BoundsCheck:
