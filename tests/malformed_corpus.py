@@ -335,6 +335,12 @@ def styles_count_2_31(directory: Path) -> Path:
     return _with_base("kieu-khai-bao.xlsx", directory, replace={"xl/styles.xml": claim})
 
 
+def shared_strings_not_utf8(directory: Path) -> Path:
+    """A shared string in Windows-1258 bytes where UTF-8 is declared (a hand-made export)."""
+    return _with_base("khong-utf8.xlsx", directory,
+                      replace={SHARED_STRINGS: _placeholder("Trường ".encode("utf-8") + b"\xd0\xe3 \xff\xfe h\xe9t")})
+
+
 def _quiet_duplicates():
     import contextlib
     import warnings
@@ -569,6 +575,7 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "workbook_part_missing_xlsx": (workbook_part_missing_xlsx, "file.part_missing"),
     "shared_strings_count_2_31": (shared_strings_count_2_31, "file.declared_count"),
     "styles_count_2_31": (styles_count_2_31, "file.declared_count"),
+    "shared_strings_not_utf8": (shared_strings_not_utf8, "file.not_utf8"),
     "encrypted_xlsx": (encrypted_xlsx, "file.encrypted"),
     "default_password_xlsx": (default_password_xlsx, "file.default_password"),
     "xlsm_with_vba": (xlsm_with_vba, "file.macro_enabled"),

@@ -79,6 +79,7 @@ REJECTED = {
     "workbook_part_missing_xlsx": UNREADABLE,
     "shared_strings_count_2_31": UNREADABLE,
     "styles_count_2_31": UNREADABLE,
+    "shared_strings_not_utf8": UNREADABLE,
     "encrypted_xlsx": UNREADABLE,
     "zip_bomb_xlsx": UNREADABLE,
     "zip_bomb_lying_sizes": UNREADABLE,

@@ -13,6 +13,7 @@ the file's issue.  Its state carries what a chunk boundary may cut in two.
 """
 from __future__ import annotations
 
+import codecs
 import functools
 import posixpath
 import re
@@ -37,6 +38,7 @@ PART_MISSING = Code.FILE_PART_MISSING.value
 PART_OUTSIDE = Code.FILE_PART_OUTSIDE.value
 PART_TOO_LARGE = Code.FILE_PART_TOO_LARGE.value
 DECLARED_COUNT = Code.FILE_DECLARED_COUNT.value
+NOT_UTF8 = Code.FILE_NOT_UTF8.value
 STYLES_PART = "xl/styles.xml"
 WORKBOOK_PART = "xl/workbook.xml"
 
@@ -170,15 +172,26 @@ class _DtdScanner(Scanner):
 
 
 class _Utf8Guard(Scanner):
-    """The content scanners read bytes as UTF-8/ASCII; a UTF-16 part would slip past them."""
+    """The content scanners read bytes as UTF-8/ASCII; a UTF-16 part would slip past them.
+    Text that is not UTF-8 is named as such (python-calamine fails on it, which read as
+    "the parser crashed")."""
 
     def __init__(self) -> None:
         self.first = True
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.seen = 0
 
     def feed(self, chunk: bytes) -> None:
         if self.first and (chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:8]):
             reject(CORRUPT, value="UTF-16 XML part")
         self.first = False
+        if not chunk.isascii():
+            try:
+                self.decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad = exc.object[exc.start:exc.start + 4].hex(" ")
+                reject(NOT_UTF8, value=f"byte {self.seen + exc.start}: {bad}")
+        self.seen += len(chunk)
 
 
 class _TagScanner(Scanner):

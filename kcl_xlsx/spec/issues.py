@@ -52,6 +52,7 @@ class Code(str, enum.Enum):
     FILE_PART_OUTSIDE = "file.part_outside"
     FILE_PART_TOO_LARGE = "file.part_too_large"
     FILE_DECLARED_COUNT = "file.declared_count"
+    FILE_NOT_UTF8 = "file.not_utf8"
     FILE_ZIP_BOMB = "file.zip_bomb"
     FILE_XML_ENTITIES = "file.xml_entities"
     FILE_OUT_OF_BOUNDS = "file.out_of_bounds"
