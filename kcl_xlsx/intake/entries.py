@@ -146,11 +146,10 @@ class _Archives:
                 names = {i.filename for i in infos}
                 if "[Content_Types].xml" in names or "mimetype" in names:
                     return None  # an OOXML/ODF package renamed .zip: let the checker judge it
-                members = self._members(zf, infos, archive, depth)
+                members, own = self._members(zf, infos, archive, depth)
         except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError):
             return None
-        workbooks = sum(1 for e in members if e.kind == FILE and "!" not in e.name[len(archive.name) + 1:])
-        skipped = sum(1 for e in members if e.kind == SKIPPED and "!" not in e.name[len(archive.name) + 1:])
+        workbooks, skipped = own.count(FILE), own.count(SKIPPED)  # its own members, not the nested ones'
         note = f"{workbooks} bảng tính bên trong"
         if skipped:
             note += f", {skipped} mục bỏ qua"
@@ -158,16 +157,22 @@ class _Archives:
                      archive.sha256 or file_sha256(archive.path))
         return [head, *members]
 
-    def _members(self, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive: Entry, depth: int) -> list[Entry]:
+    def _members(self, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], archive: Entry,
+                 depth: int) -> tuple[list[Entry], list[str]]:
+        """Every entry below ``archive``, and the kinds of its own members (not of those
+        of an archive inside it)."""
         out: list[Entry] = []
         seen: set[str] = set()
+        own: list[str] = []
         for n, info in enumerate(infos):
+            before = len(out)
             if n >= MAX_ZIP_MEMBERS:
                 rest = [i.filename for i in infos[n:]]
                 shown = ", ".join(rest[:5]) + (", ..." if len(rest) > 5 else "")
                 out.append(Entry(f"{archive.name}!…", archive.path, sum(i.file_size for i in infos[n:]),
                                  archive.mtime_ns, SKIPPED,
                                  TOO_MANY.format(count=len(rest), max=MAX_ZIP_MEMBERS, names=shown)))
+                own.append(SKIPPED)
                 break
             inner = info.filename
             name = f"{archive.name}!{inner}"
@@ -196,7 +201,9 @@ class _Archives:
             else:
                 skip(NOT_WORKBOOK)
             seen.add(inner)
-        return out
+            if len(out) > before:
+                own.append(out[before].kind)  # the member itself comes first (an archive, then its members)
+        return out, own
 
     def _nested(self, zf, info, name, archive, depth, skip) -> list[Entry]:
         copied = self._copy(zf, info, info.filename.rsplit("/", 1)[-1], skip)
