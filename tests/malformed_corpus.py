@@ -341,6 +341,12 @@ def shared_strings_not_utf8(directory: Path) -> Path:
                       replace={SHARED_STRINGS: _placeholder("Trường ".encode("utf-8") + b"\xd0\xe3 \xff\xfe h\xe9t")})
 
 
+def workbook_3000_sheets(directory: Path) -> Path:
+    """A workbook listing 3,000 sheets, all the same part (small: no part is too large)."""
+    extra = b"".join(b'<sheet name="T%d" sheetId="%d" r:id="rId1"/>' % (i, 100 + i) for i in range(3000))
+    return _with_base("3000-trang.xlsx", directory, replace={"xl/workbook.xml": _sub(b"</sheets>", extra + b"</sheets>")})
+
+
 def _quiet_duplicates():
     import contextlib
     import warnings
@@ -576,6 +582,7 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "shared_strings_count_2_31": (shared_strings_count_2_31, "file.declared_count"),
     "styles_count_2_31": (styles_count_2_31, "file.declared_count"),
     "shared_strings_not_utf8": (shared_strings_not_utf8, "file.not_utf8"),
+    "workbook_3000_sheets": (workbook_3000_sheets, "file.too_many_sheets"),
     "encrypted_xlsx": (encrypted_xlsx, "file.encrypted"),
     "default_password_xlsx": (default_password_xlsx, "file.default_password"),
     "xlsm_with_vba": (xlsm_with_vba, "file.macro_enabled"),

@@ -80,6 +80,7 @@ REJECTED = {
     "shared_strings_count_2_31": UNREADABLE,
     "styles_count_2_31": UNREADABLE,
     "shared_strings_not_utf8": UNREADABLE,
+    "workbook_3000_sheets": UNREADABLE,
     "encrypted_xlsx": UNREADABLE,
     "zip_bomb_xlsx": UNREADABLE,
     "zip_bomb_lying_sizes": UNREADABLE,

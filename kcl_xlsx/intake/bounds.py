@@ -22,3 +22,6 @@ class Bounds:
     # count of fonts, formats...): a parser may reserve memory for it before reading a
     # single entry (2**31 shared strings: 51 GB).  A plan within max_row x max_col has far fewer.
     max_declared_count: int = 2_000_000
+    # Sheets a workbook may list (a plan has a handful; each sheet listed is read by the
+    # parser, even when thousands name the same part).
+    max_sheets: int = 250

@@ -39,6 +39,7 @@ PART_OUTSIDE = Code.FILE_PART_OUTSIDE.value
 PART_TOO_LARGE = Code.FILE_PART_TOO_LARGE.value
 DECLARED_COUNT = Code.FILE_DECLARED_COUNT.value
 NOT_UTF8 = Code.FILE_NOT_UTF8.value
+TOO_MANY_SHEETS = Code.FILE_TOO_MANY_SHEETS.value
 STYLES_PART = "xl/styles.xml"
 WORKBOOK_PART = "xl/workbook.xml"
 
@@ -84,6 +85,8 @@ def scan_plan(zf: zipfile.ZipFile, data: bytes, kind: str, bounds: Bounds) -> Ca
             found.append(bounds_scanner(bounds))
         if kind != "ods" and (lowered in sheets or lowered in strings or lowered == STYLES_PART):
             found.append(_DeclaredCountScanner(bounds.max_declared_count))
+        if kind != "ods" and lowered == WORKBOOK_PART:
+            found.append(_SheetCountScanner(bounds.max_sheets))
         return found
 
     return scanners_for
@@ -233,6 +236,21 @@ class _DeclaredCountScanner(_TagScanner):
         for match in self.COUNT.finditer(window):
             if int(match[2]) > self.limit:
                 reject(DECLARED_COUNT, value=f'{match[1].decode()}="{int(match[2])}"', limit=self.limit)
+
+
+class _SheetCountScanner(_TagScanner):
+    """The sheets a workbook lists, counted before a parser reads each of them."""
+
+    SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet[\s/>]")
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit, self.count = limit, 0
+
+    def scan(self, window: bytes) -> None:
+        self.count += len(self.SHEET.findall(window))
+        if self.count > self.limit:
+            reject(TOO_MANY_SHEETS, count=f"hơn {self.limit}", limit=self.limit)
 
 
 class _BoundsCheck:
