@@ -347,6 +347,30 @@ def workbook_3000_sheets(directory: Path) -> Path:
     return _with_base("3000-trang.xlsx", directory, replace={"xl/workbook.xml": _sub(b"</sheets>", extra + b"</sheets>")})
 
 
+def duplicate_sheet_names(directory: Path) -> Path:
+    """Two sheets named "Kế hoạch" (the second differing only in case), different parts."""
+    def twice(data: bytes) -> bytes:
+        return data.replace('name="DanhSach"'.encode(), 'name="kẾ HOẠCH"'.encode(), 1)
+    return _with_base("trung-ten-trang.xlsx", directory, replace={"xl/workbook.xml": twice})
+
+
+def strings_wrong_encoding(directory: Path) -> Path:
+    """Shared strings with a UTF-8 byte-order mark declaring windows-1252 (its Vietnamese
+    text is UTF-8): which bytes mean which letters is the reader's guess."""
+    def declare(data: bytes) -> bytes:
+        return b"\xef\xbb\xbf" + data.replace(b'encoding="UTF-8"', b'encoding="windows-1252"', 1)
+    return _with_base("sai-ma.xlsx", directory, replace={SHARED_STRINGS: declare})
+
+
+def sheet_bom_ascii_other_encoding(directory: Path) -> Path:
+    """A sheet with a byte-order mark declaring ISO-8859-1 whose bytes are all ASCII: the
+    same text in any of them, read as it is."""
+    def declare(data: bytes) -> bytes:
+        assert data.isascii()
+        return b"\xef\xbb\xbf" + data.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"', 1)
+    return _with_base("bom-ascii.xlsx", directory, replace={"xl/worksheets/sheet2.xml": declare})
+
+
 def _quiet_duplicates():
     import contextlib
     import warnings
@@ -583,6 +607,9 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "styles_count_2_31": (styles_count_2_31, "file.declared_count"),
     "shared_strings_not_utf8": (shared_strings_not_utf8, "file.not_utf8"),
     "workbook_3000_sheets": (workbook_3000_sheets, "file.too_many_sheets"),
+    "duplicate_sheet_names": (duplicate_sheet_names, "file.duplicate_sheet"),
+    "strings_wrong_encoding": (strings_wrong_encoding, "file.not_utf8"),
+    "sheet_bom_ascii_other_encoding": (sheet_bom_ascii_other_encoding, None),
     "encrypted_xlsx": (encrypted_xlsx, "file.encrypted"),
     "default_password_xlsx": (default_password_xlsx, "file.default_password"),
     "xlsm_with_vba": (xlsm_with_vba, "file.macro_enabled"),

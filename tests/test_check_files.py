@@ -81,6 +81,8 @@ REJECTED = {
     "styles_count_2_31": UNREADABLE,
     "shared_strings_not_utf8": UNREADABLE,
     "workbook_3000_sheets": UNREADABLE,
+    "duplicate_sheet_names": UNREADABLE,
+    "strings_wrong_encoding": UNREADABLE,
     "encrypted_xlsx": UNREADABLE,
     "zip_bomb_xlsx": UNREADABLE,
     "zip_bomb_lying_sizes": UNREADABLE,
@@ -100,6 +102,7 @@ READ_ANYWAY = {
     "real_xls_libreoffice": "self",
     "default_password_xlsx": "good_xlsx",  # _plan_workbook(), encrypted with VelvetSweatshop
     "external_links_xlsx": "good_xlsx",  # _plan_workbook() plus a link part
+    "sheet_bom_ascii_other_encoding": "good_xlsx",  # _plan_workbook(), one sheet's declaration changed
     "xlsm_with_vba": "xlsm_twin",  # the same sheet written without the VBA project
 }
 

@@ -39,6 +39,8 @@ SNIFFED = {
     "shared_strings_count_2_31": "xlsx", "styles_count_2_31": "xlsx",
     "shared_strings_not_utf8": "xlsx",
     "workbook_3000_sheets": "xlsx",
+    "duplicate_sheet_names": "xlsx", "strings_wrong_encoding": "xlsx",
+    "sheet_bom_ascii_other_encoding": "xlsx",
     "default_password_xlsx": "encrypted", "xlsm_with_vba": "xlsm", "external_links_xlsx": "xlsx",
     "zip_bomb_xlsx": "xlsx", "zip_bomb_lying_sizes": "xlsx", "billion_laughs": "xlsx", "xxe_entity": "xlsx",
     "cell_at_xfd1048576": "xlsx", "dimension_claim": "xlsx", "merge_claim": "xlsx",

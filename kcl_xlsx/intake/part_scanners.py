@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import html
 import posixpath
 import re
 import zipfile
@@ -40,6 +41,7 @@ PART_TOO_LARGE = Code.FILE_PART_TOO_LARGE.value
 DECLARED_COUNT = Code.FILE_DECLARED_COUNT.value
 NOT_UTF8 = Code.FILE_NOT_UTF8.value
 TOO_MANY_SHEETS = Code.FILE_TOO_MANY_SHEETS.value
+DUPLICATE_SHEET = Code.FILE_DUPLICATE_SHEET.value
 STYLES_PART = "xl/styles.xml"
 WORKBOOK_PART = "xl/workbook.xml"
 
@@ -179,16 +181,29 @@ class _Utf8Guard(Scanner):
     Text that is not UTF-8 is named as such (python-calamine fails on it, which read as
     "the parser crashed")."""
 
+    # the XML declaration (after an optional UTF-8 byte-order mark) naming its encoding
+    DECLARED = re.compile(rb'(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\sencoding\s*=\s*["\']([^"\']{1,40})["\']')
+
     def __init__(self) -> None:
         self.first = True
         self.decoder = codecs.getincrementaldecoder("utf-8")()
         self.seen = 0
+        self.other = ""  # the encoding the part declares when it is not UTF-8
 
     def feed(self, chunk: bytes) -> None:
         if self.first and (chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:8]):
             reject(CORRUPT, value="UTF-16 XML part")
+        if self.first:
+            declared = self.DECLARED.match(chunk)
+            if declared and declared[1].lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+                self.other = declared[1].decode("ascii", "replace")
+            if chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]  # a UTF-8 byte-order mark: not text
+                self.seen += 3
         self.first = False
         if not chunk.isascii():
+            if self.other:  # text beyond ASCII in a part that says it is not UTF-8
+                reject(NOT_UTF8, value=f'encoding="{self.other}"')
             try:
                 self.decoder.decode(chunk)
             except UnicodeDecodeError as exc:
@@ -241,16 +256,25 @@ class _DeclaredCountScanner(_TagScanner):
 class _SheetCountScanner(_TagScanner):
     """The sheets a workbook lists, counted before a parser reads each of them."""
 
-    SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet[\s/>]")
+    SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet[\s/>][^<>]*")
+    NAME = re.compile(rb'\sname\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
 
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit, self.count = limit, 0
+        self.names: set[str] = set()
 
     def scan(self, window: bytes) -> None:
-        self.count += len(self.SHEET.findall(window))
-        if self.count > self.limit:
-            reject(TOO_MANY_SHEETS, count=f"hơn {self.limit}", limit=self.limit)
+        for tag in self.SHEET.findall(window):
+            self.count += 1
+            if self.count > self.limit:
+                reject(TOO_MANY_SHEETS, count=f"hơn {self.limit}", limit=self.limit)
+            name = self.NAME.search(tag)
+            if name:  # Excel compares sheet names without case; two of one name is no Excel file
+                text = html.unescape((name[1] if name[1] is not None else name[2]).decode("utf-8", "replace"))
+                if text.casefold() in self.names:
+                    reject(DUPLICATE_SHEET, sheet=text, value=text)
+                self.names.add(text.casefold())
 
 
 class _BoundsCheck:
