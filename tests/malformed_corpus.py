@@ -371,6 +371,18 @@ def sheet_bom_ascii_other_encoding(directory: Path) -> Path:
     return _with_base("bom-ascii.xlsx", directory, replace={"xl/worksheets/sheet2.xml": declare})
 
 
+def hyperlink_to_local_file(directory: Path) -> Path:
+    """A cell of the plan linking to a file on the school's computer (file:///C:/...)."""
+    rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships"><Relationship Id="rIdH1" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="file:///C:/Users/KeToan/'
+            'hoa-don.pdf" TargetMode="External"/></Relationships>').encode()
+    return _with_base("sieu-lien-ket.xlsx", directory, replace={
+        "xl/worksheets/sheet2.xml": _sub(b"<pageMargins", b'<hyperlinks><hyperlink ref="D2" r:id="rIdH1"/></hyperlinks>'
+                                                         b"<pageMargins")},
+        add={"xl/worksheets/_rels/sheet2.xml.rels": rels})
+
+
 def _quiet_duplicates():
     import contextlib
     import warnings
@@ -610,6 +622,7 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "duplicate_sheet_names": (duplicate_sheet_names, "file.duplicate_sheet"),
     "strings_wrong_encoding": (strings_wrong_encoding, "file.not_utf8"),
     "sheet_bom_ascii_other_encoding": (sheet_bom_ascii_other_encoding, None),
+    "hyperlink_to_local_file": (hyperlink_to_local_file, "file.local_link"),
     "encrypted_xlsx": (encrypted_xlsx, "file.encrypted"),
     "default_password_xlsx": (default_password_xlsx, "file.default_password"),
     "xlsm_with_vba": (xlsm_with_vba, "file.macro_enabled"),

@@ -103,6 +103,7 @@ READ_ANYWAY = {
     "default_password_xlsx": "good_xlsx",  # _plan_workbook(), encrypted with VelvetSweatshop
     "external_links_xlsx": "good_xlsx",  # _plan_workbook() plus a link part
     "sheet_bom_ascii_other_encoding": "good_xlsx",  # _plan_workbook(), one sheet's declaration changed
+    "hyperlink_to_local_file": "good_xlsx",  # _plan_workbook() plus a file:/// hyperlink in D2
     "xlsm_with_vba": "xlsm_twin",  # the same sheet written without the VBA project
 }
 

@@ -40,14 +40,14 @@ SNIFFED = {
     "shared_strings_not_utf8": "xlsx",
     "workbook_3000_sheets": "xlsx",
     "duplicate_sheet_names": "xlsx", "strings_wrong_encoding": "xlsx",
-    "sheet_bom_ascii_other_encoding": "xlsx",
+    "sheet_bom_ascii_other_encoding": "xlsx", "hyperlink_to_local_file": "xlsx",
     "default_password_xlsx": "encrypted", "xlsm_with_vba": "xlsm", "external_links_xlsx": "xlsx",
     "zip_bomb_xlsx": "xlsx", "zip_bomb_lying_sizes": "xlsx", "billion_laughs": "xlsx", "xxe_entity": "xlsx",
     "cell_at_xfd1048576": "xlsx", "dimension_claim": "xlsx", "merge_claim": "xlsx",
     "ods_repeated_content_rows": "ods", "cell_10mb": "xlsx",
 }
 # Files that are read in spite of their one issue.
-READ_ANYWAY = {"file.macro_enabled", "file.external_links", "file.default_password"}
+READ_ANYWAY = {"file.macro_enabled", "file.external_links", "file.default_password", "file.local_link"}
 
 
 class _Corpus:

@@ -55,6 +55,7 @@ class Code(str, enum.Enum):
     FILE_NOT_UTF8 = "file.not_utf8"
     FILE_TOO_MANY_SHEETS = "file.too_many_sheets"
     FILE_DUPLICATE_SHEET = "file.duplicate_sheet"
+    FILE_LOCAL_LINK = "file.local_link"
     FILE_ZIP_BOMB = "file.zip_bomb"
     FILE_XML_ENTITIES = "file.xml_entities"
     FILE_OUT_OF_BOUNDS = "file.out_of_bounds"
