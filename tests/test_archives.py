@@ -89,6 +89,17 @@ def test_nested_archives_share_one_budget(tmp_path, monkeypatch):
     assert found["!b.zip"].kind == entries.SKIPPED and "quá lớn" in found["!b.zip"].note
 
 
+def test_an_archive_with_a_huge_directory_is_listed_unopened(tmp_path, monkeypatch):
+    """zipfile would parse a directory of millions of names in full: past a bound the
+    archive is listed with its count, never opened."""
+    path = mc.build_archive("zip_10000_members", tmp_path / "in")
+    monkeypatch.setattr(entries, "MAX_ZIP_DIRECTORY_BYTES", 100_000)
+    [only] = walk([path], tmp_path / "tmp", MAX_BYTES)
+    assert (only.kind, only.name) == (entries.SKIPPED, str(path))
+    assert only.note.startswith("tệp nén có 10000 mục")
+    assert not (tmp_path / "tmp").exists()
+
+
 def test_collect_accounts_for_every_member(inbox, tmp_path):
     before = tree_state(inbox)
     out, export = tmp_path / "o" / "tong-hop.xlsx", tmp_path / "export"

@@ -21,6 +21,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterable
 
+from kcl_xlsx.intake.sniff import zip_directory
+
 LINK = "liên kết tượng trưng (symlink): không đọc theo liên kết / a symbolic link, not followed"
 SPECIAL = "không phải tệp thường (ống, thiết bị...): không mở / not a regular file, not opened"
 
@@ -53,6 +55,7 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 MAX_ZIP_MEMBERS = 200  # per archive; the rest is counted and named in one entry
 MAX_ZIP_TOTAL = 256 * 2**20  # bytes copied out of one attachment, its nested archives included
 MAX_ZIP_DEPTH = 2  # an attachment is level 1; a .zip inside it (level 2) is opened, one deeper is listed
+MAX_ZIP_DIRECTORY_BYTES = 8 * 2**20  # zipfile parses the whole directory: ~100,000 names; more is not opened
 
 FILE, ARCHIVE, SKIPPED = "file", "archive", "skipped"
 
@@ -68,6 +71,8 @@ NESTED_TOO_DEEP = ("Bỏ qua: tệp nén lồng nhau quá {depth} cấp, không 
 TOO_MANY = ("còn {count} mục nữa không mở (tệp nén có hơn {max} mục): {names} / {count} more members "
             "not opened (over {max} members)")
 MACOS = "tệp phụ của macOS (__MACOSX), không kiểm tra / macOS metadata, not checked"
+HUGE_DIRECTORY = ("tệp nén có {count} mục (danh mục {size} byte), quá nhiều để mở / an archive of {count} "
+                  "members, too many to open")
 
 
 @dataclasses.dataclass
@@ -140,6 +145,14 @@ class _Archives:
         checked as a file, and the checker says what it is)."""
         if not _is_zip(archive.path):
             return None
+        try:
+            with open(archive.path, "rb") as f:
+                directory = zip_directory(f)
+        except OSError:
+            return None
+        if directory is not None and directory.size > MAX_ZIP_DIRECTORY_BYTES:  # read before zipfile parses it
+            return [Entry(archive.name, archive.path, archive.size, archive.mtime_ns, SKIPPED,
+                          HUGE_DIRECTORY.format(count=directory.entries, size=directory.size))]
         try:
             with zipfile.ZipFile(archive.path) as zf:
                 infos = [i for i in zf.infolist() if not i.is_dir()]
