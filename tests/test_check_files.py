@@ -388,3 +388,15 @@ def test_merges_of_the_sheet_read_are_reported_on_it(filled, tmp_path):
     moved = _moved_plan(filled, tmp_path / "gop-tren-trang-that.xlsx", ["B6:D20"], plan_merges=["C6:C7"])
     merged = [i for i in check_path(moved, OPTIONS).issues if i.code == "cell.merged"]
     assert [(i.sheet, i.cell, i.value) for i in merged] == [("Kế hoạch 2025", "C6", "C6:C7")]
+
+
+def test_a_sheet_the_reader_refuses_is_corrupt_not_a_crash(tmp_path):
+    """Issue 14, true reasons: ill-formed XML in a sheet passes the pre-flight (it does not
+    parse sheets) and python-calamine raises; that is a damaged file (file.corrupt, with the
+    reader's words), not "the parser crashed"."""
+    path = mc._with_base("xml-hong.xlsx", tmp_path, replace={
+        "xl/worksheets/sheet2.xml": mc._sub(b"</sheetData>", b'<row r="9"><c r="A9"><v>1</c></row></sheetData>')})
+    sub = check_path(path, OPTIONS)
+    assert [(i.code, i.severity) for i in sub.issues] == [("file.corrupt", Severity.ERROR)]
+    assert sub.status == "unreadable" and not sub.rows
+    assert "XmlError" in sub.issues[0].value and sub.issues[0].file == str(path)
