@@ -137,3 +137,72 @@ def test_check_names_every_member(inbox):
             assert f"{inbox / rel}: " in said and note in said, rel
     assert f"{inbox / 'long-nhau.zip'}!b.zip!c.zip: bỏ qua, Bỏ qua: tệp nén lồng nhau" in said
     assert tree_state(inbox) == before
+
+
+# --------------------------------------------------------------------------- any archive
+
+import io  # noqa: E402
+import zipfile  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_NAMES = st.sampled_from(["a.xlsx", "b/c.xlsx", "../d.xlsx", "/e.xlsx", "f.pdf", "g.zip", "h/i.zip", "~$j.xlsx",
+                          "__MACOSX/._a.xlsx", "k.XLSX", "l.ods", "m.txt", "dir/", "a.xlsx", "n!o.xlsx"])
+
+
+def _archive(draw_members, depth: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, payload in draw_members:
+            if name.endswith(".zip") and depth < 4 and isinstance(payload, list):
+                zf.writestr(name, _archive(payload, depth + 1))
+            else:
+                zf.writestr(name, payload if isinstance(payload, bytes) else b"PK\x03\x04 not really")
+    return buffer.getvalue()
+
+
+_MEMBERS = st.recursive(
+    st.lists(st.tuples(_NAMES, st.binary(max_size=40)), max_size=6),
+    lambda inner: st.lists(st.tuples(_NAMES, inner | st.binary(max_size=40)), max_size=6), max_leaves=25)
+
+
+def _accounted(entry_name: str, archive: Path, found: dict[str, list], depth: int) -> None:
+    """Every member of ``archive`` is an entry (the first MAX_ZIP_MEMBERS by name, the rest
+    in one counted entry); an archive opened is accounted for the same way."""
+    with zipfile.ZipFile(archive) as zf:
+        members = [i.filename for i in zf.infolist() if not i.is_dir()]
+    for member in members[:entries.MAX_ZIP_MEMBERS]:
+        assert f"{entry_name}!{member}" in found, member
+    for member in members[:entries.MAX_ZIP_MEMBERS]:
+        for e in found[f"{entry_name}!{member}"]:
+            if e.kind == entries.ARCHIVE:
+                assert depth < entries.MAX_ZIP_DEPTH
+                _accounted(e.name, e.path, found, depth + 1)
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")  # duplicate members are part of the test
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(_MEMBERS)
+def test_any_archive_is_accounted_for_and_written_only_privately(tmp_path, members):
+    import tempfile as _tf
+
+    work = Path(_tf.mkdtemp(dir=tmp_path))
+    box, private = work / "hop-thu", work / "rieng"
+    box.mkdir()
+    attachment = box / "dinh-kem.zip"
+    attachment.write_bytes(_archive(members, 1))
+    before = tree_state(box)
+    found_list = walk([attachment], private, MAX_BYTES)
+    found: dict[str, list] = {}
+    for e in found_list:
+        found.setdefault(e.name, []).append(e)
+    head = found[str(attachment)][0]
+    if head.kind == entries.ARCHIVE:
+        _accounted(str(attachment), attachment, found, 1)
+    assert tree_state(box) == before
+    outside = [p for p in work.rglob("*") if p.is_file() and not p.is_relative_to(private) and
+               not p.is_relative_to(box)]
+    assert outside == []
+    assert all(e.kind in (entries.FILE, entries.ARCHIVE, entries.SKIPPED) and (e.kind != entries.SKIPPED or e.note)
+               for e in found_list)
