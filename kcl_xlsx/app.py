@@ -26,7 +26,7 @@ from kcl_xlsx.summary.pdf import require_libreoffice, write_pdf
 @dataclasses.dataclass
 class CheckRun:
     submissions: list[Submission]  # one per file checked, in the order found
-    listed: list[Entry]  # entries not checked themselves: links and special files (skipped), .zip attachments
+    listed: list[Entry]  # entries not checked themselves: .zip attachments, and (skipped, with the reason) links, special files, archive members
     feedback: list[Path] = dataclasses.field(default_factory=list)  # feedback copies written
 
     @property

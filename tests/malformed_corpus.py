@@ -265,6 +265,137 @@ def too_many_parts_xlsx(directory: Path) -> Path:
     return _with_base("nhieu-phan.xlsx", directory, add=add)
 
 
+def duplicate_part_xlsx(directory: Path) -> Path:
+    """Two ``xl/workbook.xml`` members: the second names no plan sheet; which one a reader
+    takes is the reader's choice, so the file is refused."""
+    path = _plan_workbook(directory / "hai-workbook.xml.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        second = zf.read("xl/workbook.xml").replace("Kế hoạch".encode(), "Trang khác".encode())
+    with zipfile.ZipFile(path, "a") as zf, _quiet_duplicates():
+        zf.writestr("xl/workbook.xml", second)
+    return path
+
+
+def duplicate_part_case_xlsx(directory: Path) -> Path:
+    """The same part twice, names differing only in case (OPC part names are case-insensitive)."""
+    return _with_base("hai-sheet-hoa-thuong.xlsx", directory, add={SHEET.upper(): b"<worksheet/>"})
+
+
+_RELS = "xl/_rels/workbook.xml.rels"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def rels_too_large_xlsx(directory: Path) -> Path:
+    """Workbook relationships of ~330 KB (what 2,000+ sheets make): too large, not "corrupt"."""
+    pad = b"".join(b'<Relationship Id="rIdPad%d" Type="%s/customXml" Target="../customXml/item1.xml"/>'
+                   % (i, _REL_NS.encode()) for i in range(2_600))
+    return _with_base("qua-nhieu-trang.xlsx", directory, replace={_RELS: _sub(b"</Relationships>", pad + b"</Relationships>")},
+                      add={"customXml/item1.xml": b"<x/>"})
+
+
+def rel_target_outside_xlsx(directory: Path) -> Path:
+    """A sheet relationship whose target climbs out of the package."""
+    return _with_base("tro-ra-ngoai.xlsx", directory,
+                      replace={_RELS: _sub(b'Target="worksheets/sheet2.xml"', b'Target="../../../../etc/sheet2.xml"')})
+
+
+def rel_target_missing_xlsx(directory: Path) -> Path:
+    """A sheet listed in the workbook whose relationship points at a part the package lacks."""
+    rel = b'<Relationship Id="rIdMiss" Type="%s/worksheet" Target="worksheets/sheet99.xml"/></Relationships>' % (
+        _REL_NS.encode())
+    return _with_base("thieu-trang.xlsx", directory, replace={
+        _RELS: _sub(b"</Relationships>", rel),
+        "xl/workbook.xml": _sub(b"</sheets>", '<sheet name="Thiếu" sheetId="99" r:id="rIdMiss"/></sheets>'.encode())})
+
+
+def workbook_part_missing_xlsx(directory: Path) -> Path:
+    """Everything of a workbook but its xl/workbook.xml."""
+    base = _plan_workbook(directory / ".base-no-wb.xlsx")
+    path = directory / "thieu-workbook.xlsx"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            if info.filename != "xl/workbook.xml":
+                zout.writestr(info.filename, zin.read(info))
+    base.unlink()
+    return path
+
+
+def shared_strings_count_2_31(directory: Path) -> Path:
+    """Shared strings declaring 2**31 entries: python-calamine reserves 51 GB and aborts."""
+    def claim(data: bytes) -> bytes:
+        import re
+        return re.sub(rb'uniqueCount="\d+"', b'uniqueCount="2147483648"', data, count=1)
+    return _with_base("dem-khai-bao.xlsx", directory, replace={SHARED_STRINGS: claim})
+
+
+def styles_count_2_31(directory: Path) -> Path:
+    """The styles part declaring 2**31 - 1 cell formats."""
+    def claim(data: bytes) -> bytes:
+        import re
+        return re.sub(rb'<cellXfs count="\d+"', b'<cellXfs count="2147483647"', data, count=1)
+    return _with_base("kieu-khai-bao.xlsx", directory, replace={"xl/styles.xml": claim})
+
+
+def shared_strings_not_utf8(directory: Path) -> Path:
+    """A shared string in Windows-1258 bytes where UTF-8 is declared (a hand-made export)."""
+    return _with_base("khong-utf8.xlsx", directory,
+                      replace={SHARED_STRINGS: _placeholder("Trường ".encode("utf-8") + b"\xd0\xe3 \xff\xfe h\xe9t")})
+
+
+def workbook_3000_sheets(directory: Path) -> Path:
+    """A workbook listing 3,000 sheets, all the same part (small: no part is too large)."""
+    extra = b"".join(b'<sheet name="T%d" sheetId="%d" r:id="rId1"/>' % (i, 100 + i) for i in range(3000))
+    return _with_base("3000-trang.xlsx", directory, replace={"xl/workbook.xml": _sub(b"</sheets>", extra + b"</sheets>")})
+
+
+def duplicate_sheet_names(directory: Path) -> Path:
+    """Two sheets named "Kế hoạch" (the second differing only in case), different parts."""
+    def twice(data: bytes) -> bytes:
+        return data.replace('name="DanhSach"'.encode(), 'name="kẾ HOẠCH"'.encode(), 1)
+    return _with_base("trung-ten-trang.xlsx", directory, replace={"xl/workbook.xml": twice})
+
+
+def strings_wrong_encoding(directory: Path) -> Path:
+    """Shared strings with a UTF-8 byte-order mark declaring windows-1252 (its Vietnamese
+    text is UTF-8): which bytes mean which letters is the reader's guess."""
+    def declare(data: bytes) -> bytes:
+        return b"\xef\xbb\xbf" + data.replace(b'encoding="UTF-8"', b'encoding="windows-1252"', 1)
+    return _with_base("sai-ma.xlsx", directory, replace={SHARED_STRINGS: declare})
+
+
+def sheet_bom_ascii_other_encoding(directory: Path) -> Path:
+    """A sheet with a byte-order mark declaring ISO-8859-1 whose bytes are all ASCII: the
+    same text in any of them, read as it is."""
+    def declare(data: bytes) -> bytes:
+        assert data.isascii()
+        return b"\xef\xbb\xbf" + data.replace(b'encoding="UTF-8"', b'encoding="ISO-8859-1"', 1)
+    return _with_base("bom-ascii.xlsx", directory, replace={"xl/worksheets/sheet2.xml": declare})
+
+
+def hyperlink_to_local_file(directory: Path) -> Path:
+    """A cell of the plan linking to a file on the school's computer (file:///C:/...)."""
+    rels = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="http://schemas.'
+            'openxmlformats.org/package/2006/relationships"><Relationship Id="rIdH1" Type="http://schemas.'
+            'openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="file:///C:/Users/KeToan/'
+            'hoa-don.pdf" TargetMode="External"/></Relationships>').encode()
+    return _with_base("sieu-lien-ket.xlsx", directory, replace={
+        "xl/worksheets/sheet2.xml": _sub(b"<pageMargins", b'<hyperlinks><hyperlink ref="D2" r:id="rIdH1"/></hyperlinks>'
+                                                         b"<pageMargins")},
+        add={"xl/worksheets/_rels/sheet2.xml.rels": rels})
+
+
+def _quiet_duplicates():
+    import contextlib
+    import warnings
+
+    @contextlib.contextmanager
+    def quiet():
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+            yield
+    return quiet()
+
+
 # --------------------------------------------------------------------------- encryption
 
 
@@ -629,6 +760,20 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "truncated_xlsx": (truncated_xlsx, "file.corrupt"),
     "damaged_member_xlsx": (damaged_member_xlsx, "file.corrupt"),
     "too_many_parts_xlsx": (too_many_parts_xlsx, "file.too_many_parts"),
+    "duplicate_part_xlsx": (duplicate_part_xlsx, "file.duplicate_part"),
+    "duplicate_part_case_xlsx": (duplicate_part_case_xlsx, "file.duplicate_part"),
+    "rels_too_large_xlsx": (rels_too_large_xlsx, "file.part_too_large"),
+    "rel_target_outside_xlsx": (rel_target_outside_xlsx, "file.part_outside"),
+    "rel_target_missing_xlsx": (rel_target_missing_xlsx, "file.part_missing"),
+    "workbook_part_missing_xlsx": (workbook_part_missing_xlsx, "file.part_missing"),
+    "shared_strings_count_2_31": (shared_strings_count_2_31, "file.declared_count"),
+    "styles_count_2_31": (styles_count_2_31, "file.declared_count"),
+    "shared_strings_not_utf8": (shared_strings_not_utf8, "file.not_utf8"),
+    "workbook_3000_sheets": (workbook_3000_sheets, "file.too_many_sheets"),
+    "duplicate_sheet_names": (duplicate_sheet_names, "file.duplicate_sheet"),
+    "strings_wrong_encoding": (strings_wrong_encoding, "file.not_utf8"),
+    "sheet_bom_ascii_other_encoding": (sheet_bom_ascii_other_encoding, None),
+    "hyperlink_to_local_file": (hyperlink_to_local_file, "file.local_link"),
     "encrypted_xlsx": (encrypted_xlsx, "file.encrypted"),
     "default_password_xlsx": (default_password_xlsx, "file.default_password"),
     "xlsm_with_vba": (xlsm_with_vba, "file.macro_enabled"),
@@ -643,6 +788,103 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "ods_repeated_content_rows": (ods_repeated_content_rows, "file.out_of_bounds"),
     "cell_10mb": (cell_10mb, "file.cell_too_long"),
 }
+
+
+
+# --------------------------------------------------------------------------- archives (attachments)
+# A .zip attachment is not checked as one file: the walker (kcl_xlsx.intake.entries.walk)
+# lists every member.  ``ARCHIVES`` maps a name to ``(builder, expected)``: expected maps the
+# name of each entry below the attachment ("" = the attachment itself, "a!b" below it) to its
+# kind and a fragment of its note.
+
+
+def _zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> Path:
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _plan_bytes(directory: Path, name: str = ".plan.xlsx") -> bytes:
+    path = _plan_workbook(directory / name)
+    try:
+        return path.read_bytes()
+    finally:
+        path.unlink()
+
+
+def zip_in_zip_in_zip(directory: Path) -> Path:
+    """Three levels: the second is opened (its workbook checked), the third is only listed."""
+    plan = _plan_bytes(directory)
+    level3 = _zip(directory / ".c.zip", {"sau-nhat.xlsx": plan})
+    level2 = _zip(directory / ".b.zip", {"giua.xlsx": plan, "c.zip": level3.read_bytes()})
+    path = _zip(directory / "long-nhau.zip", {"ngoai.xlsx": plan, "b.zip": level2.read_bytes()})
+    level3.unlink()
+    level2.unlink()
+    return path
+
+
+def zip_encrypted_member(directory: Path) -> Path:
+    """A member with the zip "encrypted" flag (ZipCrypto): never opened; its neighbour is."""
+    path = _zip(directory / "co-mat-khau.zip", {"mo.xlsx": _plan_bytes(directory), "khoa.xlsx": b"x" * 64})
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo("khoa.xlsx")
+    struct.pack_into("<H", data, info.header_offset + 6, info.flag_bits | 1)
+    entry = struct.unpack_from("<I", data, data.rfind(b"PK\x05\x06") + 16)[0]
+    while data[entry:entry + 4] == b"PK\x01\x02":
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, entry + 28)
+        if data[entry + 46:entry + 46 + name_len] == b"khoa.xlsx":
+            struct.pack_into("<H", data, entry + 8, info.flag_bits | 1)
+        entry += 46 + name_len + extra_len + comment_len
+    return _write(path, bytes(data))
+
+
+def zip_10000_members(directory: Path) -> Path:
+    """10,000 tiny members: the first ones listed one by one, the rest counted in one entry."""
+    return _zip(directory / "muoi-nghin.zip", {f"tep-{i:05d}.txt": b"" for i in range(10_000)}, zipfile.ZIP_STORED)
+
+
+def zip_slip(directory: Path) -> Path:
+    """Member names that would land outside the folder they were extracted into."""
+    plan = _plan_bytes(directory)
+    return _zip(directory / "zip-slip.zip", {"../../x.xlsx": plan, "/etc/y.xlsx": plan, "..\\..\\z.xlsx": plan,
+                                            "dung.xlsx": plan})
+
+
+def zip_with_pdf(directory: Path) -> Path:
+    return _zip(directory / "cong-van.zip", {
+        "cong-van.pdf": b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< >>\n%%EOF\n",
+        "ke-hoach.xlsx": _plan_bytes(directory)})
+
+
+_SKIP = "skipped"
+ARCHIVES: dict[str, tuple[Builder, dict[str, tuple[str, str]]]] = {
+    "zip_in_zip_in_zip": (zip_in_zip_in_zip, {
+        "": ("archive", "1 bảng tính bên trong"), "!ngoai.xlsx": ("file", ""),
+        "!b.zip": ("archive", "1 bảng tính bên trong"), "!b.zip!giua.xlsx": ("file", ""),
+        "!b.zip!c.zip": (_SKIP, "tệp nén lồng nhau")}),
+    "zip_encrypted_member": (zip_encrypted_member, {
+        "": ("archive", "1 bảng tính bên trong, 1 mục bỏ qua"), "!mo.xlsx": ("file", ""),
+        "!khoa.xlsx": (_SKIP, "mật khẩu")}),
+    "zip_10000_members": (zip_10000_members, {
+        "": ("archive", "0 bảng tính bên trong"),
+        **{f"!tep-{i:05d}.txt": (_SKIP, "không phải bảng tính") for i in range(200)},
+        "!…": (_SKIP, "còn 9800 mục nữa")}),
+    "zip_slip": (zip_slip, {
+        "": ("archive", "1 bảng tính bên trong, 3 mục bỏ qua"), "!dung.xlsx": ("file", ""),
+        "!../../x.xlsx": (_SKIP, "ra ngoài"), "!/etc/y.xlsx": (_SKIP, "ra ngoài"),
+        "!..\\..\\z.xlsx": (_SKIP, "ra ngoài")}),
+    "zip_with_pdf": (zip_with_pdf, {
+        "": ("archive", "1 bảng tính bên trong, 1 mục bỏ qua"), "!ke-hoach.xlsx": ("file", ""),
+        "!cong-van.pdf": (_SKIP, "không phải bảng tính")}),
+}
+
+
+def build_archive(name: str, directory: Path) -> Path:
+    target = directory / name
+    target.mkdir(parents=True, exist_ok=True)
+    return ARCHIVES[name][0](target)
 
 
 def build(name: str, directory: Path) -> Path:

@@ -71,6 +71,18 @@ REJECTED = {
     "truncated_xlsx": UNREADABLE,
     "damaged_member_xlsx": UNREADABLE,
     "too_many_parts_xlsx": UNREADABLE,
+    "duplicate_part_xlsx": UNREADABLE,
+    "duplicate_part_case_xlsx": UNREADABLE,
+    "rels_too_large_xlsx": UNREADABLE,
+    "rel_target_outside_xlsx": UNREADABLE,
+    "rel_target_missing_xlsx": UNREADABLE,
+    "workbook_part_missing_xlsx": UNREADABLE,
+    "shared_strings_count_2_31": UNREADABLE,
+    "styles_count_2_31": UNREADABLE,
+    "shared_strings_not_utf8": UNREADABLE,
+    "workbook_3000_sheets": UNREADABLE,
+    "duplicate_sheet_names": UNREADABLE,
+    "strings_wrong_encoding": UNREADABLE,
     "encrypted_xlsx": UNREADABLE,
     "zip_bomb_xlsx": UNREADABLE,
     "zip_bomb_lying_sizes": UNREADABLE,
@@ -90,6 +102,8 @@ READ_ANYWAY = {
     "real_xls_libreoffice": "self",
     "default_password_xlsx": "good_xlsx",  # _plan_workbook(), encrypted with VelvetSweatshop
     "external_links_xlsx": "good_xlsx",  # _plan_workbook() plus a link part
+    "sheet_bom_ascii_other_encoding": "good_xlsx",  # _plan_workbook(), one sheet's declaration changed
+    "hyperlink_to_local_file": "good_xlsx",  # _plan_workbook() plus a file:/// hyperlink in D2
     "xlsm_with_vba": "xlsm_twin",  # the same sheet written without the VBA project
 }
 
@@ -336,3 +350,53 @@ def test_1904_date_system(template, tmp_path):
     assert (nfc(b.rows[0].values["start"]), nfc(b.rows[0].values["end"])) == ("Tháng 10/2025", "Tháng 5/2026")
     assert b.info["date"] == a.info["date"] == "2025-10-15"
     assert flagged(b) == flagged(a) == Counter()
+
+
+# --------------------------------------------------------------------------- sheet-level facts
+
+
+def _moved_plan(filled: Path, out: Path, decoy_merges: list[str], plan_merges: list[str] = ()) -> Path:
+    """The filled plan with its plan sheet renamed "Kế hoạch 2025" and, before it, a
+    different sheet named "Kế hoạch" holding only a note and merged ranges."""
+    wb = openpyxl.load_workbook(filled)
+    plan = wb[SPEC.form.sheet]
+    plan.title = "Kế hoạch 2025"
+    for ref in plan_merges:
+        plan.merge_cells(ref)
+    decoy = wb.create_sheet(SPEC.form.sheet, index=0)
+    decoy["A1"] = "Bản nháp, không dùng"
+    for ref in decoy_merges:
+        decoy.merge_cells(ref)
+    wb.save(out)
+    return out
+
+
+def test_merges_are_taken_from_the_sheet_read(filled, tmp_path):
+    """Issue 14: the merged ranges of a sheet NAMED "Kế hoạch" were applied to the plan the
+    reader had found on another sheet (false "not in list" errors on the real plan).  Every
+    sheet-level fact now comes from the sheet read: the decoy's merges change nothing."""
+    plain = _moved_plan(filled, tmp_path / "chi-doi-ten.xlsx", [])
+    decoy = _moved_plan(filled, tmp_path / "co-trang-gia.xlsx", ["B6:D20", "E7:H30", "A6:K9"])
+    a, b = check_path(plain, OPTIONS), check_path(decoy, OPTIONS)
+    assert a.rows and rows_of(b) == rows_of(a)
+    assert flagged(b) == flagged(a)
+    assert not [i for i in b.issues if i.code == "cell.merged"]
+    assert "structure.plan_sheet_renamed" in {i.code for i in b.issues}
+
+
+def test_merges_of_the_sheet_read_are_reported_on_it(filled, tmp_path):
+    moved = _moved_plan(filled, tmp_path / "gop-tren-trang-that.xlsx", ["B6:D20"], plan_merges=["C6:C7"])
+    merged = [i for i in check_path(moved, OPTIONS).issues if i.code == "cell.merged"]
+    assert [(i.sheet, i.cell, i.value) for i in merged] == [("Kế hoạch 2025", "C6", "C6:C7")]
+
+
+def test_a_sheet_the_reader_refuses_is_corrupt_not_a_crash(tmp_path):
+    """Issue 14, true reasons: ill-formed XML in a sheet passes the pre-flight (it does not
+    parse sheets) and python-calamine raises; that is a damaged file (file.corrupt, with the
+    reader's words), not "the parser crashed"."""
+    path = mc._with_base("xml-hong.xlsx", tmp_path, replace={
+        "xl/worksheets/sheet2.xml": mc._sub(b"</sheetData>", b'<row r="9"><c r="A9"><v>1</c></row></sheetData>')})
+    sub = check_path(path, OPTIONS)
+    assert [(i.code, i.severity) for i in sub.issues] == [("file.corrupt", Severity.ERROR)]
+    assert sub.status == "unreadable" and not sub.rows
+    assert "XmlError" in sub.issues[0].value and sub.issues[0].file == str(path)

@@ -226,14 +226,16 @@ def test_a_part_longer_than_declared_is_not_handed_over(tmp_path):
     assert read_meta(pf.package, pf.kind, pf.parts) == read_meta(pf.package, pf.kind)
 
 
-def test_the_last_of_two_parts_of_one_name_is_handed_over(tmp_path):
+def test_two_parts_of_one_name_are_refused_not_handed_over(tmp_path):
+    """Issue 14: which of two parts of one name a reader takes is its own choice, so such a
+    package is refused (file.duplicate_part) and nothing of it is handed to a reader."""
     path = mc.good_xlsx(tmp_path)
     with zipfile.ZipFile(path, "a") as zf, pytest.warns(UserWarning):
         zf.writestr("docProps/app.xml", b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/'
                                         b'2006/extended-properties"><Application>Lan thu hai</Application></Properties>')
     pf = preflight(path)
-    meta = read_meta(pf.package, pf.kind, pf.parts)
-    assert meta == read_meta(pf.package, pf.kind) and meta.application == "Lan thu hai"
+    assert not pf.ok and [i.code for i in pf.issues] == ["file.duplicate_part"]
+    assert pf.package == b"" and not pf.parts
 
 
 _DOCUMENTS = [
@@ -302,7 +304,7 @@ def test_rows_skip_only_rows_with_nothing_in_them():
     text = ["", "Mức 1"] + [""] * (width - 2)
     grid = [empty[:] for _ in range(5)] + [text, empty[:], ["", 0.0] + [""] * (width - 2), ["", "  "], [], text[:3]]
     merged = [((5, 1), (6, 1))]  # "Mức 1" spans the empty row below it
-    rows = reader._rows(grid, 5, columns, form, merged, [])
+    rows = reader._rows(grid, form.sheet, 5, columns, form, merged, [])
     assert [(r.row, r.cells["muc"]) for r in rows] == [(6, "Mức 1"), (7, "Mức 1"), (8, 0.0), (11, "Mức 1")]
     assert all(v is None for k, v in rows[0].cells.items() if k != "muc")
 

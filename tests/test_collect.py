@@ -117,6 +117,7 @@ def test_classification(runs):
     assert cls["TH003_vo-thi-sau.xls"] == Classification.ACCEPTED
     assert cls["thu-den/dinh-kem.zip"] == Classification.ARCHIVE
     assert cls["thu-den/dinh-kem.zip!ke-hoach/CS001.xlsx"] == Classification.ACCEPTED
+    assert cls["thu-den/dinh-kem.zip!ghi-chu.txt"] == Classification.SKIPPED  # listed, with the reason
     assert cls["CS002_nguyen-du.xlsx"] == Classification.WITH_ERRORS
     assert {cls["PT001.xlsx"], cls["thu-den/PT001 (1).xlsx"]} == {Classification.ACCEPTED, Classification.DUPLICATE}
     assert cls["~$MN001_hoa-sen.xlsx"] == Classification.TEMPORARY
@@ -189,7 +190,8 @@ def test_second_run_parses_nothing_and_gives_same_figures(runs):
     assert first.parsed > 0
     # an unchanged inbox: nothing parsed, nothing rewritten, the same result reported
     assert second.unchanged and second.parsed == 0
-    assert second.cached == len([f for f in first.files if f.classification != Classification.ARCHIVE])
+    listed_only = (Classification.ARCHIVE, Classification.SKIPPED)
+    assert second.cached == len([f for f in first.files if f.classification not in listed_only])
     assert second.counts() == first.counts()
     assert {c: s.status for c, s in second.schools.items()} == {c: s.status for c, s in first.schools.items()}
     assert overview(out) == overview(first_copy)
@@ -218,7 +220,8 @@ def test_ledger_records_every_file(runs):
     with Ledger(first.ledger_path) as led:
         rows = led.all()
     paths = {r["path"] for r in rows}
-    assert {f.rel for f in first.files if f.classification != Classification.ARCHIVE} <= paths
+    listed_only = (Classification.ARCHIVE, Classification.SKIPPED)  # an attachment, a member not checked
+    assert {f.rel for f in first.files if f.classification not in listed_only} <= paths
     row = next(r for r in rows if r["path"] == "TH001_sua-lai.xlsx")
     assert row["school_code"] == "TH001" and row["classification"] == Classification.ACCEPTED.value and row["template_id"]
     assert row["saved_at"].startswith("2025-10-05")
@@ -385,7 +388,7 @@ def test_links_and_special_files_are_listed_never_opened(scenario, tmp_path):
     assert by_rel["ong.xlsx"].classification == Classification.SKIPPED and "not a regular file" in by_rel["ong.xlsx"].note
     listed = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Tệp").to_python()
     shown = {row[0]: row for row in listed[1:]}
-    assert "Bỏ qua (liên kết hoặc không phải tệp thường)" in shown["ong.xlsx"]
+    assert "Bỏ qua (không mở, xem lý do)" in shown["ong.xlsx"]
     assert "không được đọc" not in str(listed)
 
 

@@ -34,13 +34,20 @@ SNIFFED = {
     "html_as_xls": "html", "csv_as_xls": "csv_text", "random_bytes_xlsx": "unknown",
     "docx_like_zip": "zip_other", "too_large_file": "xlsx", "truncated_xlsx": "corrupt",
     "damaged_member_xlsx": "xlsx", "too_many_parts_xlsx": "xlsx", "encrypted_xlsx": "encrypted",
+    "duplicate_part_xlsx": "xlsx", "duplicate_part_case_xlsx": "xlsx", "rels_too_large_xlsx": "xlsx",
+    "rel_target_outside_xlsx": "xlsx", "rel_target_missing_xlsx": "xlsx", "workbook_part_missing_xlsx": "xlsx",
+    "shared_strings_count_2_31": "xlsx", "styles_count_2_31": "xlsx",
+    "shared_strings_not_utf8": "xlsx",
+    "workbook_3000_sheets": "xlsx",
+    "duplicate_sheet_names": "xlsx", "strings_wrong_encoding": "xlsx",
+    "sheet_bom_ascii_other_encoding": "xlsx", "hyperlink_to_local_file": "xlsx",
     "default_password_xlsx": "encrypted", "xlsm_with_vba": "xlsm", "external_links_xlsx": "xlsx",
     "zip_bomb_xlsx": "xlsx", "zip_bomb_lying_sizes": "xlsx", "billion_laughs": "xlsx", "xxe_entity": "xlsx",
     "cell_at_xfd1048576": "xlsx", "dimension_claim": "xlsx", "merge_claim": "xlsx",
     "ods_repeated_content_rows": "ods", "cell_10mb": "xlsx",
 }
 # Files that are read in spite of their one issue.
-READ_ANYWAY = {"file.macro_enabled", "file.external_links", "file.default_password"}
+READ_ANYWAY = {"file.macro_enabled", "file.external_links", "file.default_password", "file.local_link"}
 
 
 class _Corpus:

@@ -31,6 +31,9 @@ def behave(item: str):
     """What a parser might do with a file."""
     if item == "abort":
         os.abort()  # what python-calamine does on a failed Rust allocation
+    if item == "panic":  # what python-calamine writes before aborting (issue 14), then aborts
+        os.write(2, PANIC_TEXT.encode())
+        os.abort()
     if item == "sleep":
         time.sleep(60)
     if item == "allocate":
@@ -42,6 +45,11 @@ def behave(item: str):
     if item == "slow":
         time.sleep(0.6)
     return item.upper()
+
+
+PANIC_TEXT = ("thread '<unnamed>' panicked at src/xlsx/mod.rs:512:9:\ncapacity overflow\nstack backtrace:\n"
+              "   0: rust_begin_unwind\n   1: core::panicking::panic_fmt\nnote: Some details are omitted, run with "
+              "`RUST_BACKTRACE=full` for a verbose backtrace.\nmemory allocation of 51539607552 bytes failed\n")
 
 
 def read_with_calamine(path: str):
@@ -273,3 +281,35 @@ def test_workers_use_the_spec_files_the_parent_loaded(tmp_path):
         assert sub.status == "errors", [i.message for i in sub.issues]  # an empty plan: read and judged
         assert [i.code for i in sub.issues if i.code.startswith("file.")] == []
     assert loaded.choices.owners
+
+
+_PANIC_SCRIPT = textwrap.dedent("""
+    from kcl_xlsx.intake.sandbox import WorkerPool
+    from tests.test_sandbox import behave
+
+    if __name__ == "__main__":
+        with WorkerPool(behave, jobs=1, timeout_s=60.0) as pool:
+            results = dict(pool.imap_unordered(["a", "panic", "b"]))
+        print(results["panic"].error)
+        print(results["a"].value, results["b"].value)
+""")
+
+
+def test_a_panic_is_told_in_one_line_never_on_the_terminal():
+    """Issue 14: a Rust panic with its backtrace landed on the user's terminal.  The
+    worker's standard error goes to a private file; its death is told in one line."""
+    run = subprocess.run([sys.executable, "-c", _PANIC_SCRIPT], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert run.returncode == 0, run.stderr
+    error, values = run.stdout.splitlines()
+    assert error == "worker killed by SIGABRT: memory allocation of 51539607552 bytes failed"
+    assert values == "A B"  # the tasks before and after it are not affected
+    assert "panicked" not in run.stderr and "backtrace" not in run.stderr and "memory allocation" not in run.stderr
+
+
+def test_no_stderr_file_is_left_behind(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    _run(GOOD[:3] + ["abort", "panic"])
+    assert list(tmp_path.iterdir()) == []

@@ -53,7 +53,7 @@ def test_labels_are_the_texts_written_today():
         "accepted": "Được tổng hợp", "superseded": "Bản cũ (đã có bản mới hơn)", "duplicate": "Trùng (cùng nội dung)",
         "errors": "Có lỗi (không tổng hợp)", "unmatched": "Không xác định được trường", "wrong_template": "Sai mẫu",
         "unreadable": "Không đọc được", "not_workbook": "Không phải bảng tính", "temporary": "Tệp tạm (~$)",
-        "archive": "Tệp nén (đã mở)", "skipped": "Bỏ qua (liên kết hoặc không phải tệp thường)"}
+        "archive": "Tệp nén (đã mở)", "skipped": "Bỏ qua (không mở, xem lý do)"}
     assert [(m.value, m.label) for m in SchoolStatus] == [  # in the order the summary lists them
         ("submitted_valid", "Đã nộp hợp lệ"), ("late", "Nộp muộn"), ("submitted_errors", "Nộp có lỗi"),
         ("wrong_format", "Nộp sai định dạng"), ("missing", "Chưa nộp")]

@@ -17,6 +17,7 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Mapping
 
+from python_calamine import CalamineError
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from macros_free_validation.report import Severity
@@ -140,7 +141,13 @@ def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display
     # the hash is of the file as sent (for an encrypted file, not of its decrypted content);
     # the bytes read are the ones the pre-flight checked, not the file read a second time
     sub.sha256 = file_sha256(path) if pf.decrypt_password else hashlib.sha256(pf.package).hexdigest()
-    return _stamp_file(check_bytes(pf.package, pf.kind, sub, options, pf.parts))
+    try:
+        return _stamp_file(check_bytes(pf.package, pf.kind, sub, options, pf.parts))
+    except CalamineError as exc:  # the reader refused the content (ill-formed XML...): a damaged file, not a crash
+        sub.issues = list(pf.issues) + [Issue.make(Code.FILE_CORRUPT, file=name, value=f"{type(exc).__name__}: {exc}"[:300])]
+        sub.status = CheckStatus.UNREADABLE
+        sub.rows = []
+        return _stamp_file(sub)
 
 
 def _failed_status(kind: str) -> CheckStatus:

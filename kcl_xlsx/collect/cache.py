@@ -42,7 +42,8 @@ def save(led: Ledger, fp: str, res: Any) -> None:
     record = {
         "fingerprint": fp, "outputs": {p: file_sha256(p) for p in outputs},
         "counts": {k.value: n for k, n in res.counts().items()}, "parsed": res.parsed,
-        "files": sum(1 for f in res.files if f.classification != Classification.ARCHIVE),  # what a re-run would re-read
+        # what a re-run would re-read: not an archive, nor an entry only listed (a link, a member not checked)
+        "files": sum(1 for f in res.files if f.classification not in (Classification.ARCHIVE, Classification.SKIPPED)),
         "schools": {code: {"name": s.name, "level": s.level, "unit": s.unit, "status": s.status.label,
                            "in_roster": s.in_roster} for code, s in res.schools.items()},
         "advice": list(res.advice),

@@ -167,7 +167,8 @@ def _roster_key(roster: Roster | None) -> str:
 
 def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile], list[InboxFile]]:
     """The files to check, and the entries only listed: .zip attachments (their workbooks
-    are among the files), symbolic links and special files (see :mod:`intake.entries`)."""
+    are among the files), archive members not checked, symbolic links and special files,
+    each with its reason (see :mod:`intake.entries`)."""
     files: list[InboxFile] = []
     listed: list[InboxFile] = []
     for e in walk([inbox], tmp, options.bounds.max_file_bytes, relative_to=inbox):

@@ -18,3 +18,10 @@ class Bounds:
     max_row: int = 5000
     max_col: int = 64
     max_text_run: int = 32767
+    # A count a part declares for what follows (shared strings' count/uniqueCount, the styles'
+    # count of fonts, formats...): a parser may reserve memory for it before reading a
+    # single entry (2**31 shared strings: 51 GB).  A plan within max_row x max_col has far fewer.
+    max_declared_count: int = 2_000_000
+    # Sheets a workbook may list (a plan has a handful; each sheet listed is read by the
+    # parser, even when thousands name the same part).
+    max_sheets: int = 250

@@ -13,7 +13,9 @@ the file's issue.  Its state carries what a chunk boundary may cut in two.
 """
 from __future__ import annotations
 
+import codecs
 import functools
+import html
 import posixpath
 import re
 import zipfile
@@ -24,7 +26,7 @@ from defusedxml import DefusedXmlException
 
 from kcl_xlsx.intake.bounds import Bounds
 from kcl_xlsx.intake.package_meta import parse_xml
-from kcl_xlsx.intake.sniff import read_member_head
+from kcl_xlsx.intake.sniff import SMALL_MEMBER_BYTES, read_member_head
 from kcl_xlsx.spec.issues import Code
 
 
@@ -33,6 +35,15 @@ CORRUPT = Code.FILE_CORRUPT.value
 XML_ENTITIES = Code.FILE_XML_ENTITIES.value
 OUT_OF_BOUNDS = Code.FILE_OUT_OF_BOUNDS.value
 CELL_TOO_LONG = Code.FILE_CELL_TOO_LONG.value
+PART_MISSING = Code.FILE_PART_MISSING.value
+PART_OUTSIDE = Code.FILE_PART_OUTSIDE.value
+PART_TOO_LARGE = Code.FILE_PART_TOO_LARGE.value
+DECLARED_COUNT = Code.FILE_DECLARED_COUNT.value
+NOT_UTF8 = Code.FILE_NOT_UTF8.value
+TOO_MANY_SHEETS = Code.FILE_TOO_MANY_SHEETS.value
+DUPLICATE_SHEET = Code.FILE_DUPLICATE_SHEET.value
+STYLES_PART = "xl/styles.xml"
+WORKBOOK_PART = "xl/workbook.xml"
 
 # A tag longer than this cannot be a cell/row tag; carrying it between chunks would turn a
 # hostile part into quadratic copying.
@@ -74,6 +85,10 @@ def scan_plan(zf: zipfile.ZipFile, data: bytes, kind: str, bounds: Bounds) -> Ca
             found += [_Utf8Guard(), _TextRunScanner(bounds.max_text_run)]
         if lowered in sheets:
             found.append(bounds_scanner(bounds))
+        if kind != "ods" and (lowered in sheets or lowered in strings or lowered == STYLES_PART):
+            found.append(_DeclaredCountScanner(bounds.max_declared_count))
+        if kind != "ods" and lowered == WORKBOOK_PART:
+            found.append(_SheetCountScanner(bounds.max_sheets))
         return found
 
     return scanners_for
@@ -81,19 +96,32 @@ def scan_plan(zf: zipfile.ZipFile, data: bytes, kind: str, bounds: Bounds) -> Ca
 
 def _xlsx_sheet_and_string_parts(zf: zipfile.ZipFile, data: bytes) -> tuple[set[str], set[str]]:
     """Worksheet and shared-string part names (lower case).  Readers find sheets through
-    ``xl/_rels/workbook.xml.rels``, not by folder, so a sheet hidden elsewhere is found too."""
+    ``xl/_rels/workbook.xml.rels``, not by folder, so a sheet hidden elsewhere is found too.
+    The package's structure is checked on the way, each finding named: the workbook part
+    missing, the relationships part too large to be a plan's (thousands of sheets), a sheet
+    or shared-strings relationship pointing outside the package or at a part it lacks."""
     names = {n.lower(): n for n in zf.namelist()}
+    if WORKBOOK_PART not in names:
+        reject(PART_MISSING, part=WORKBOOK_PART, value="[Content_Types].xml")
     sheets = {n for n in names if n.startswith("xl/worksheets/") and not n.endswith("/")}
     strings = {"xl/sharedstrings.xml"}
     rels_name = names.get("xl/_rels/workbook.xml.rels")
     if rels_name is None:
         return sheets, strings
-    for rel_type, target in _relationships(read_member_head(zf, rels_name, data=data), rels_name):
+    xml = read_member_head(zf, rels_name, limit=SMALL_MEMBER_BYTES + 1, data=data)
+    if len(xml) > SMALL_MEMBER_BYTES:  # a plan's workbook relationships are a few KB
+        reject(PART_TOO_LARGE, part=rels_name, value=f"hơn {SMALL_MEMBER_BYTES // 1024} KB, "
+                                                      f"khai báo {zf.getinfo(rels_name).file_size} byte")
+    for rel_type, target in _relationships(xml, rels_name):
         part = _resolve_target(target)
-        if rel_type.endswith(_WORKSHEET_REL_TYPES):
-            sheets.add(part)
-        elif rel_type.endswith("/sharedStrings"):
-            strings.add(part)
+        is_sheet, is_strings = rel_type.endswith(_WORKSHEET_REL_TYPES), rel_type.endswith("/sharedStrings")
+        if not (is_sheet or is_strings):
+            continue
+        if part == ".." or part.startswith("../"):
+            reject(PART_OUTSIDE, part=rels_name, value=target)
+        if part not in names:
+            reject(PART_MISSING, part=part, value=rels_name)
+        (sheets if is_sheet else strings).add(part)
     return sheets, strings
 
 
@@ -149,15 +177,39 @@ class _DtdScanner(Scanner):
 
 
 class _Utf8Guard(Scanner):
-    """The content scanners read bytes as UTF-8/ASCII; a UTF-16 part would slip past them."""
+    """The content scanners read bytes as UTF-8/ASCII; a UTF-16 part would slip past them.
+    Text that is not UTF-8 is named as such (python-calamine fails on it, which read as
+    "the parser crashed")."""
+
+    # the XML declaration (after an optional UTF-8 byte-order mark) naming its encoding
+    DECLARED = re.compile(rb'(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?\sencoding\s*=\s*["\']([^"\']{1,40})["\']')
 
     def __init__(self) -> None:
         self.first = True
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.seen = 0
+        self.other = ""  # the encoding the part declares when it is not UTF-8
 
     def feed(self, chunk: bytes) -> None:
         if self.first and (chunk[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in chunk[:8]):
             reject(CORRUPT, value="UTF-16 XML part")
+        if self.first:
+            declared = self.DECLARED.match(chunk)
+            if declared and declared[1].lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+                self.other = declared[1].decode("ascii", "replace")
+            if chunk.startswith(b"\xef\xbb\xbf"):
+                chunk = chunk[3:]  # a UTF-8 byte-order mark: not text
+                self.seen += 3
         self.first = False
+        if not chunk.isascii():
+            if self.other:  # text beyond ASCII in a part that says it is not UTF-8
+                reject(NOT_UTF8, value=f'encoding="{self.other}"')
+            try:
+                self.decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad = exc.object[exc.start:exc.start + 4].hex(" ")
+                reject(NOT_UTF8, value=f"byte {self.seen + exc.start}: {bad}")
+        self.seen += len(chunk)
 
 
 class _TagScanner(Scanner):
@@ -181,6 +233,48 @@ class _TagScanner(Scanner):
     def scan(self, window: bytes) -> None:
         """Look at the complete tags of ``window``."""
         raise NotImplementedError
+
+
+class _DeclaredCountScanner(_TagScanner):
+    """A ``count``/``uniqueCount`` attribute beyond any plan's size, found before a parser
+    reserves memory for it (python-calamine aborted on 2**31 declared shared strings)."""
+
+    COUNT = re.compile(rb'<[^<>]*\s((?:unique)?[cC]ount)\s*=\s*["\'](\d{7,})["\']')
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def scan(self, window: bytes) -> None:
+        if b"ount" not in window:  # the usual chunk of cells: one memchr-like search
+            return
+        for match in self.COUNT.finditer(window):
+            if int(match[2]) > self.limit:
+                reject(DECLARED_COUNT, value=f'{match[1].decode()}="{int(match[2])}"', limit=self.limit)
+
+
+class _SheetCountScanner(_TagScanner):
+    """The sheets a workbook lists, counted before a parser reads each of them."""
+
+    SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet[\s/>][^<>]*")
+    NAME = re.compile(rb'\sname\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit, self.count = limit, 0
+        self.names: set[str] = set()
+
+    def scan(self, window: bytes) -> None:
+        for tag in self.SHEET.findall(window):
+            self.count += 1
+            if self.count > self.limit:
+                reject(TOO_MANY_SHEETS, count=f"hơn {self.limit}", limit=self.limit)
+            name = self.NAME.search(tag)
+            if name:  # Excel compares sheet names without case; two of one name is no Excel file
+                text = html.unescape((name[1] if name[1] is not None else name[2]).decode("utf-8", "replace"))
+                if text.casefold() in self.names:
+                    reject(DUPLICATE_SHEET, sheet=text, value=text)
+                self.names.add(text.casefold())
 
 
 class _BoundsCheck:

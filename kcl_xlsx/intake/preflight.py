@@ -38,6 +38,7 @@ import copy
 import dataclasses
 import io
 import os
+import re
 import zipfile
 from typing import BinaryIO, Iterator, Mapping
 
@@ -77,6 +78,8 @@ DEFAULT_PASSWORD = Code.FILE_DEFAULT_PASSWORD.value
 MACRO_ENABLED = Code.FILE_MACRO_ENABLED.value
 EXTERNAL_LINKS = Code.FILE_EXTERNAL_LINKS.value
 TOO_MANY_PARTS = Code.FILE_TOO_MANY_PARTS.value
+DUPLICATE_PART = Code.FILE_DUPLICATE_PART.value
+LOCAL_LINK = Code.FILE_LOCAL_LINK.value
 ZIP_BOMB = Code.FILE_ZIP_BOMB.value
 XML_ENTITIES = Code.FILE_XML_ENTITIES.value
 OUT_OF_BOUNDS = Code.FILE_OUT_OF_BOUNDS.value
@@ -236,6 +239,7 @@ class _Run:
         self.check_part_count(directory.entries)
         infos = zf.infolist()
         self.check_part_count(len(infos))  # the end record may have understated them
+        _check_unique_names(infos)
         self.check_declared_sizes(infos)
         if kind == "ods":
             _check_ods_not_encrypted(zf, data)
@@ -248,6 +252,21 @@ class _Run:
                 whole = self.scan_part(zf, data, info, scanners_for(info.filename))
                 if whole is not None and info.filename in META_PARTS:
                     self.keep_part(zf, info, whole)
+        if kind != "ods":
+            self.check_hyperlinks(zf, data, infos)
+
+    def check_hyperlinks(self, zf: zipfile.ZipFile, data: bytes, infos: list[zipfile.ZipInfo]) -> None:
+        """A hyperlink to a file on a computer or a share (file:///, \\\\server): named once,
+        as a warning; it is never followed."""
+        for info in infos:
+            if not info.filename.lower().endswith(".rels"):
+                continue
+            for tag in _RELATIONSHIP.findall(read_member_head(zf, info.filename, data=data)):
+                found = _TARGET.search(tag)
+                target = (found[1] if found[1] is not None else found[2]).strip() if found else b""
+                if b"/hyperlink" in tag and target.lower().startswith((b"file:", b"\\\\", b"//")):
+                    self.warn(LOCAL_LINK, part=info.filename, value=target.decode("utf-8", "replace")[:200])
+                    return
 
     def keep_part(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, whole: bytes) -> None:
         # The reader opens a part by name (the last entry of that name) and zipfile stops at
@@ -361,6 +380,21 @@ def _check_encryption_info(f: BinaryIO) -> None:
         reject(CORRUPT, value="EncryptionInfo stream too large")
     if DTD.search(ole.openstream("EncryptionInfo").read()):
         reject(XML_ENTITIES, part="EncryptionInfo")
+
+
+_RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\s[^<>]*")
+_TARGET = re.compile(rb'\sTarget\s*=\s*(?:"([^"]*)"|\'([^\']*)\')')
+
+
+def _check_unique_names(infos: list[zipfile.ZipInfo]) -> None:
+    """Two members of one name (part names are case-insensitive in OPC): zipfile, calamine
+    and Excel may each read a different one, so what is checked need not be what is read."""
+    seen: set[str] = set()
+    for info in infos:
+        key = info.filename.replace("\\", "/").lstrip("/").casefold()
+        if key in seen:
+            reject(DUPLICATE_PART, part=info.filename)
+        seen.add(key)
 
 
 def _check_ods_not_encrypted(zf: zipfile.ZipFile, data: bytes) -> None:

@@ -9,6 +9,10 @@ to each idle worker over a pipe and watches a per-task deadline.  A worker that 
 overruns is killed and replaced, and only ITS task fails (``file.parser_crashed`` /
 ``file.timeout``); the other tasks go on.
 
+A worker's standard error goes to a private file, emptied before each task, never to the
+user's terminal: a Rust panic or abort message with its backtrace is read back when the
+worker dies and told in one line (the reason given with ``file.parser_crashed``).
+
 Workers are started with the "forkserver" method on Linux (else "spawn"): they do not
 inherit the parent's threads, locks or open pipes (a forked child holding a sibling's pipe
 would hide that sibling's death), so ``func`` must be a picklable module-level function.
@@ -21,6 +25,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import tempfile
 import time
 from typing import Any, Callable, Iterable, Iterator
 
@@ -67,9 +72,12 @@ class Outcome:
 
 
 def _worker_main(conn: multiprocessing.connection.Connection, func: Callable[[Any], Any],
-                 mem_bytes: int | None, setup: tuple[Callable[[Any], None], Any] | None = None) -> None:
+                 mem_bytes: int | None, setup: tuple[Callable[[Any], None], Any] | None = None,
+                 err_path: str | None = None) -> None:
     """Module level, so every start method can import it.  Runs tasks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if err_path is not None:
+        _capture_stderr(err_path)
     _limit_resources(mem_bytes)
     if setup is not None:
         setup[0](setup[1])  # e.g. the spec files the parent loaded: sent once, not re-read per worker
@@ -81,6 +89,8 @@ def _worker_main(conn: multiprocessing.connection.Connection, func: Callable[[An
             return
         if task is _STOP:
             return
+        if err_path is not None:
+            _empty_stderr()
         reply = _call(func, task[0])
         try:
             conn.send(reply)
@@ -88,6 +98,47 @@ def _worker_main(conn: multiprocessing.connection.Connection, func: Callable[[An
             conn.send((False, None, f"result not sendable: {type(exc).__name__}: {exc}", None))
         if reply[3] == PARSER_CRASHED:
             return  # after a MemoryError the heap may be in a poor state: start afresh
+
+
+def _capture_stderr(err_path: str) -> None:
+    """Standard error (file descriptor 2, so Rust's and C's writes too) into ``err_path``."""
+    fd = os.open(err_path, os.O_WRONLY | os.O_APPEND)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def _empty_stderr() -> None:
+    try:
+        os.ftruncate(2, 0)
+    except OSError:
+        pass
+
+
+_ERR_TAIL_BYTES = 16 * 1024
+
+
+def _last_words(err_path: str | None) -> str:
+    """The one line of a dead worker's standard error that says what happened (a Rust
+    abort or panic message, else the last line that is not a backtrace frame); "" if none."""
+    if not err_path:
+        return ""
+    try:
+        with open(err_path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - _ERR_TAIL_BYTES))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("note:", "stack backtrace:", "at ")) and
+              not line.split(":", 1)[0].strip().isdigit()]
+    for marker in ("memory allocation of", "panicked at", "Fatal Python error", "Error", "error"):
+        for i, line in enumerate(useful):
+            if marker in line:
+                # a panic's message is on the line after "panicked at <place>:"
+                if marker == "panicked at" and line.endswith(":") and i + 1 < len(useful):
+                    line = f"{line} {useful[i + 1]}"
+                return " ".join(line.split())[:300]
+    return " ".join(useful[-1].split())[:300] if useful else ""
 
 
 def _limit_resources(mem_bytes: int | None) -> None:
@@ -120,6 +171,7 @@ class _Worker:
     # Keeping a second one queued means a worker never waits for the parent between tasks.
     queue: collections.deque = dataclasses.field(default_factory=collections.deque)
     started: float = 0.0  # monotonic time the oldest queued task started running
+    err_path: str | None = None  # the worker's standard error (see _capture_stderr)
 
     @property
     def item(self) -> Any:
@@ -197,11 +249,14 @@ class WorkerPool:
 
     def launch(self) -> _Worker:
         parent_end, child_end = self.context.Pipe(duplex=True)
-        process = self.context.Process(target=_worker_main, args=(child_end, self.func, self.mem_bytes, self.setup),
+        fd, err_path = tempfile.mkstemp(prefix="kcl-worker-", suffix=".stderr")
+        os.close(fd)
+        process = self.context.Process(target=_worker_main,
+                                       args=(child_end, self.func, self.mem_bytes, self.setup, err_path),
                                        daemon=True, name="kcl-xlsx-worker")
         process.start()
         child_end.close()  # only the child holds its end now: its death reads as EOF here
-        return _Worker(process, parent_end)
+        return _Worker(process, parent_end, err_path=err_path)
 
     def await_ready(self, worker: _Worker) -> None:
         """A worker that cannot even start (``func`` not importable in a fresh process, a
@@ -213,6 +268,8 @@ class WorkerPool:
             problem = "did not start in time"
         except (EOFError, OSError):
             problem = self.death_of(worker)
+        if worker not in self.workers:  # a replacement: close() does not know it
+            self.discard(worker)
         self.close()
         raise RuntimeError(f"kcl-xlsx worker process could not start ({problem}); "
                            f"is {getattr(self.func, '__module__', '?')}.{getattr(self.func, '__qualname__', '?')} "
@@ -227,6 +284,11 @@ class WorkerPool:
         worker.conn.close()
         if worker.process.exitcode is not None:
             worker.process.close()
+        if worker.err_path:
+            try:
+                os.unlink(worker.err_path)
+            except OSError:
+                pass
 
     def replace(self, worker: _Worker) -> _Worker:
         self.discard(worker)
@@ -352,14 +414,18 @@ class WorkerPool:
 
     @staticmethod
     def death_of(worker: _Worker) -> str:
+        """What happened, in one line: the signal or exit code, and what the worker last
+        said on its standard error (never shown to the user as such)."""
         worker.process.join(_JOIN_SECONDS)
         code = worker.process.exitcode
+        said = _last_words(worker.err_path)
+        said = f": {said}" if said else ""
         if code is not None and code < 0:
             try:
-                return f"worker killed by {signal.Signals(-code).name}"
+                return f"worker killed by {signal.Signals(-code).name}{said}"
             except ValueError:
                 pass
-        return f"worker exited with code {code}"
+        return f"worker exited with code {code}{said}"
 
 
 def run_one(func: Callable[[Any], Any], item: Any, timeout_s: float = 30.0,

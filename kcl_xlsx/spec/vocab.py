@@ -66,7 +66,7 @@ class Classification(Vocab):
     NOT_WORKBOOK = "not_workbook"
     TEMPORARY = "temporary"
     ARCHIVE = "archive"  # a .zip attachment; its workbooks are listed on their own
-    SKIPPED = "skipped"  # a symbolic link or a special file (pipe, device): listed, never opened
+    SKIPPED = "skipped"  # a symbolic link, a special file, an archive member not checked: listed with the reason
 
 
 class SchoolStatus(Vocab):

@@ -75,12 +75,12 @@ def read_plan(data: bytes, kind: str, form: Form, parts: Mapping[str, bytes | No
     grids = _Grids(wb, names)
     if form_for is not None:
         form = form_for(declared_form_version(meta, grids)) or form
-    merged = grids.merged(form.sheet) if form.sheet in names else []
-    if kind == "ods" and form.sheet in names:
-        merged = ods_merged(data, form.sheet)
     issues: list[Issue] = []
     plan_sheet, header_row, columns = _find_plan(grids, form, issues)
-    rows = _rows(grids[plan_sheet], header_row, columns, form, merged, issues) if plan_sheet else []
+    rows: list[RawRow] = []
+    if plan_sheet:  # every sheet-level fact (merged ranges, the grid) from the sheet the plan was found on
+        merged = ods_merged(data, plan_sheet) if kind == "ods" else grids.merged(plan_sheet)
+        rows = _rows(grids[plan_sheet], plan_sheet, header_row, columns, form, merged, issues)
     for expected in (form.info_sheet, L.LISTS_SHEET, ident.SHEET):
         if expected not in names:
             issues.append(Issue.make(Code.STRUCTURE_SHEET_MISSING, sheet=expected))
@@ -210,7 +210,8 @@ def _map_columns(header: list[Any], r: int, sheet: str, form: Form, issues: list
     return columns
 
 
-def _rows(grid, header_row: int, columns: dict[str, int], form: Form, merged, issues: list[Issue]) -> list[RawRow]:
+def _rows(grid, sheet: str, header_row: int, columns: dict[str, int], form: Form, merged,
+          issues: list[Issue]) -> list[RawRow]:
     from xlsxwriter.utility import xl_rowcol_to_cell
 
     fill = _merge_fill(grid, merged, header_row)
@@ -235,15 +236,15 @@ def _rows(grid, header_row: int, columns: dict[str, int], form: Form, merged, is
             outside_reported = True
             first_col = min(columns.values()) if columns else 0
             cell = xl_rowcol_to_cell(r, first_col)
-            issues.append(Issue.make(Code.STRUCTURE_ROWS_OUTSIDE, sheet=form.sheet, cell=cell, row=r + 1,
-                                     last=last_template_row, where=f"{form.sheet}!{cell}"))
+            issues.append(Issue.make(Code.STRUCTURE_ROWS_OUTSIDE, sheet=sheet, cell=cell, row=r + 1,
+                                     last=last_template_row, where=f"{sheet}!{cell}"))
         out.append(RawRow(r + 1, cells))
     for (r0, c0), (r1, c1) in merged:
         if r1 > r0 and r0 >= header_row and any(c0 <= c <= c1 for c in columns.values()):
             cell = xl_rowcol_to_cell(r0, c0)
             span = f"{cell}:{xl_rowcol_to_cell(r1, c1)}"
-            issues.append(Issue.make(Code.CELL_MERGED, sheet=form.sheet, cell=cell, row=r0 + 1, value=span,
-                                     where=f"{form.sheet}!{cell}"))
+            issues.append(Issue.make(Code.CELL_MERGED, sheet=sheet, cell=cell, row=r0 + 1, value=span,
+                                     where=f"{sheet}!{cell}"))
     return out
 
 
