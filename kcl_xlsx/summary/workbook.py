@@ -414,90 +414,115 @@ def _count_axis(top: float) -> dict:
             "major_gridlines": {"visible": True}}
 
 
-def _write_charts(wb: xlsxwriter.Workbook, w: _W, ws: FastSheet, data: FastSheet, d: SummaryData) -> None:
-    """The charts, on their own sheet; their figures on a hidden sheet (labels made for
-    an axis: a criterion with its framework, a school with its code where names repeat)."""
-    ws.set_column(0, CHART_COLUMNS - 1, 8.43)
-    blocks: list[tuple] = []  # (chart, column offset, width in columns) per page
-    col = 0
+class _ChartData:
+    """The hidden sheet of the charts' figures, filled block after block from its left."""
 
-    def series_block(header: list[str], rows: list[list[Any]]) -> tuple[int, int, int]:
+    def __init__(self, w: _W, data: FastSheet):
+        self.w, self.data, self.col = w, data, 0
+
+    def block(self, header: list[str], rows: list[list[Any]]) -> tuple[int, int, int]:
         """Columns col.. of the data sheet: header then rows; returns (first col, first row, last row)."""
-        nonlocal col
         for c, h in enumerate(header):
-            data.write_string(0, col + c, h)
+            self.data.write_string(0, self.col + c, h)
         for r, values in enumerate(rows, start=1):
             for c, v in enumerate(values):
-                w.cell(data, r, col + c, v)
-        first = col
-        col += len(header) + 1
+                self.w.cell(self.data, r, self.col + c, v)
+        first = self.col
+        self.col += len(header) + 1
         return first, 1, len(rows)
 
+
+def _one_series(wb: xlsxwriter.Workbook, kind: str, name: str, at: tuple[int, int, int], title: str,
+                labels: bool = False, legend: bool = False):
+    """A chart of one series: categories in the block's first column, values in its second."""
+    c0, r1, r2 = at
+    ch = wb.add_chart({"type": kind})
+    series = {"name": name, "categories": [S_CHART_DATA, r1, c0, r2, c0], "values": [S_CHART_DATA, r1, c0 + 1, r2, c0 + 1]}
+    if labels:
+        series["data_labels"] = {"value": True}
+    ch.add_series(series)
+    ch.set_title({"name": title})
+    if not legend:
+        ch.set_legend({"none": True})
+    return ch
+
+
+def _chart_budget_by_standard(wb, figures: _ChartData, d: SummaryData) -> list:
     std = d.by_standard
-    if len(std):
-        labels = [f"{framework_short(f)} · {str(s).split(' - ')[0]}" for f, s in zip(std["framework"], std["standard"])]
-        c0, r1, r2 = series_block(["Tiêu chuẩn", "Kinh phí tối đa (tr.đ)"],
-                                  [[lb, v] for lb, v in zip(labels, std["budget_max_mvnd"])])
-        ch = wb.add_chart({"type": "bar"})
-        ch.add_series({"name": "Kinh phí tối đa (tr.đ)", "categories": [S_CHART_DATA, r1, c0, r2, c0],
-                       "values": [S_CHART_DATA, r1, c0 + 1, r2, c0 + 1], "data_labels": {"value": True}})
-        ch.set_title({"name": "Kinh phí theo tiêu chuẩn (triệu đồng)"})
-        ch.set_legend({"none": True})
-        ch.set_y_axis({"reverse": True})
-        blocks.append([(ch, 0, CHART_COLUMNS)])
+    if not len(std):
+        return []
+    labels = [f"{framework_short(f)} · {str(s).split(' - ')[0]}" for f, s in zip(std["framework"], std["standard"])]
+    at = figures.block(["Tiêu chuẩn", "Kinh phí tối đa (tr.đ)"], [[lb, v] for lb, v in zip(labels, std["budget_max_mvnd"])])
+    ch = _one_series(wb, "bar", "Kinh phí tối đa (tr.đ)", at, "Kinh phí theo tiêu chuẩn (triệu đồng)", labels=True)
+    ch.set_y_axis({"reverse": True})
+    return [[(ch, 0, CHART_COLUMNS)]]
+
+
+def _chart_schools_by_criterion(wb, figures: _ChartData, d: SummaryData) -> list:
     crit = d.by_criterion
-    if len(crit):
-        labels = [f"{framework_short(f)} · {c}" for f, c in zip(crit["framework"], crit["criterion"])]
-        c0, r1, r2 = series_block(["Tiêu chí", "Số trường"], [[lb, v] for lb, v in zip(labels, crit["schools"])])
-        ch = wb.add_chart({"type": "column"})
-        ch.add_series({"name": "Số trường", "categories": [S_CHART_DATA, r1, c0, r2, c0],
-                       "values": [S_CHART_DATA, r1, c0 + 1, r2, c0 + 1]})
-        ch.set_title({"name": "Số trường theo tiêu chí"})
-        ch.set_legend({"none": True})
-        ch.set_y_axis(_count_axis(float(crit["schools"].max())))
-        ch.set_x_axis({"num_font": {"rotation": -90, "size": 9}})
-        blocks.append([(ch, 0, CHART_COLUMNS)])
-    page = []
-    st = d.status_counts
-    c0, r1, r2 = series_block(["Tình trạng nộp", "Số trường"], st.values.tolist())
-    ch = wb.add_chart({"type": "pie"})
-    ch.add_series({"name": "Tình trạng nộp", "categories": [S_CHART_DATA, r1, c0, r2, c0],
-                   "values": [S_CHART_DATA, r1, c0 + 1, r2, c0 + 1], "data_labels": {"value": True}})
-    ch.set_title({"name": "Tình trạng nộp"})
-    page.append((ch, 0, 7))
-    if d.progress_counts is not None and len(d.progress_counts):
-        pc = d.progress_counts
-        c0, r1, r2 = series_block(["Tiến độ", "Số công việc"], pc.values.tolist())
-        ch = wb.add_chart({"type": "column"})
-        ch.add_series({"name": "Số công việc", "categories": [S_CHART_DATA, r1, c0, r2, c0],
-                       "values": [S_CHART_DATA, r1, c0 + 1, r2, c0 + 1], "data_labels": {"value": True}})
-        ch.set_title({"name": "Tiến độ thực hiện"})
-        ch.set_legend({"none": True})
+    if not len(crit):
+        return []
+    labels = [f"{framework_short(f)} · {c}" for f, c in zip(crit["framework"], crit["criterion"])]
+    at = figures.block(["Tiêu chí", "Số trường"], [[lb, v] for lb, v in zip(labels, crit["schools"])])
+    ch = _one_series(wb, "column", "Số trường", at, "Số trường theo tiêu chí")
+    ch.set_y_axis(_count_axis(float(crit["schools"].max())))
+    ch.set_x_axis({"num_font": {"rotation": -90, "size": 9}})
+    return [[(ch, 0, CHART_COLUMNS)]]
+
+
+def _charts_status_and_progress(wb, figures: _ChartData, d: SummaryData) -> list:
+    """One page: submission status (pie) beside follow-up progress (columns)."""
+    at = figures.block(["Tình trạng nộp", "Số trường"], d.status_counts.values.tolist())
+    page = [(_one_series(wb, "pie", "Tình trạng nộp", at, "Tình trạng nộp", labels=True, legend=True), 0, 7)]
+    pc = d.progress_counts
+    if pc is not None and len(pc):
+        at = figures.block(["Tiến độ", "Số công việc"], pc.values.tolist())
+        ch = _one_series(wb, "column", "Số công việc", at, "Tiến độ thực hiện", labels=True)
         ch.set_y_axis(_count_axis(float(pc["actions"].max())))
         page.append((ch, 7, 8))
-    blocks.append(page)
+    return [page]
+
+
+def _charts_progress_by_school(wb, ws: FastSheet, figures: _ChartData, d: SummaryData, pages_before: int) -> list:
+    """Stacked bars of each school's actions by follow-up state, SCHOOLS_PER_CHART a page;
+    too many schools for a few pages: a line pointing at Theo trường instead."""
     progress = d.progress_counts["progress"].tolist() if d.progress_counts is not None else []
     bs = d.by_school
     states = [p for p in progress if p in bs.columns]
-    if len(bs) and states and len(bs) <= SCHOOLS_PER_CHART * MAX_SCHOOL_CHARTS:
-        names = school_labels(bs)
-        c0, r1, r2 = series_block(["Trường", *states], [[n, *row] for n, row in zip(names, bs[states].values.tolist())])
-        parts = math.ceil(len(bs) / SCHOOLS_PER_CHART)
-        top = float(bs[states].sum(axis=1).max())
-        for k in range(parts):
-            a, b = r1 + k * SCHOOLS_PER_CHART, min(r2, r1 + (k + 1) * SCHOOLS_PER_CHART - 1)
-            ch = wb.add_chart({"type": "bar", "subtype": "stacked"})
-            for i, state in enumerate(states, start=1):
-                ch.add_series({"name": [S_CHART_DATA, 0, c0 + i], "categories": [S_CHART_DATA, a, c0, b, c0],
-                               "values": [S_CHART_DATA, a, c0 + i, b, c0 + i]})
-            ch.set_title({"name": "Tiến độ theo trường" + (f" ({k + 1}/{parts})" if parts > 1 else "")})
-            ch.set_x_axis(_count_axis(top))
-            ch.set_y_axis({"reverse": True})
-            ch.set_legend({"position": "bottom"})
-            blocks.append([(ch, 0, CHART_COLUMNS)])
-    elif len(bs) and states:
-        ws.write_string(len(blocks) * CHART_ROWS, 0, f"Tiến độ theo trường: {len(bs)} trường, quá nhiều cho một biểu đồ; "
-                                                     f"xem trang {S_SCHOOL}.")
+    if not (len(bs) and states):
+        return []
+    if len(bs) > SCHOOLS_PER_CHART * MAX_SCHOOL_CHARTS:
+        ws.write_string(pages_before * CHART_ROWS, 0, f"Tiến độ theo trường: {len(bs)} trường, quá nhiều cho một "
+                                                      f"biểu đồ; xem trang {S_SCHOOL}.")
+        return []
+    names = school_labels(bs)
+    c0, r1, r2 = figures.block(["Trường", *states], [[n, *row] for n, row in zip(names, bs[states].values.tolist())])
+    parts = math.ceil(len(bs) / SCHOOLS_PER_CHART)
+    top = float(bs[states].sum(axis=1).max())
+    blocks = []
+    for k in range(parts):
+        a, b = r1 + k * SCHOOLS_PER_CHART, min(r2, r1 + (k + 1) * SCHOOLS_PER_CHART - 1)
+        ch = wb.add_chart({"type": "bar", "subtype": "stacked"})
+        for i, state in enumerate(states, start=1):
+            ch.add_series({"name": [S_CHART_DATA, 0, c0 + i], "categories": [S_CHART_DATA, a, c0, b, c0],
+                           "values": [S_CHART_DATA, a, c0 + i, b, c0 + i]})
+        ch.set_title({"name": "Tiến độ theo trường" + (f" ({k + 1}/{parts})" if parts > 1 else "")})
+        ch.set_x_axis(_count_axis(top))
+        ch.set_y_axis({"reverse": True})
+        ch.set_legend({"position": "bottom"})
+        blocks.append([(ch, 0, CHART_COLUMNS)])
+    return blocks
+
+
+def _write_charts(wb: xlsxwriter.Workbook, w: _W, ws: FastSheet, data: FastSheet, d: SummaryData) -> None:
+    """The charts, on their own sheet, one block of CHART_ROWS rows a page (a page break
+    after each, so no chart is ever cut); their figures on a hidden sheet (labels made for
+    an axis: a criterion with its framework, a school with its code where names repeat)."""
+    ws.set_column(0, CHART_COLUMNS - 1, 8.43)
+    figures = _ChartData(w, data)
+    blocks = (_chart_budget_by_standard(wb, figures, d) + _chart_schools_by_criterion(wb, figures, d)
+              + _charts_status_and_progress(wb, figures, d))
+    blocks += _charts_progress_by_school(wb, ws, figures, d, len(blocks))
     for n, page in enumerate(blocks):
         top_row = n * CHART_ROWS
         for ch, c, span in page:
