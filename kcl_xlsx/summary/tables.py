@@ -371,6 +371,29 @@ def summarise(t: Tables) -> SummaryData:
     # the tables hold a school's status and a file's classification as their labels (as exported)
     status_counts = pd.DataFrame({"status": [st.label for st in SchoolStatus],
                                   "schools": [_count(sch, st) for st in SchoolStatus]})
+    context, overview, units = _overview(t)
+    missing = sch[sch["status"].isin([SchoolStatus.MISSING.label, SchoolStatus.SUBMITTED_ERRORS.label,
+                                      SchoolStatus.WRONG_FORMAT.label])]
+    missing = missing[["school_code", "school_name", "level", "unit", "status", *t.contact_headers]]
+    # a school counted on several rows (criteria, months, leads) is one school: the total of
+    # "Số trường" is the number of different schools, never the sum of the column
+    planned = int(det["school_code"].nunique())
+    distinct: dict[str, dict[str, int | None]] = {
+        "by_criterion": {"schools": planned}, "by_standard": {"schools": planned}, "by_lead": {"schools": planned},
+        "by_month": {"schools": int(det.dropna(subset=["start_month"])["school_code"].nunique())},
+        "by_school": {"criteria": None},  # criteria of different schools (and frameworks) do not add up
+    }
+    return SummaryData(overview, funding_totals, status_counts, det, _by_school(t, fund, labels), _by_unit(t),
+                       by_standard, by_criterion, std_fund, by_month, by_lead, t.issues, missing.reset_index(drop=True),
+                       t.files, t.changes, t.schools, tuple(t.contact_headers), progress_counts,
+                       load_form(t.form).column_labels(), context=context, distinct=distinct,
+                       show_info=t.show_info, units=units, year=t.year, form=t.form)
+
+
+def _overview(t: Tables) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]], tuple[str, ...]]:
+    """Tổng quan's two lists: what the summary is of (office, year, dates, sources) so that it
+    stands on its own when forwarded, and the headline figures."""
+    sch, det = t.schools, t.rows
     received = _count(sch, SchoolStatus.SUBMITTED_VALID, SchoolStatus.LATE, SchoolStatus.SUBMITTED_ERRORS)
     valid = _count(sch, SchoolStatus.SUBMITTED_VALID, SchoolStatus.LATE)
     unmatched = int((t.files["classification"] == Classification.UNMATCHED.label).sum()) if len(t.files) else 0
@@ -391,6 +414,7 @@ def summarise(t: Tables) -> SummaryData:
         ("Số trường nộp hợp lệ (được tổng hợp)", valid),
         ("Số trường nộp có lỗi", _count(sch, SchoolStatus.SUBMITTED_ERRORS)),
         ("Số trường nộp muộn", _count(sch, SchoolStatus.LATE)),
+        ("Số trường nộp sai định dạng", _count(sch, SchoolStatus.WRONG_FORMAT)),
         ("Số trường chưa nộp", _count(sch, SchoolStatus.MISSING)),
         ("Số tệp trong hộp thư", len(t.files)),
         ("Số tệp không xác định được trường", unmatched),
@@ -398,22 +422,7 @@ def summarise(t: Tables) -> SummaryData:
         ("Tổng kinh phí tối thiểu (triệu đồng)", float(det["budget_min_mvnd"].sum())),
         ("Tổng kinh phí tối đa (triệu đồng)", float(det["budget_max_mvnd"].sum())),
     ]
-    missing = sch[sch["status"].isin([SchoolStatus.MISSING.label, SchoolStatus.SUBMITTED_ERRORS.label,
-                                      SchoolStatus.WRONG_FORMAT.label])]
-    missing = missing[["school_code", "school_name", "level", "unit", "status", *t.contact_headers]]
-    # a school counted on several rows (criteria, months, leads) is one school: the total of
-    # "Số trường" is the number of different schools, never the sum of the column
-    planned = int(det["school_code"].nunique())
-    distinct: dict[str, dict[str, int | None]] = {
-        "by_criterion": {"schools": planned}, "by_standard": {"schools": planned}, "by_lead": {"schools": planned},
-        "by_month": {"schools": int(det.dropna(subset=["start_month"])["school_code"].nunique())},
-        "by_school": {"criteria": None},  # criteria of different schools (and frameworks) do not add up
-    }
-    return SummaryData(overview, funding_totals, status_counts, det, _by_school(t, fund, labels), _by_unit(t),
-                       by_standard, by_criterion, std_fund, by_month, by_lead, t.issues, missing.reset_index(drop=True),
-                       t.files, t.changes, t.schools, tuple(t.contact_headers), progress_counts,
-                       load_form(t.form).column_labels(), context=context, distinct=distinct,
-                       show_info=t.show_info, units=units, year=t.year, form=t.form)
+    return context, overview, units
 
 
 def _date(day: dt.date | None) -> str:
