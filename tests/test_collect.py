@@ -460,6 +460,11 @@ def test_a_school_that_sent_only_a_pdf_or_word_is_wrong_format_not_missing(sourc
     assert "Nộp sai định dạng" in to_act["CS001"]  # listed among the schools the office must chase
     by_school = {row[0]: row for row in book.get_sheet_by_name("Theo trường").to_python()[1:]}
     assert "Nộp sai định dạng" in by_school["CS001"] and "cs001/ke-hoach.pdf" in by_school["CS001"]
+    # Theo đơn vị: a column per status, and they add up to the number of schools
+    head, unit = book.get_sheet_by_name("Theo đơn vị").to_python()[:2]
+    unit = dict(zip(head, unit))
+    statuses = [s.label for s in SchoolStatus]
+    assert unit["Nộp sai định dạng"] == 3 and sum(unit[s] for s in statuses) == unit["Số trường"] == 9
 
 
 @pytest.mark.parametrize("jobs", [0, 2])

@@ -126,7 +126,7 @@ def test_grouped_by_unit(offices, province):
         got = units[UNITS[office]]
         mine = [code for code, n in schools if code in sent]
         assert got["Số trường"] == len(schools)
-        assert got["Nộp hợp lệ"] == len(mine)
+        assert got["Đã nộp hợp lệ"] == len(mine)
         assert got["Chưa nộp"] == sum(1 for _c, n in schools if n is None)
         assert got["Số công việc"] == sum(len(sent[c]) for c in mine)
         assert got["Kinh phí tối đa (tr.đ)"] == pytest.approx(sum(r["budget"] or 0 for c in mine for r in sent[c]))

@@ -470,20 +470,23 @@ def _form_versions(schools: pd.DataFrame, files: pd.DataFrame) -> pd.Series:
                      index=schools.index, dtype=object)
 
 
+# Theo đơn vị's count of schools in each submission status (headed by the status's label).
+UNIT_STATUS_COLUMNS = {status: f"schools_{status.value}" for status in SchoolStatus}
+
+
 def _by_unit(t: Tables) -> pd.DataFrame:
     """Theo đơn vị: per managing unit (an office in a province's roll-up), its schools by
     status and what their accepted plans hold."""
     sch = t.schools.assign(unit=t.schools["unit"].fillna("").replace("", "(không ghi đơn vị)"))
     counts = {"schools": sch.groupby("unit").size()}
-    for key, status in (("valid", SchoolStatus.SUBMITTED_VALID), ("submitted_late", SchoolStatus.LATE),
-                        ("with_errors", SchoolStatus.SUBMITTED_ERRORS), ("missing", SchoolStatus.MISSING)):
+    for status, key in UNIT_STATUS_COLUMNS.items():  # every status: the columns add up to "schools"
         counts[key] = sch[sch["status"] == status.label].groupby("unit").size()
     table = pd.DataFrame(counts).fillna(0).astype(int)
     det = t.rows.assign(unit=t.rows["unit"].fillna("").replace("", "(không ghi đơn vị)"))
     plans = det.groupby("unit").agg(actions=("actions", "size"), budget_min_mvnd=("budget_min_mvnd", "sum"),
                                     budget_max_mvnd=("budget_max_mvnd", "sum"))
     table = table.join(plans, how="outer").fillna(0)
-    for c in ("schools", "valid", "submitted_late", "with_errors", "missing", "actions"):
+    for c in ("schools", *UNIT_STATUS_COLUMNS.values(), "actions"):
         table[c] = table[c].astype(int)
     table.index.name = "unit"
     return table.sort_index().reset_index()

@@ -22,7 +22,7 @@ from macros_free_validation.report import Severity
 from kcl_xlsx.summary.fast_sheet import Bulk, FastSheet
 from kcl_xlsx.base.output import replace_keeping_backup, temporary_beside
 from kcl_xlsx.summary.labels import framework_short, labelled
-from kcl_xlsx.summary.tables import FUNDING_PREFIX, SummaryData, months_text
+from kcl_xlsx.summary.tables import FUNDING_PREFIX, UNIT_STATUS_COLUMNS, SummaryData, months_text
 
 MAX_ROWS = 1_048_576
 S_OVERVIEW, S_SCHOOL, S_UNIT, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD, S_DETAIL, S_ISSUES, S_MISSING, S_FILES, S_CHANGES = (
@@ -46,14 +46,14 @@ HEADERS = {
     "severity": "Mức độ", "code": "Mã", "where": "Vị trí", "column": "Cột", "value": "Giá trị",
     "message": "Nội dung", "hint": "Cách sửa", "progress": "Tiến độ", "previous": "Bản trước", "change": "Thay đổi",
     "key": "Dòng (tiêu chí | công việc)", "row": "Dòng thay đổi (tiêu chí | công việc)",
-    "submission": "Tình trạng nộp", "valid": "Nộp hợp lệ", "submitted_late": "Nộp muộn", "with_errors": "Nộp có lỗi", "missing": "Chưa nộp",
+    "submission": "Tình trạng nộp", **{key: status.label for status, key in UNIT_STATUS_COLUMNS.items()},
     "start_month": "Tháng bắt đầu (năm-tháng)", "end_month": "Tháng kết thúc (năm-tháng)",
     "form_version": "Phiên bản mẫu",
 }
 # Headers of earlier versions, still read back by the roll-up.
 EARLIER_HEADERS = {"Số lưu ý": "warnings"}
 NUMERIC_SUMMED = ("actions", "schools", "criteria", "budget_min_mvnd", "budget_max_mvnd", "errors", "warnings",
-                  "valid", "submitted_late", "with_errors", "missing")
+                  *UNIT_STATUS_COLUMNS.values())
 TOTAL = "Tổng"
 TOTAL_DISTINCT = "Tổng (số trường khác nhau)"  # a total row whose "Số trường" counts each school once
 TOTAL_LABELS = (TOTAL, TOTAL_DISTINCT)
@@ -70,8 +70,8 @@ WIDTHS = {
     "file": 24, "classification": 14, "match": 12, "errors": 6, "warnings": 8, "size": 11, "sha256": 20,
     "saved_at": 17, "received": 17, "collected_at": 19, "template_id": 20, "late": 6, "note": 16,
     "severity": 9, "code": 16, "where": 12, "column": 14, "value": 14, "message": 30, "hint": 22,
-    "previous": 24, "change": 10, "key": 30, "row": 50, "submission": 11, "valid": 8, "submitted_late": 8,
-    "with_errors": 8, "missing": 8,
+    "previous": 24, "change": 10, "key": 30, "row": 50, "submission": 11,
+    **{key: 8 for key in UNIT_STATUS_COLUMNS.values()},
 }
 WRAPPED = {"school_name", "unit", "level", "framework", "standard", "criterion_name", "target", "actions", "lead",
            "collaborators", "funding_source", "status", "progress", "source_file", "school_list", "file",
