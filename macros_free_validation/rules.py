@@ -146,11 +146,16 @@ def _xl_blank(cell: str, ctx: ExcelContext) -> str:
     # The no-break space is written literally (or as a name of a cell holding it): CHAR(160)
     # depends on the code page (in LibreOffice on Linux it is not U+00A0) and UNICHAR is
     # missing from Excel 2010.
-    return f"LEN(TRIM(SUBSTITUTE({cell},{ctx.nbsp},{ctx.space})))=0"
+    # Compared with "" rather than LEN(...)=0: the same verdict in every program (a number
+    # or date becomes its text, an error stays an error) in fewer characters, written in
+    # each of the template's rows.
+    return f'TRIM(SUBSTITUTE({cell},{ctx.nbsp},{ctx.space}))=""'
 
 
-def _xl_filled(cell: str, ctx: ExcelContext) -> str:
-    return f"LEN(TRIM(SUBSTITUTE({cell},{ctx.nbsp},{ctx.space})))>0"
+def _xl_filled(cell: str, ctx: ExcelContext, field: str = "") -> str:
+    if field and field in ctx.clean:  # no no-break space in it
+        return f'TRIM({cell})<>""'
+    return f'TRIM(SUBSTITUTE({cell},{ctx.nbsp},{ctx.space}))<>""'
 
 
 # -- rule kinds ---------------------------------------------------------------------------
@@ -315,8 +320,9 @@ def _pair_in_xl(rule: Rule, ctx: ExcelContext) -> str:
     key_field, other = rule.p("key_field"), rule.p("override_field")
     excused = (key_field, other, _excel_fold(rule.p("override_value", ""))) in ctx.filled
     key_known = key_field in ctx.filled or (other and excused and not is_blank(rule.p("override_key")))
-    key_val = _xl_val(key, ctx, key_field if not other or NBSP not in str(rule.p("override_key")) else "")
-    return _all(_filled_xl(rule.field, cell, ctx), "" if key_known else _xl_filled(key, ctx),
+    key_val_field = key_field if not other or NBSP not in str(rule.p("override_key")) else ""
+    key_val = _xl_val(key, ctx, key_val_field)
+    return _all(_filled_xl(rule.field, cell, ctx), "" if key_known else _xl_filled(key, ctx, key_val_field),
                 f"SUMPRODUCT(({keys}={key_val})*({values}={_xl_val(cell, ctx, rule.field)}))=0")
 
 
@@ -363,11 +369,18 @@ def _not_before_py(rule: Rule, ctx: PyContext) -> Predicate:
 def _not_before_xl(rule: Rule, ctx: ExcelContext) -> str:
     # The period table has three parallel lists: labels, first month, last month.
     labels, first, last = (ctx.name(f"{rule.p('spans')}{s}") for s in ("", "_first", "_last"))
-    start, end = ctx.ref(rule.p("start_field")), ctx.ref(rule.field)
+    fields = (rule.p("start_field"), rule.field)
+    start, end = (ctx.ref(f) for f in fields)
+    if all(f in ctx.filled and f in ctx.clean for f in fields):
+        # Earlier rules of the chain proved both are list values (filled, and in the list
+        # once trimmed): each matches one label, so no test that they are known, and TRIM
+        # makes "Tháng 9 " the label it was accepted as (Python trims too).
+        start, end = f"TRIM({start})", f"TRIM({end})"
+        return f"SUMPRODUCT(({labels}={end})*{last})<SUMPRODUCT(({labels}={start})*{first})"
     first_of_start = f"SUMPRODUCT(({labels}={start})*{first})"
     last_of_end = f"SUMPRODUCT(({labels}={end})*{last})"
     known = f"SUMPRODUCT(--({labels}={start}))*SUMPRODUCT(--({labels}={end}))>0"
-    filled = (f"{c}<>\"\"" for f, c in ((rule.p("start_field"), start), (rule.field, end)) if f not in ctx.filled)
+    filled = (f"{c}<>\"\"" for f, c in zip(fields, (start, end)) if f not in ctx.filled)
     return _all(*filled, known, f"{last_of_end}<{first_of_start}")
 
 

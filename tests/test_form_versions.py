@@ -1,11 +1,13 @@
-"""Form versions: templates are issued with the current form (2026.1); a returned file is
+"""Form versions: templates are issued with the current form (2026.2); a returned file is
 read with the form of the version in its identity, so a file of form 2025.1 (Tiêu chuẩn
-chosen) is checked exactly as before 2026.1 existed.
+chosen) is checked exactly as before 2026.1 existed, and one of form 2026.1 (200 input
+rows) as before 2026.2.
 
-* The 2025.1 form is today's form.yaml of before 2026.1, byte for byte.
+* The 2025.1 form is the form.yaml of before 2026.1, byte for byte; 2026.1 the form.yaml of
+  before 2026.2.  2026.2 differs from 2026.1 only in its number of input rows (90).
 * A 2025.1 template filled with a batch of rows gives the issues and rows recorded with the
   code of before 2026.1 (tests/data/form-2025.1-check-record.json, see its maker below).
-* A 2026.1 file: the Tiêu chuẩn column is a locked formula; read without a stored result
+* A file of the current form: the Tiêu chuẩn column is a locked formula; read without a stored result
   (a file saved by openpyxl), it is derived from the criterion.
 * A file of a version newer than this program knows: a clear error; an unknown older one:
   checked with the current form, with a warning.
@@ -38,10 +40,13 @@ from kcl_xlsx.spec.vocab import CheckStatus
 from workbook_templates.errors import SpecError
 from workbook_templates.form import builtin_form_files, load_form
 
-V1, V2 = "2025.1", "2026.1"
+V1, V2, V3 = "2025.1", "2026.1", "2026.2"
+CURRENT = V3
 RECORD = Path(__file__).parent / "data" / "form-2025.1-check-record.json"
 # sha256 of workbook_templates/data/form.yaml as it was before form 2026.1 (commit eba0da8)
 V1_SHA256 = "606e1b08b4319425d67fa29894f3c1ae5cf05e028741d464794910933b6f56da"
+# sha256 of workbook_templates/data/form.yaml as it was before form 2026.2 (commit 332af89)
+V2_SHA256 = "1ff3f0f3639e3dee2c23b1208f4816db9376e30162f5f6e0b1474faefb71254d"
 YEAR = "2025-2026"
 SOURCES = Sources.load()
 
@@ -51,15 +56,40 @@ def _data(name: str) -> bytes:
 
 
 def test_builtin_forms_by_version():
-    assert builtin_form_files() == {V1: "form-2025.1.yaml", V2: "form.yaml"}
-    assert SOURCES.form.version == V2
+    assert builtin_form_files() == {V1: "form-2025.1.yaml", V2: "form-2026.1.yaml", V3: "form.yaml"}
+    assert SOURCES.form.version == CURRENT
     assert SOURCES.form_for(V1).version == V1 and SOURCES.form_for(None) is SOURCES.form
+    assert SOURCES.form_for(V2).version == V2 and SOURCES.form_for(V2).input_rows == 200
     assert SOURCES.form_for("2099.1") is None
-    assert SOURCES.known_versions == (V1, V2)
+    assert SOURCES.known_versions == (V1, V2, V3)
 
 
-def test_v1_form_is_the_form_of_before_byte_for_byte():
+def test_earlier_forms_are_the_forms_of_before_byte_for_byte():
     assert hashlib.sha256(_data("form-2025.1.yaml")).hexdigest() == V1_SHA256
+    assert hashlib.sha256(_data("form-2026.1.yaml")).hexdigest() == V2_SHA256
+
+
+def test_v3_differs_from_v2_only_in_the_number_of_input_rows():
+    """Form 2026.2 is the weight of issue 11: 90 input rows (real plans have 5-60)."""
+    v2, v3 = yaml.safe_load(_data("form-2026.1.yaml")), yaml.safe_load(_data("form.yaml"))
+    assert (v2["plan"].pop("input_rows"), v3["plan"].pop("input_rows")) == (200, 90)
+    assert (v2.pop("form_version"), v3.pop("form_version")) == (V2, V3)
+    assert v2 == v3
+
+
+def test_a_file_of_form_2026_1_keeps_its_200_rows(tmp_path):
+    """A 2026.1 template (already with schools) filled on its 150th row: read with its own
+    form, the row is inside the table (no rows-outside warning) and checked."""
+    spec = SOURCES.spec("thcs", YEAR, form_version=V2)
+    data, identity = TemplateFactory(SOURCES, YEAR, issue_date=dt.date(2025, 9, 5), form_version=V2).make(
+        "thcs", School("79000123", "Trường THCS Thử", "thcs"))
+    assert identity.form_version == V2
+    (tmp_path / "t.xlsx").write_bytes(data)
+    rows = [{}] * 149 + [example_row(spec)]
+    filled = fill_plan(tmp_path / "t.xlsx", tmp_path / "f.xlsx", rows, info={"preparer": "Nguyễn Văn An"}, form=spec.form)
+    sub = check_path(filled, CheckOptions(year=YEAR))
+    assert sub.status == CheckStatus.VALID, [(i.code, i.where()) for i in sub.issues]
+    assert [r.row for r in sub.rows] == [L.FIRST_INPUT_ROW + 150]
 
 
 def test_v2_differs_from_v1_only_in_the_standard_field_and_texts():
@@ -67,7 +97,7 @@ def test_v2_differs_from_v1_only_in_the_standard_field_and_texts():
     guide texts that describe choosing it, the warnings' wording in Kiểm tra ("Cảnh báo: ",
     as on the summary and the feedback), budget.implausible (an error, live, since 2026.1:
     issue 14) and the version."""
-    v1, v2 = yaml.safe_load(_data("form-2025.1.yaml")), yaml.safe_load(_data("form.yaml"))
+    v1, v2 = yaml.safe_load(_data("form-2025.1.yaml")), yaml.safe_load(_data("form-2026.1.yaml"))
     f1 = {f["key"]: f for f in v1["plan"]["fields"]}
     f2 = {f["key"]: f for f in v2["plan"]["fields"]}
     assert f2["standard"]["derived_from"] == "criterion" and "required" not in f2["standard"]
@@ -146,7 +176,7 @@ def test_v1_file_is_checked_exactly_as_before(tmp_path):
 def v2_template(tmp_path_factory) -> Path:
     data, identity = TemplateFactory(SOURCES, YEAR, issue_date=dt.date(2025, 9, 5)).make(
         "thcs", School("79000123", "Trường THCS Thử", "thcs"))
-    assert identity.form_version == V2
+    assert identity.form_version == CURRENT
     path = tmp_path_factory.mktemp("v2") / "t.xlsx"
     path.write_bytes(data)
     return path
@@ -189,7 +219,7 @@ def test_a_file_of_a_newer_form_is_a_clear_error(v2_template, tmp_path):
     sub = check_path(_with_form_version(filled, "2099.1", tmp_path / "new.xlsx"), CheckOptions(year=YEAR))
     assert sub.status == CheckStatus.WRONG_TEMPLATE
     newer = [i for i in sub.issues if i.code == "template.form_newer"]
-    assert len(newer) == 1 and "2099.1" in newer[0].message and V2 in newer[0].message
+    assert len(newer) == 1 and "2099.1" in newer[0].message and CURRENT in newer[0].message
     assert not sub.rows
 
 
@@ -218,7 +248,7 @@ def _list_sources(package: bytes) -> list[bytes]:
     return found
 
 
-@pytest.mark.parametrize("version", [V2])
+@pytest.mark.parametrize("version", [V2, V3])
 def test_no_list_source_calls_a_function(version):
     """Google Sheets takes only a range as a dropdown's source; OFFSET is volatile in Excel:
     every dropdown of every level's template (and of a re-issued one) names a plain range."""

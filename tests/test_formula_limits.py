@@ -64,11 +64,11 @@ def test_every_formula_is_within_excels_limits(sources):
             seen += 1
             assert len(f) + 1 <= MAX_CHARS, (fid, level, part, len(f))
             assert nesting(f) <= MAX_NESTING, (fid, level, part, nesting(f))
-        check = [f for part, f in found if f.startswith("IF(LEN(TRIM(SUBSTITUTE(") and L.CHECK_MESSAGES in f]
+        check = [f for part, f in found if f.startswith("IF(TRIM(SUBSTITUTE(") and L.CHECK_MESSAGES in f]
         assert len(check) == 1, (fid, level)
         messages = spec.rules.check_messages(spec.form.ok_text, spec.form.warning_prefix)
         assert not [m for m in messages if f'"{m}"' in check[0]]  # the messages are on Danh mục
-        assert len(check[0]) < 2000, (fid, level, len(check[0]))
+        assert len(check[0]) < 1850, (fid, level, len(check[0]))  # 1,999 before form 2026.2 (issue 11)
     assert seen > 100
 
 

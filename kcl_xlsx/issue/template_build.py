@@ -349,7 +349,10 @@ class _Builder:
     def _check_context(self, xr: int) -> ExcelContext:
         lay = self.lay
         # relative references: one byte less each, and the formula is never copied sideways
-        return ExcelContext(ref=lambda k: f"{lay.letter(k)}{xr}", name=L.list_name, **L.CHAR_NAMES)
+        # A derived field is a locked formula giving a list value or "": clean from the start
+        # (no no-break space to guard against), so its tests are plain TRIMs.
+        return ExcelContext(ref=lambda k: f"{lay.letter(k)}{xr}", name=L.list_name, **L.CHAR_NAMES,
+                            clean=frozenset(f.key for f in self.form.derived))
 
     def _previous(self, ws):
         """Last year's completed actions, for reference (the whole sheet is locked)."""
@@ -415,7 +418,11 @@ class _Builder:
         crit = f"${lay.letter(field.derived_from)}{first + 1}"
         no = (f"SUMPRODUCT(({L.list_name('criteria')}=TRIM({crit}))"
               f"*{L.list_name('criterion_standard_no')})")
-        formula = f'=IF({no}=0,"",INDEX({L.list_name("standards")},{no}))'
+        # n = the standard's number (0: no criterion matched).  1/(1/n) is n exactly for every
+        # n below 49 (a framework has at most 6 standards) and #DIV/0! for 0, which IFERROR
+        # shows blank: the lookup is written once, not twice as IF(n=0,"",INDEX(..,n)) would
+        # (this formula is in every input row; issue 11's weight).
+        formula = f'=IFERROR(INDEX({L.list_name("standards")},1/(1/{no})),"")'
         col = lay.columns[field.key]
         for r in range(first, lay.last_input_row + 1):
             ws.write_formula(r, col, formula if r == first else SHARED, self.f.locked_value, "")  # locked

@@ -75,13 +75,15 @@ class PlanLayout:
         return xl_col_to_name(1), xl_col_to_name(len(self.form.fields))
 
     def row_empty(self, excel_row: int, nbsp: str = f'"{NBSP}"', space: str = '" "') -> str:
-        """TRUE when every input cell of the row is blank as ``is_blank`` says (spaces and
+        """TRUE when every typed input cell of the row is blank as ``is_blank`` says (spaces and
         no-break spaces only).  The cells are concatenated, not taken as a range: text
         functions over a range need Excel's implicit array evaluation, which Gnumeric lacks
         (#VALUE!); a number concatenates as its text, which is not blank, as in Python."""
-        a, b = (self.columns[f.key] for f in (self.form.fields[0], self.form.fields[-1]))
-        cells = "&".join(f"{xl_col_to_name(c)}{excel_row}" for c in range(a, b + 1))
-        return f"LEN(TRIM(SUBSTITUTE({cells},{nbsp},{space})))=0"
+        # A derived field (a formula of another field) is blank whenever that field is: it
+        # cannot be the one filled cell of a row, so it is left out (the formula is in each row).
+        cells = "&".join(f"{xl_col_to_name(self.columns[f.key])}{excel_row}" for f in self.form.fields
+                         if not f.derived_from)
+        return f'TRIM(SUBSTITUTE({cells},{nbsp},{space}))=""'
 
     @property
     def check_cell(self) -> str:

@@ -215,8 +215,12 @@ class PlanSpec:
                 yield _rule(fr["required"], "required", f.key, ctx)
             if f.type == "choice":
                 spec = fr["in_list_soft"] if f.soft else fr["in_list"]
-                yield _rule(spec, "in_list", f.key, ctx, Severity.WARNING if f.soft else Severity.ERROR,
-                            list=f.choices)
+                rule = _rule(spec, "in_list", f.key, ctx, Severity.WARNING if f.soft else Severity.ERROR,
+                             list=f.choices)
+                # A derived field is a locked formula that gives a list value or nothing: in
+                # the sheet it cannot break the rule, so its Kiểm tra test would be weight in
+                # every row.  Checked on ingest (another program may have written over it).
+                yield dataclasses.replace(rule, live=not f.derived_from)
             if f.type == "number":
                 yield _rule(fr["number"], "number", f.key, ctx)
                 if f.minimum is not None:
