@@ -143,6 +143,7 @@ def build(data: DocumentData) -> Document:
         for line in lines:
             _body(doc, f"- {line}")
     _body(doc, data.closing)
+    _para(doc, after=0)
     _signature(doc, data)
     for section in doc.sections:
         _page_header(section, data.page_header)
@@ -183,6 +184,7 @@ def _page_header(section, text: str) -> None:
     header.is_linked_to_previous = False
     p = header.paragraphs[0]
     p.text = ""
+    p.style = "Normal"  # not "Header": its tab stops (for a portrait Letter page) would come first
     p.paragraph_format.space_after = Pt(0)
     p.paragraph_format.tab_stops.add_tab_stop(_text_width(section), WD_TAB_ALIGNMENT.RIGHT)
     _run(p, text, size=HEADER_PT, italic=True)
