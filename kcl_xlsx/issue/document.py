@@ -45,7 +45,7 @@ HEADER_PT = 11  # the page header: still at least 11 pt on paper
 PORTRAIT = (20, 20, 30, 15)
 LANDSCAPE = (20, 20, 25, 15)
 # the nine columns' widths on the landscape page (mm; they add up to its 257 mm text width)
-WIDTHS_MM = (10, 30, 44, 48, 33, 26, 25, 25, 16)
+WIDTHS_MM = (10, 30, 42, 46, 37, 30, 28, 20, 14)
 
 
 @dataclasses.dataclass
