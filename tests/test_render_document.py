@@ -36,6 +36,7 @@ from kcl_xlsx.spec.roster import School
 from kcl_xlsx.spec.sample_plans import plan_rows
 from workbook_templates.document_text import load_document_text
 from workbook_templates.errors import SpecError
+from tests.support.pdf import page_texts, words
 
 YEAR = "2025-2026"
 OPTIONS = CheckOptions(year=YEAR)
@@ -347,25 +348,6 @@ def test_collect_render_writes_the_document_of_every_accepted_plan(plans, tmp_pa
 # -- on paper (LibreOffice's PDF) --------------------------------------------------------------
 
 
-def words(pdf: Path) -> list[list[tuple[float, float, str]]]:
-    """Per page: (yMin, height, word) of every word (pdftotext -bbox)."""
-    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    pages = []
-    for page in xml.split("<page ")[1:]:
-        found = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)<', page)
-        pages.append([(float(a), float(b) - float(a), nfc(w)) for a, b, w in found])
-    return pages
-
-
-def page_texts(pdf: Path, count: int) -> list[str]:
-    out = []
-    for p in range(1, count + 1):
-        text = subprocess.run(["pdftotext", "-f", str(p), "-l", str(p), "-layout", str(pdf), "-"],
-                              capture_output=True, text=True, check=True).stdout
-        out.append(nfc(re.sub(r"[ \t]+", " ", text)))
-    return out
-
-
 @pytest.fixture(scope="module")
 def pdfs(plans, tmp_path_factory):
     out = tmp_path_factory.mktemp("pdf")
@@ -383,7 +365,7 @@ def pdfs(plans, tmp_path_factory):
 def test_on_paper_every_word_is_11pt_or_more_and_each_table_page_has_the_header(pdfs, plans, n, capsys):
     pdf, seconds, _ = pdfs[n]
     pages = words(pdf)
-    texts = page_texts(pdf, len(pages))
+    texts = page_texts(pdf)
     heights = [h for page in pages for _y, h, w in page if w.strip()]
     assert min(heights) >= 11, f"smallest word {min(heights):.1f} pt"
     for i, text in enumerate(texts, 1):  # the page header: school, year, page number
@@ -420,3 +402,33 @@ def test_look_at_the_pages(pdfs, tmp_path, pdftoppm):
     subprocess.run([pdftoppm, "-png", "-r", "60", str(pdf), str(tmp_path / "p")], check=True)
     pngs = sorted(tmp_path.glob("p-*.png"))
     assert len(pngs) == len(words(pdf)) and all(p.stat().st_size > 3000 for p in pngs)
+
+
+def test_a_plan_read_from_word_renders_from_its_submission_alone(plans):
+    """A Word plan comes as a Submission whose rows may carry no derived codes and no Mức
+    (real plans group rows under "MỨC 1, 2, 3" without naming one): grouped all the same."""
+    from kcl_xlsx.check.checker import PlanRow, Submission
+
+    def row(n, criterion, **more):
+        return PlanRow(row=n, values={"criterion": criterion, "target": f"Kết quả {n}", "actions": f"Việc {n}",
+                                      "lead": "Hiệu trưởng", "collaborators": "Kế toán", "start": "Năm học 2024-2025",
+                                      "budget": "400 - 500 triệu", "funding": "Xã hội hóa", **more}, derived={})
+
+    sub = Submission(file="ke-hoach.docx", kind="docx", status="valid", level="thcs", year=YEAR, framework="tt18-2018",
+                     info={"school_name": "Trường THCS Colette", "authority": "Ủy ban nhân dân Quận 3",
+                           "doc_number": "Số: 149/KH-COL", "place": "Quận 3", "date": "2024-09-04",
+                           "signer": "Lưu Thị Hà Phương"},
+                     rows=[row(1, "5.4"), row(2, "3.2 - Phòng học, phòng học bộ môn và khối phục vụ học tập"),
+                           row(3, "M4.2"), row(4, "3.5")])
+    data = document_data(sub, plans["spec"], load_document_text())
+    assert data.number == "Số: 149/KH-COL" and data.signer == "Lưu Thị Hà Phương"
+    assert data.date_line == "Quận 3, ngày 04 tháng 9 năm 2024"
+    got = [(ln.kind, ln.tt, ln.title or ln.cells[0]) for ln in data.lines]
+    assert got == [(SECTION, "", "MỨC 1, 2, 3"),
+                   (STANDARD, "1", "Tiêu chuẩn 3: Cơ sở vật chất và thiết bị dạy học"),
+                   (ROW, "", "Tiêu chí 3.2"), (ROW, "", "Tiêu chí 3.5"),
+                   (STANDARD, "2", "Tiêu chuẩn 5: Hoạt động giáo dục và kết quả giáo dục"),
+                   (ROW, "", "Tiêu chí 5.4"),
+                   (SECTION, "", "MỨC 4"), (ROW, "1", "Tiêu chí 2")]
+    first = next(ln for ln in data.lines if ln.kind == ROW)
+    assert first.cells[3:6] == ("Hiệu trưởng; phối hợp: Kế toán", "Năm học 2024-2025", "400 - 500 triệu (Xã hội hóa)")

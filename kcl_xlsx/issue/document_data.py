@@ -253,9 +253,10 @@ def _place(r: PlanRow, spec: PlanSpec) -> _Placed:
     roles, v, d = spec.form.roles, r.values, r.derived
     top = spec.top_label
     level = _text(v.get(roles.level))
-    section = d.get("section") or (Section.MUC4.value if top and level == top else Section.MUC1_3.value)
     crit_value = _text(v.get(roles.criterion))
     code = _text(d.get("criterion_code")) or crit_value.split(" - ", 1)[0].strip()
+    in_top = (top and level == top) or code in {c.code for c in spec.framework.top_items}
+    section = d.get("section") or (Section.MUC4.value if in_top else Section.MUC1_3.value)
     std = _text(d.get("standard_code"))
     if not std:
         m = _STANDARD_CODE.match(_text(v.get(roles.standard)))
