@@ -127,7 +127,8 @@ def render_accepted(res: CollectResult, folder: Path, *, text, options: CheckOpt
     """`collect --render`: the document of every school's accepted plan (the newest valid
     one, the plan the summary counts; a school whose plans all have errors gets none: its
     feedback goes back first) in ``folder``, named as the school's template
-    (``<code>_<name>.docx``)."""
+    (``<code>_<name>.docx``).  A document already there for the same content is left as it
+    is; one for an older plan is kept under a timestamped name."""
     accepted = [s for s in res.schools.values() if s.accepted is not None and s.accepted.sub is not None]
     names = file_names([School(s.code, s.name, s.level, s.unit) for s in accepted])
     sources = sources_of(options)
@@ -135,5 +136,6 @@ def render_accepted(res: CollectResult, folder: Path, *, text, options: CheckOpt
     for s in accepted:
         sub = s.accepted.sub
         out = folder / Path(names[s.code]).with_suffix(".docx")
-        written.append(render_submission(sub, out, sources=sources, text=text, pdf=pdf, rows=list(sub.rows)))
+        written.append(render_submission(sub, out, sources=sources, text=text, pdf=pdf, rows=list(sub.rows),
+                                         keep_same=True))
     return written

@@ -261,8 +261,10 @@ def collect(
             out.print(f"Văn bản kế hoạch: hộp thư không đổi, giữ các văn bản đã tạo trong {render}", markup=False)
         else:
             pdfs = sum(1 for w in rendered if w.pdf)
+            same = sum(1 for w in rendered if w.unchanged)
             out.print(f"Văn bản kế hoạch: {len(rendered)} tệp .docx" + (f" và {pdfs} tệp PDF" if pdfs else "")
-                      + f" trong {render} (kế hoạch được nhận của mỗi trường)", markup=False)
+                      + f" trong {render} (kế hoạch được nhận của mỗi trường"
+                      + (f"; {same} không đổi, giữ nguyên" if same else "") + ")", markup=False)
     if res.advice:  # most files fail the same template check: the option is likely wrong
         raise typer.Exit(1)
 

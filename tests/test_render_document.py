@@ -341,6 +341,20 @@ def test_collect_render_writes_the_document_of_every_accepted_plan(plans, tmp_pa
                    "--render", out_dir)
     assert again.exit_code == 0 and "hộp thư không đổi" in again.output
     assert sorted(p.name for p in out_dir.iterdir()) == made
+    # one school sends a new version: only its document is written again (the old one kept)
+    before = {name: (out_dir / name).read_bytes() for name in made}
+    template = tmp_path / "t1.xlsx"
+    fill_plan(template, inbox / "79002-v2.xlsx", plan_rows(plans["spec"], 5, seed=9), info=INFO,
+              saved=dt.datetime(2030, 1, 1))
+    third = invoke("collect", inbox, "-o", tmp_path / "o" / "tong-hop.xlsx", "--year", YEAR, "--jobs", "1",
+                   "--render", out_dir)
+    assert third.exit_code == 0, third.output
+    assert "1 không đổi" in third.output
+    now = sorted(p.name for p in out_dir.iterdir())
+    assert len(now) == 3 and (out_dir / made[0]).read_bytes() == before[made[0]]
+    kept = next(p for p in out_dir.iterdir() if p.name not in made)
+    assert kept.name.startswith("79002_") and kept.read_bytes() == before[made[1]]
+    assert (out_dir / made[1]).read_bytes() != before[made[1]]
     inside = invoke("collect", inbox, "-o", tmp_path / "o" / "tong-hop.xlsx", "--render", inbox / "docs")
     assert inside.exit_code == 2 and "--render" in inside.output
 

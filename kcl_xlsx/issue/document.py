@@ -15,10 +15,12 @@ earlier file of the same name is kept under a timestamped name, never overwritte
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
 
+import docx
 from docx import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
@@ -56,6 +58,7 @@ class Written:
     docx: Path
     pdf: Path | None = None
     backups: list[Path] = dataclasses.field(default_factory=list)
+    unchanged: bool = False  # ``keep_same``: the document there already says exactly this; not rewritten
 
 
 RENDERABLE = (CheckStatus.VALID, CheckStatus.ERRORS)  # a plan read with its template's spec, errors or not
@@ -66,27 +69,37 @@ class RenderError(OutputError):
 
 
 def render_submission(sub: Submission, out: Path, *, sources: Sources, text: DocumentText, pdf: bool = False,
-                      rows: list[PlanRow] | None = None, timeout: float = office.CONVERT_TIMEOUT) -> Written:
+                      rows: list[PlanRow] | None = None, timeout: float = office.CONVERT_TIMEOUT,
+                      keep_same: bool = False) -> Written:
     """The document of a checked plan ``sub`` at ``out`` (and its PDF with ``pdf``).  A plan
     with errors is rendered as it is (the school needs its document; the caller says so); a
-    file that is not a readable plan is a :class:`RenderError`."""
+    file that is not a readable plan is a :class:`RenderError`.  ``keep_same``: a document
+    at ``out`` made from the same content (see :func:`write_document`) is left as it is."""
     if sub.status not in RENDERABLE or not sub.level or not sub.year:
         raise RenderError(f"{sub.file}: không phải kế hoạch đọc được ({sub.status.label}), không tạo được văn bản "
                           f"/ not a readable plan ({sub.status.value}): no document")
     spec = sources.spec(sub.level, sub.year, sub.framework or None)
-    return write_document(document_data(sub, spec, text, rows), Path(out), pdf=pdf, timeout=timeout)
+    return write_document(document_data(sub, spec, text, rows), Path(out), pdf=pdf, timeout=timeout,
+                          keep_same=keep_same)
 
 
-def write_document(data: DocumentData, out: Path, *, pdf: bool = False, timeout: float = office.CONVERT_TIMEOUT) -> Written:
+def write_document(data: DocumentData, out: Path, *, pdf: bool = False, timeout: float = office.CONVERT_TIMEOUT,
+                   keep_same: bool = False) -> Written:
     """Write ``data`` to ``out`` (.docx) and, with ``pdf``, LibreOffice's PDF of it beside
-    (same name, .pdf).  LibreOffice is asked for before anything is written."""
+    (same name, .pdf).  LibreOffice is asked for before anything is written.  The document
+    records a digest of ``data`` (its core property ``identifier``): with ``keep_same``, a
+    document at ``out`` with the same digest (and its PDF, when asked for) is left as it is,
+    so a collect run re-renders only the plans that changed, without a backup for each."""
     out = Path(out)
     target = out.with_suffix(".pdf")
     if pdf:
         office.require_libreoffice(target)
+    digest = content_digest(data)
+    if keep_same and (target.is_file() or not pdf) and _digest_of(out) == digest:
+        return Written(out, target if pdf else None, unchanged=True)
     written = Written(out)
     with temporary_beside(out) as tmp:
-        build(data).save(str(tmp))
+        build(data, digest).save(str(tmp))
         if pdf:  # converted from the finished temporary file: the PDF is exactly this document
             written.pdf = _pdf_of(tmp, target, timeout, written)
         backup = replace_keeping_backup(tmp, out)
@@ -111,11 +124,27 @@ def _pdf_of(docx: Path, target: Path, timeout: float, written: Written) -> Path:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def build(data: DocumentData) -> Document:
+def content_digest(data: DocumentData) -> str:
+    """What the document says, as a digest (same plan and text, same digest)."""
+    return "kcl-render:" + hashlib.sha256(repr(data).encode("utf-8")).hexdigest()[:32]
+
+
+def _digest_of(path: Path) -> str | None:
+    """The digest recorded in an existing document, or None (no file, not ours, unreadable)."""
+    if not path.is_file():
+        return None
+    try:
+        return docx.Document(str(path)).core_properties.identifier or None
+    except Exception:  # anything there that python-docx cannot open is simply not the same document
+        return None
+
+
+def build(data: DocumentData, digest: str = "") -> Document:
     """The python-docx document of ``data``."""
     doc = Document()
     _styles(doc)
     props = doc.core_properties
+    props.identifier = digest or content_digest(data)
     props.title = f"Kế hoạch cải tiến chất lượng giáo dục năm học {data.year}"
     props.author = props.last_modified_by = data.school.title() if data.school else "kcl-xlsx"
     props.comments = "kcl-xlsx render"
