@@ -224,20 +224,23 @@ def _page_header(section, text: str) -> None:
 
 
 def _field(p, code: str) -> None:
-    """A Word field (PAGE, NUMPAGES) with "1" as its last shown value."""
-    for kind, text in (("begin", None), (None, f" {code} "), ("separate", None), (None, "1"), ("end", None)):
-        run = _run(p, "", size=HEADER_PT)
-        if kind:
-            el = OxmlElement("w:fldChar")
-            el.set(qn("w:fldCharType"), kind)
-        elif text.strip() == code:
-            el = OxmlElement("w:instrText")
-            el.set(qn("xml:space"), "preserve")
+    """A Word field (PAGE, NUMPAGES): begin, its code, separate, "1" as the value last shown, end;
+    each part in a run of its own, as Word writes them."""
+
+    def element(tag: str, text: str | None = None, **attrs: str):
+        el = OxmlElement(tag)
+        for name, value in attrs.items():
+            el.set(qn(name), value)
+        if text is not None:
             el.text = text
-        else:
-            el = OxmlElement("w:t")
-            el.text = text
-        run._r.append(el)
+        return el
+
+    for el in (element("w:fldChar", **{"w:fldCharType": "begin"}),
+               element("w:instrText", f" {code} ", **{"xml:space": "preserve"}),
+               element("w:fldChar", **{"w:fldCharType": "separate"}),
+               element("w:t", "1"),
+               element("w:fldChar", **{"w:fldCharType": "end"})):
+        _run(p, "", size=HEADER_PT)._r.append(el)
 
 
 # -- text ------------------------------------------------------------------------------------
