@@ -446,3 +446,35 @@ def test_a_plan_read_from_word_renders_from_its_submission_alone(plans):
                    (SECTION, "", "MỨC 4"), (ROW, "1", "Tiêu chí 2")]
     first = next(ln for ln in data.lines if ln.kind == ROW)
     assert first.cells[3:6] == ("Hiệu trưởng; phối hợp: Kế toán", "Năm học 2024-2025", "400 - 500 triệu (Xã hội hóa)")
+
+
+def test_the_printed_cells_read_back_to_the_same_values(plans, rendered):
+    """Until the Word reader closes the round trip (issue 13): the free-text readers the
+    checker uses read each printed cell back to the row's own values — owners, months,
+    amount and funding source."""
+    from kcl_xlsx.spec.freetext import parse_budget, parse_owners, parse_period
+
+    spec = plans["spec"]
+    ch = spec.choices
+    sub = check_path(plans["files"][40], OPTIONS)
+    by_actions = {r.values["actions"]: r for r in sub.rows}
+    body = _table_rows(docx.Document(str(rendered[40].written.docx)).tables[1])[1:]
+    spans = {label: (a, b) for label, a, b in ch.spans}
+    funding_key = {o.label: o.key for o in ch.funding}
+    checked = 0
+    for cells in body:
+        r = by_actions.get(cells[3])
+        if r is None:
+            continue
+        v, d = r.values, r.derived
+        owners = parse_owners(cells[4], list(ch.owners), ch.owner_aliases)
+        assert owners.lead == v["lead"]  # the parser drops a collaborator who is also the lead
+        assert {owners.lead, *owners.collaborators} == {v["lead"], *v["collaborators"].split(", ")}
+        period = parse_period(cells[5], spec.year.start, spans)
+        assert (period.start, period.end) == (d["start_month"], d["end_month"])
+        budget = parse_budget(cells[6], ch.funding_aliases())
+        if v["budget"]:
+            assert (budget.min, budget.max) == (v["budget"], v["budget"])
+            assert budget.sources == (funding_key[v["funding"]],)
+        checked += 1
+    assert checked == 40
