@@ -282,16 +282,18 @@ def _heading(doc, text: str):
 def _header_block(doc, data: DocumentData) -> None:
     """The two columns without borders: authority, school (bold) and Số | the national
     motto (bold, the second line underlined) and place and date (italic)."""
-    width = _text_width(doc.sections[0])
-    left = Mm(68)
+    # a little wider than the text (centred, 7.5 mm into each margin), as official headers are:
+    # the school's name on one line where it can be, the motto (12 pt bold) on one line
+    width = _text_width(doc.sections[0]) + Mm(15)
+    left = Mm(78)
     t = doc.add_table(rows=2, cols=2)
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
     t.autofit = False
     _grid(t, (left, width - left))
     center = WD_ALIGN_PARAGRAPH.CENTER
     a, b = t.cell(0, 0), t.cell(0, 1)
-    _cell_text(a, data.authority or " ", align=center, size=BODY_PT)
-    _para(a, data.school, align=center, size=BODY_PT, bold=True)
+    _cell_text(a, data.authority or " ", align=center, size=12)  # Nghị định 30: 12-13 pt
+    _para(a, data.school, align=center, size=12, bold=True)
     _cell_text(b, data.motto[0], align=center, size=12, bold=True)
     _para(b, data.motto[1], align=center, size=BODY_PT, bold=True, underline=True)
     _cell_text(t.cell(1, 0), data.number, align=center, size=BODY_PT)
