@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from workbook_templates.document_text import load_document_text
+from workbook_templates.document_text import DocumentText, load_document_text
 
 from kcl_xlsx.base import office
 from kcl_xlsx.check.checker import CheckOptions, Submission, check_path, sources_of
@@ -123,7 +123,8 @@ def render(path: Path, out: Path, *, pdf: bool = False, options: CheckOptions = 
     return Rendered(sub, written, time.perf_counter() - t0)
 
 
-def render_accepted(res: CollectResult, folder: Path, *, text, options: CheckOptions, pdf: bool = False) -> list[Written]:
+def render_accepted(res: CollectResult, folder: Path, *, text: DocumentText, options: CheckOptions,
+                    pdf: bool = False) -> list[Written]:
     """`collect --render`: the document of every school's accepted plan (the newest valid
     one, the plan the summary counts; a school whose plans all have errors gets none: its
     feedback goes back first) in ``folder``, named as the school's template

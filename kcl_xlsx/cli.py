@@ -288,8 +288,6 @@ def render_cmd(
         raise UsageError(f"{plan}: không có tệp này / no such file")
     if output.suffix.lower() != ".docx":
         raise UsageError(f"{output}: tên tệp cần đuôi .docx / output must end in .docx")
-    if output.exists() and output.resolve() == plan.resolve():
-        raise UsageError(f"{output}: vừa là đầu vào vừa là đầu ra / is both the input and the output")
     if year:
         parse_school_year(year)
     check_writable_dir(output.parent)
