@@ -146,7 +146,7 @@ def build(data: DocumentData, digest: str = "") -> Document:
     props = doc.core_properties
     props.identifier = digest or content_digest(data)
     props.title = f"Kế hoạch cải tiến chất lượng giáo dục năm học {data.year}"
-    props.author = props.last_modified_by = data.school.title() if data.school else "kcl-xlsx"
+    props.author = props.last_modified_by = data.school_name or "kcl-xlsx"
     props.comments = "kcl-xlsx render"
     first = doc.sections[0]
     _page(first, landscape=False)

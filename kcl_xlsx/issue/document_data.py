@@ -132,6 +132,7 @@ class DocumentData:
     signer: str
     page_header: str
     year: str
+    school_name: str  # as written on Thông tin (``school`` is in capitals)
 
 
 MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
@@ -174,6 +175,7 @@ def document_data(sub: Submission, spec: PlanSpec, text: DocumentText, rows: lis
         signer=signer,
         page_header=f"{school} - Kế hoạch cải tiến chất lượng giáo dục năm học {year}".strip(" -"),
         year=year,
+        school_name=school,
     )
 
 
