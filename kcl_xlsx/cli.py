@@ -319,7 +319,7 @@ def demo(
     print_result(out, res)
     out.print(f"Xem: {folder}/1-mau-gui-truong (mẫu), {folder}/2-hop-thu (tệp trường gửi), "
               f"{folder}/tong-hop.xlsx (tổng hợp), {folder}/3-phan-hoi (phản hồi), "
-              f"{folder}/4-xuat-du-lieu (CSV/Parquet)", markup=False)
+              f"{folder}/4-xuat-du-lieu (CSV/Parquet), {folder}/5-van-ban (văn bản kế hoạch .docx)", markup=False)
 
 
 @app.command()
