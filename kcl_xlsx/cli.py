@@ -47,6 +47,7 @@ SignKeyOpt = Annotated[Optional[str], typer.Option("--key", help=f"Khóa ký đ�
 CheckKeyOpt = Annotated[Optional[str], typer.Option("--key", help=f"Khóa kiểm tra chữ ký; mặc định biến môi trường {KEY_ENV}.")]
 ShowInfoOpt = Annotated[bool, typer.Option("--show-info", help="Hiện cả các thông tin tự chuẩn hóa (mức info) trên trang Lỗi và tệp phản hồi; tệp xuất dữ liệu luôn có.")]
 PdfOpt = Annotated[bool, typer.Option("--pdf", help="In thêm bảng tổng hợp ra PDF (cần LibreOffice) / also print the summary to PDF.")]
+DocumentTextOpt = Annotated[Optional[Path], typer.Option("--document-text", help="Tệp lời văn chuẩn của văn bản kế hoạch (YAML, như workbook_templates/data/document.yaml) / own standard text of the document.")]
 IssueDateOpt = Annotated[Optional[str], typer.Option("--issue-date", help="Ngày phát hành YYYY-MM-DD (mặc định hôm nay).")]
 
 
@@ -223,18 +224,21 @@ def collect(
     jobs: Annotated[Optional[int], typer.Option("--jobs", help="Số tiến trình song song (mặc định: số lõi).")] = None,
     show_info: ShowInfoOpt = False,
     pdf: PdfOpt = False,
+    render: Annotated[Optional[Path], typer.Option("--render", help="Thư mục ghi văn bản kế hoạch (.docx) của mỗi kế hoạch được nhận (hợp lệ, mới nhất của trường); với --pdf cả bản PDF.")] = None,
+    document_text: DocumentTextOpt = None,
 ) -> None:
     """Thu thập cả hộp thư thành bảng tổng hợp. Collect an inbox into the summary workbook."""
     from kcl_xlsx.collect.view import print_result, progress_bar
 
     if not inbox.is_dir():
         raise UsageError(f"{inbox}: không phải thư mục / not a folder")
-    for option, path in (("-o", output), ("--feedback", feedback), ("--export", export), ("--ledger", ledger)):
+    for option, path in (("-o", output), ("--feedback", feedback), ("--export", export), ("--ledger", ledger),
+                         ("--render", render)):
         if path is not None and _inside(path, inbox):
             raise UsageError(f"{option} {path}: nằm trong hộp thư {inbox}; hộp thư không bao giờ bị ghi vào "
                              f"/ is inside the inbox, which is never written to")
     _jobs(jobs)
-    _summary_outputs(output, feedback, export, ledger.parent if ledger else None)
+    _summary_outputs(output, feedback, export, ledger.parent if ledger else None, render)
     sources = Sources.load(catalog=catalog, choices=choices)
     if year:
         parse_school_year(year)
@@ -248,9 +252,55 @@ def collect(
                           as_of=_date(as_of, "--as-of") if as_of else None, show_info=show_info, pdf=pdf,
                           on_wait=lambda lock: err.print(
                               f"Một lần chạy khác đang dùng sổ theo dõi ({lock}); đang chờ nó xong... "
-                              f"/ another collect holds this ledger; waiting", markup=False))
+                              f"/ another collect holds this ledger; waiting", markup=False),
+                          render=render, document_text=document_text)
     print_result(out, res)
+    if render is not None:
+        rendered = getattr(res, "rendered", None)
+        if rendered is None:  # an unchanged inbox: the documents of the last run stand
+            out.print(f"Văn bản kế hoạch: hộp thư không đổi, giữ các văn bản đã tạo trong {render}", markup=False)
+        else:
+            pdfs = sum(1 for w in rendered if w.pdf)
+            same = sum(1 for w in rendered if w.unchanged)
+            out.print(f"Văn bản kế hoạch: {len(rendered)} tệp .docx" + (f" và {pdfs} tệp PDF" if pdfs else "")
+                      + f" trong {render} (kế hoạch được nhận của mỗi trường"
+                      + (f"; {same} không đổi, giữ nguyên" if same else "") + ")", markup=False)
     if res.advice:  # most files fail the same template check: the option is likely wrong
+        raise typer.Exit(1)
+
+
+@app.command("render")
+@friendly
+def render_cmd(
+    plan: Annotated[Path, typer.Argument(help="Tệp kế hoạch đã điền (mẫu .xlsx) / a filled plan.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Tệp văn bản .docx; bản cũ được giữ lại với tên có thời điểm.")],
+    pdf: Annotated[bool, typer.Option("--pdf", help="In thêm ra PDF cạnh tệp .docx (cần LibreOffice) / also a PDF.")] = False,
+    document_text: DocumentTextOpt = None,
+    year: Annotated[Optional[str], typer.Option("--year", help="Năm học mong đợi, ví dụ 2025-2026.")] = None,
+    key: CheckKeyOpt = None,
+    catalog: CatalogOpt = None,
+    choices: ChoicesOpt = None,
+) -> None:
+    """Tạo văn bản Kế hoạch cải tiến chất lượng giáo dục (Word, A4, để in, ký) từ mẫu đã điền.
+    Write the official plan document (.docx, optionally PDF) from a filled template.
+    Exit 1 when the plan has errors (the document is still written), 2 when the file is not a readable plan."""
+    if not plan.is_file():
+        raise UsageError(f"{plan}: không có tệp này / no such file")
+    if output.suffix.lower() != ".docx":
+        raise UsageError(f"{output}: tên tệp cần đuôi .docx / output must end in .docx")
+    if year:
+        parse_school_year(year)
+    check_writable_dir(output.parent)
+    options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
+                           key=office_key(key), year=year)
+    res = commands.render(plan, output, pdf=pdf, options=options, document_text=document_text)
+    w = res.written
+    made = f"{w.docx}" + (f" và {w.pdf}" if w.pdf else "")
+    kept = f" (bản trước: {', '.join(b.name for b in w.backups)})" if w.backups else ""
+    out.print(f"Đã tạo {made}{kept} / wrote the document", markup=False)
+    if res.errors:
+        err.print(f"{plan}: kế hoạch còn {res.errors} lỗi; văn bản vẫn được tạo, cần sửa trước khi ký "
+                  f"(xem `kcl-xlsx check {plan}`) / the plan has errors: fix them before signing", markup=False)
         raise typer.Exit(1)
 
 
@@ -269,7 +319,7 @@ def demo(
     print_result(out, res)
     out.print(f"Xem: {folder}/1-mau-gui-truong (mẫu), {folder}/2-hop-thu (tệp trường gửi), "
               f"{folder}/tong-hop.xlsx (tổng hợp), {folder}/3-phan-hoi (phản hồi), "
-              f"{folder}/4-xuat-du-lieu (CSV/Parquet)", markup=False)
+              f"{folder}/4-xuat-du-lieu (CSV/Parquet), {folder}/5-van-ban (văn bản kế hoạch .docx)", markup=False)
 
 
 @app.command()

@@ -138,4 +138,5 @@ def run_demo(folder: Path, jobs: int | None = None):
                   saved=dt.datetime(2025, 9, 21, 8, 0))
     return collect(inbox, folder / "tong-hop.xlsx", roster=roster, year=YEAR, jobs=jobs,
                    feedback=folder / "3-phan-hoi", export=folder / "4-xuat-du-lieu",
-                   as_of=dt.date(2026, 1, 15))  # mid-year: some actions done, some late
+                   as_of=dt.date(2026, 1, 15),  # mid-year: some actions done, some late
+                   render=folder / "5-van-ban")  # each accepted plan as its official document

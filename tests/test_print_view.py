@@ -14,8 +14,6 @@ keep the default height and the trailing empty lines print as blank pages.
 from __future__ import annotations
 
 import datetime as dt
-import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -28,8 +26,9 @@ from kcl_xlsx.spec import layout as L
 from kcl_xlsx.spec.plan_spec import Sources
 from kcl_xlsx.spec.roster import School
 from kcl_xlsx.spec.sample_plans import plan_rows
-from tests.support.fill import fill_plan, nfc
+from tests.support.fill import fill_plan
 from tests.support.libreoffice import resave
+from tests.support.pdf import page_texts, words
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.poppler]
 
@@ -37,26 +36,6 @@ INFO = {"preparer": "Nguyễn Thị Hậu", "position": "Hiệu trưởng", "aut
         "doc_number": "149/KH-THCSLL", "place": "Quận 3", "date": dt.datetime(2025, 9, 4)}
 HEADER_TEXT = "Công việc/giải pháp cần thực hiện"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def words(pdf: Path) -> list[list[tuple[float, float, str]]]:
-    """Per page: (yMin, height, word) of every word."""
-    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    pages = []
-    for page in xml.split("<page ")[1:]:
-        found = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)<', page)
-        pages.append([(float(a), float(b) - float(a), nfc(w)) for a, b, w in found])
-    return pages
-
-
-def page_texts(pdf: Path) -> list[str]:
-    out = []
-    n = len(words(pdf))
-    for p in range(1, n + 1):
-        text = subprocess.run(["pdftotext", "-f", str(p), "-l", str(p), "-layout", str(pdf), "-"],
-                              capture_output=True, text=True, check=True).stdout
-        out.append(nfc(re.sub(r"[ \t]+", " ", text)))
-    return out
 
 
 @pytest.fixture(scope="module")

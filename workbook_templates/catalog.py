@@ -7,6 +7,7 @@ checked by :func:`load_catalog`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +57,9 @@ class Framework:
     top_items: tuple[Criterion, ...]  # Mức 4 items (empty when the framework has none)
     confidence: str
     verified: bool
+    # the circular's date (ISO), "" when the catalogue gives none; outside repr and ==, so a
+    # template's id (built from the framework's repr) does not change with it
+    issued: str = dataclasses.field(default="", repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -148,12 +152,21 @@ def _framework(obj: Any, source: str, index: int) -> Framework:
         top_items=top,
         confidence=str(obj.get("confidence", "")),
         verified=not str(obj.get("confidence", "")).upper().startswith(_UNVERIFIED_PREFIXES),
+        issued=_iso_date(obj.get("issued")),
     )
     codes = [c.code for c in fw.all_items()]
     dup = sorted({c for c in codes if codes.count(c) > 1})
     if dup:
         raise SpecError(source, f"{where}: mã tiêu chí bị trùng: {', '.join(dup)}", "duplicate criterion code")
     return fw
+
+
+def _iso_date(value: Any) -> str:
+    """``issued`` as an ISO date ("2018-08-22"), or "" when absent or not a date."""
+    try:
+        return dt.date.fromisoformat(str(value)).isoformat() if value else ""
+    except ValueError:
+        return ""
 
 
 def _standard(obj: Any, source: str, where: str, levels: tuple[int, ...]) -> Standard:

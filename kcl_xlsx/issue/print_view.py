@@ -36,6 +36,7 @@ from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name, quote_sheetname
 
+from kcl_xlsx.issue.document_data import printed_label, section_titles, standard_title, table_headers
 from kcl_xlsx.spec import layout as L
 from kcl_xlsx.spec.plan_spec import PlanSpec
 
@@ -43,8 +44,6 @@ PASSWORD = "kcl"
 GROUP_FACTOR = 1000  # key = group * 1000 + input row number (input_rows < 1000)
 SIGNER_LINES = 7  # blank, Nơi nhận / HIỆU TRƯỞNG, recipient, Lưu, two blank, signer's name
 HEADER_ROW = 7  # 0-based row of the nine column headers; lines start below it
-# The nine official columns: TT, then the form's groups (Theo dõi thực hiện does not print).
-TT_HEADER = "TT"
 # Widths (XlsxWriter units) of the nine columns: one A4 landscape width at 100 %.
 WIDTHS = (4, 19, 24, 26, 16, 13, 15, 15, 8)
 BODY_PT = 12
@@ -52,27 +51,6 @@ KIND_COL = len(WIDTHS)  # hidden: each line's kind (1 data, 2 standard, 3 sectio
 NOTE = ("Trước khi in: chọn các dòng của bảng rồi chọn Tự động khớp chiều cao hàng "
         "(Excel: Trang đầu > Định dạng; LibreOffice: Định dạng > Hàng > Chiều cao tối ưu) "
         "để hiện đủ nội dung. Trang này tự lấy dữ liệu từ trang Kế hoạch; không nhập ở đây.")
-
-
-def printed_label(label: str, top: bool) -> str:
-    """A catalogue label as the official table writes it: "1.1 - Name" -> "Tiêu chí 1.1";
-    a Mức 4 item "M4.2 - Name" -> "Tiêu chí 2" (real plans number Mức 4 criteria inside Mức 4)."""
-    code = label.split(" - ", 1)[0].strip()
-    if top and "." in code:
-        code = code.rsplit(".", 1)[1]
-    return f"Tiêu chí {code}"
-
-
-def standard_title(label: str) -> str:
-    """"Tiêu chuẩn 1 - Tổ chức ..." -> "Tiêu chuẩn 1: Tổ chức ..." (as plans write it)."""
-    head, sep, rest = label.partition(" - ")
-    return f"{head}: {rest}" if sep else label
-
-
-def section_titles(spec: PlanSpec) -> tuple[str, str]:
-    levels = [lv for lv in spec.framework.levels if lv != spec.framework.top_level]
-    main = "MỨC " + ", ".join(str(lv) for lv in levels)
-    return main, (spec.top_label or "").upper()
 
 
 def write_print_view(wb, ws, spec: PlanSpec, lay: L.PlanLayout, header_school: str) -> tuple[Any, Any]:
@@ -229,7 +207,7 @@ class _PrintView:
         ws.merge_range(5, 0, 5, 8, f"Năm học {self.spec.year.label}", fm.center_bold)
         ws.set_row(3, 8)
         ws.set_row(6, 8)
-        heads = [TT_HEADER] + [g for g in form.groups if any(x.group == g for x in form.fields)][:8]
+        heads = table_headers(self.spec)
         for c, text in enumerate(heads):
             ws.write_string(HEADER_ROW, c, text, fm.header)
         # the lines
