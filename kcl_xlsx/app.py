@@ -24,6 +24,7 @@ from kcl_xlsx.intake.entries import Entry, walk
 from kcl_xlsx.issue.document import Written, render_submission
 from kcl_xlsx.issue.issuing import file_names
 from kcl_xlsx.spec.roster import Roster, School
+from kcl_xlsx.issue.word_import import Imported, import_word
 from kcl_xlsx.base.output import OutputError
 from kcl_xlsx.summary.outputs import summarise_collect
 from kcl_xlsx.summary.pdf import require_libreoffice, write_pdf
@@ -140,3 +141,9 @@ def render_accepted(res: CollectResult, folder: Path, *, text: DocumentText, opt
         written.append(render_submission(sub, out, sources=sources, text=text, pdf=pdf, rows=list(sub.rows),
                                          keep_same=True))
     return written
+
+
+def import_plan(path: Path, out: Path, *, options: CheckOptions = CheckOptions(), roster: Roster | None = None) -> Imported:
+    """`kcl-xlsx import`: a Word plan -> the school's template (form of today) pre-filled from
+    it, its problems marked (see :mod:`kcl_xlsx.issue.word_import`)."""
+    return import_word(Path(path), Path(out), options=options, roster=roster)

@@ -304,6 +304,42 @@ def render_cmd(
         raise typer.Exit(1)
 
 
+@app.command("import")
+@friendly
+def import_cmd(
+    plan: Annotated[Path, typer.Argument(help="Kế hoạch viết bằng Word (.docx, .doc, .odt) / a plan written in Word.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Mẫu .xlsx của trường, điền sẵn từ văn bản (không ghi đè tệp có sẵn).")],
+    roster: Annotated[Optional[str], typer.Option("--roster", help="Danh sách trường: mã trường, tên và cấp học theo danh sách.")] = None,
+    year: Annotated[Optional[str], typer.Option("--year", help="Năm học, khi văn bản không ghi (ví dụ 2025-2026).")] = None,
+    level: Annotated[Optional[str], typer.Option("--level", help="Cấp học, khi văn bản không cho biết. " + LEVELS_HELP)] = None,
+    key: CheckKeyOpt = None,
+    catalog: CatalogOpt = None,
+    choices: ChoicesOpt = None,
+) -> None:
+    """Chuyển kế hoạch viết bằng Word thành mẫu Excel của trường (điền sẵn, đánh dấu chỗ cần sửa).
+    Carry a Word plan into the school's template, pre-filled, its problems marked.
+    Exit 1 when the template still has errors to fix (it is written), 2 when the file cannot be imported."""
+    if not plan.is_file():
+        raise UsageError(f"{plan}: không có tệp này / no such file")
+    sources = Sources.load(catalog=catalog, choices=choices)
+    if year:
+        parse_school_year(year)
+    if level:
+        sources.form.level(level)
+    check_writable_dir(output.parent)
+    schools = load_roster(roster, sources.form) if roster else None
+    options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
+                           key=office_key(key), year=year, level=level)
+    res = commands.import_plan(plan, output, options=options, roster=schools)
+    school = f"{res.school.code} {res.school.name}".strip()
+    out.print(f"Đã tạo {res.out}: mẫu của {school or 'trường'} ({res.template.level}, năm học {res.template.year}), "
+              f"{res.rows} dòng từ {plan.name} / wrote the pre-filled template", markup=False)
+    if res.template.errors:
+        err.print(f"{res.out}: còn {res.template.errors} lỗi cần trường sửa (ô tô đỏ, trang Kết quả kiểm tra) / "
+                  f"{res.template.errors} errors for the school to fix", markup=False)
+        raise typer.Exit(1)
+
+
 @app.command()
 @friendly
 def demo(

@@ -73,9 +73,10 @@ class TemplateFactory:
 
     def make(self, level: str, school: School | None = None, file_id: str | None = None,
              previous_template_id: str = "", prefill: Prefill | None = None) -> tuple[bytes, ident.Identity]:
-        """A school's template; with ``prefill`` (a re-issue) it is built for that school."""
+        """A school's template; with ``prefill`` (a re-issue, an imported Word plan) it is built
+        for that school."""
         spec, stamper = self._prepared(level)
-        if prefill is not None and (prefill.rows or prefill.done or prefill.staff):
+        if prefill is not None and prefill.any:
             stamper = Stamper(build_base(spec, self.issue_date, self.sources.catalog.digest, prefill))
         identity = self.identity(level, school, file_id, previous_template_id)
         return stamper.stamp(identity_values(identity)), identity

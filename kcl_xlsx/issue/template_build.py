@@ -41,13 +41,19 @@ class TemplateBuildError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class Prefill:
-    """What a re-issued template starts with: last year's unfinished rows in the input
-    block (still editable), and its completed rows on a read-only sheet."""
+    """What a template starts with for one school: a re-issue's last year's unfinished rows
+    in the input block (still editable) and its completed rows on a read-only sheet; an
+    imported Word plan's rows and the Thông tin fields its header states."""
 
     rows: tuple[dict[str, Any], ...] = ()
     done: tuple[dict[str, Any], ...] = ()
     previous_year: str = ""
     staff: tuple[str, ...] = ()  # last year's staff list: carried owners stay in the Chủ trì list
+    info: tuple[tuple[str, Any], ...] = ()  # (Thông tin field key, value) of fields the school fills
+
+    @property
+    def any(self) -> bool:
+        return bool(self.rows or self.done or self.staff or self.info)
 
 
 PREVIOUS_SHEET = "Năm trước"
@@ -244,17 +250,24 @@ class _Builder:
         values = {"school_name": token("school_name"), "school_code": token("school_code"),
                   "unit": token("unit"), "year": self.spec.year.label, "level": self.spec.level.label,
                   "framework": self.spec.framework.label}
+        info = dict(self.prefill.info)
         for field in self.form.info_fields:
             row = lay.info_row(field.key)
             ws.write_string(row, 0, field.label, f.label)
             if field.source == "identity":
                 ws.write_string(row, 1, values.get(field.key, ""), f.locked_value)
             elif field.type == "date":
-                ws.write_blank(row, 1, None, f.input_date)
+                given = info.get(field.key)
+                if isinstance(given, (dt.date, dt.datetime)):
+                    ws.write_datetime(row, 1, given, f.input_date)
+                else:
+                    ws.write_blank(row, 1, None, f.input_date)
                 ws.data_validation(row, 1, row, 1, {
                     "validate": "date", "criteria": ">=", "value": dt.date(2000, 1, 1),
                     "input_title": field.label, "input_message": "Nhập ngày dạng ngày/tháng/năm.",
                     "error_title": "Ngày không hợp lệ", "error_message": "Nhập một ngày hợp lệ (ngày/tháng/năm)."})
+            elif info.get(field.key) not in (None, ""):
+                ws.write_string(row, 1, str(info[field.key]), f.input)
             else:
                 ws.write_blank(row, 1, None, f.input)
         first = lay.staff_first_row
