@@ -60,6 +60,12 @@ class RawPlan:
     meta: PackageMeta
     issues: list[Issue]
     form: Form | None = None  # the form the file was read with
+    # A plan read from another kind of document (readers/docx.py): "word"; its tables
+    # ("Bảng N") stand where a workbook's sheets do.
+    source_kind: str = "workbook"
+    tables: int = 0  # tables in the document (Word)
+    row_places: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)  # RawRow.row -> (table, row), 1-based
+    column_headers: dict[str, str] = dataclasses.field(default_factory=dict)  # field -> its column's header as written
 
 
 def read_plan(data: bytes, kind: str, form: Form, parts: Mapping[str, bytes | None] | None = None,
