@@ -364,7 +364,8 @@ def _info_cell(raw: RawPlan, form, key: str) -> str:
 
 
 def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
-    normalizer = RowNormalizer(spec, raw.staff)
+    # a Word plan has no funding column: a cell of Điều kiện hỗ trợ khác may name the source
+    normalizer = RowNormalizer(spec, raw.staff, funding_from=_support_field(spec) if raw.source_kind == WORD else None)
     broken_rules = spec.rules.bind(spec.py_context(raw.staff))
     where = _WordNamer(raw, spec) if raw.source_kind == WORD else _CellNamer(raw, spec)
     seen: dict[tuple, int] = {}
@@ -390,6 +391,12 @@ def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
             seen[key] = raw_row.row
     if not sub.rows:
         sub.issues.append(Issue.make(Code.PLAN_EMPTY, sheet=raw.sheet))
+
+
+def _support_field(spec: PlanSpec) -> str | None:
+    """The field under the official "Điều kiện hỗ trợ khác" column (form groups: the seventh
+    of the nine; found by its group's name, not its key)."""
+    return next((f.key for f in spec.form.fields if fold(f.group).startswith("dieu kien ho tro")), None)
 
 
 class _CellNamer:

@@ -46,7 +46,7 @@ from workbook_templates.form import Form
 from kcl_xlsx.spec.freetext import clean, fold
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.intake.package_meta import read_meta
-from kcl_xlsx.intake.readers.word_grid import W_TBL, Table, paragraphs, tables
+from kcl_xlsx.intake.readers.word_grid import W_P, Table, paragraph_text, paragraphs, tables
 from kcl_xlsx.intake.readers.word_identity import document_info
 from kcl_xlsx.intake.readers.xlsx import RawPlan, RawRow, norm_header
 
@@ -90,7 +90,7 @@ def read_docx(data: bytes, form: Form, catalog: Catalog | None = None, file_name
     plan = RawPlan(sheet=None, header_row=None, columns={}, rows=[], identity_copies={}, info={}, info_rows={},
                    staff=[], lists={}, sheet_names=[], sheet_states={}, meta=read_meta(data, "docx"), issues=issues,
                    form=form, source_kind=SOURCE_KIND, tables=len(found))
-    before, after = _lines_around(body, chosen[0].element if chosen else None)
+    before, after = _lines_around(body, [t.element for t in chosen])
     plan.info = document_info(before, after, form, catalog, file_name)
     if chosen:
         _read_rows(chosen, layout, form, plan)
@@ -192,38 +192,45 @@ def _choose(found: list[Table], layout: _PlanLayout, issues: list[Issue]) -> lis
     """The plan's table (and the tables continuing it after a page break), or [] with the issue."""
     scored = []
     for t in found:
-        header_rows, columns, texts = _columns(t, layout)
-        if len(columns) >= layout.min_columns and layout.criterion in columns:
-            t.header_rows, t.columns, t.headers = header_rows, columns, texts  # type: ignore[attr-defined]
+        t.header_rows, t.columns, t.headers = _columns(t, layout)  # type: ignore[attr-defined]
+        if len(t.columns) >= layout.min_columns and layout.criterion in t.columns:  # type: ignore[attr-defined]
             scored.append(t)
     if not scored:
         issues.append(Issue.make(Code.WORD_NO_PLAN_TABLE, value=str(len(found))))
         return []
-    first = scored[0]
-    chosen = [first]
-    for t in scored[1:]:
-        if _continues(chosen[-1], t):
-            chosen.append(t)
+    chosen = [next((t for t in scored if _has_data(t)), scored[0])]
+    for t in found[found.index(chosen[0]) + 1:]:
+        if not _continues(chosen[-1], t, layout):
+            continue
+        if t not in scored:  # a continuation without its own header: the first's columns
+            t.header_rows, t.columns = 0, chosen[0].columns  # type: ignore[attr-defined]
+        chosen.append(t)
     others = [t for t in scored if t not in chosen and _has_data(t)]
-    if others and _has_data(first):
-        issues.append(Issue.make(Code.WORD_TWO_PLAN_TABLES, sheet=table_label(first.number),
-                                 value=", ".join(table_label(t.number) for t in [first, *others])))
+    if others:
+        issues.append(Issue.make(Code.WORD_TWO_PLAN_TABLES, sheet=table_label(chosen[0].number),
+                                 value=", ".join(table_label(t.number) for t in sorted([*chosen[:1], *others],
+                                                                                        key=lambda t: t.number))))
         return []
-    if not _has_data(first) and others:  # an empty copy of the header first (a form left above)
-        chosen = [others[0]]
     names = ", ".join(table_label(t.number) for t in chosen)
     issues.append(Issue.make(Code.WORD_TABLE_CHOSEN, sheet=table_label(chosen[0].number), value=names,
                              count=str(len(found))))
     return chosen
 
 
-def _continues(before: Table, after: Table) -> bool:
-    # the same columns, and the document's next table after it (numbered right after its own nested ones)
-    return after.columns == before.columns and after.number == before.number + 1 + _nested(before)  # type: ignore[attr-defined]
-
-
-def _nested(table: Table) -> int:
-    return sum(1 for _ in table.element.iter(W_TBL)) - 1
+def _continues(before: Table, after: Table, layout: _PlanLayout) -> bool:
+    """``after`` carries ``before`` on (a table cut in two at a page break): the same
+    width, its header the same or none, and nothing but empty paragraphs (page breaks)
+    between them."""
+    if after.width != before.width:
+        return False
+    if len(after.columns) >= layout.min_columns and after.columns != before.columns:  # type: ignore[attr-defined]
+        return False
+    node = before.element.getnext()
+    while node is not None and node is not after.element:
+        if node.tag != W_P or paragraph_text(node).strip():
+            return False
+        node = node.getnext()
+    return node is after.element
 
 
 def _has_data(table: Table) -> bool:
@@ -383,15 +390,18 @@ def _level_text(state: _State) -> str | None:
 # --------------------------------------------------------------------------- document text
 
 
-def _lines_around(body, plan_table) -> tuple[list[str], list[str]]:
+def _lines_around(body, plan_tables: list) -> tuple[list[str], list[str]]:
     """The document's lines before the plan table (the header block, the title, Căn cứ) and
-    after it (the signature)."""
+    after its last part (Tổ chức thực hiện, the signature)."""
     before: list[str] = []
     after: list[str] = []
-    target = before
+    target, left = before, len(plan_tables)
     for child in body:
-        if plan_table is not None and (child is plan_table or plan_table in child.iterdescendants()):
-            target = after
+        holds = [t for t in plan_tables if child is t or t in child.iterdescendants()] if left else []
+        if holds:
+            left -= len(holds)
+            target = after if not left else None
             continue
-        target.extend(paragraphs(child))
+        if target is not None:
+            target.extend(paragraphs(child))
     return before, after

@@ -131,11 +131,12 @@ def level_from_name(name: str, form: Form) -> str:
 
 
 def _signer(tail: list[str]) -> str:
-    """The name under the signer's title at the end of the document ("HIỆU TRƯỞNG" /
-    "(đã ký)" / "Nguyễn Thị Hậu")."""
-    for i, line in enumerate(tail):
-        if _SIGNER_TITLES.match(fold(line)):
+    """The name under the last signer's title of the document ("HIỆU TRƯỞNG" / "(đã ký)" /
+    "Nguyễn Thị Hậu")."""
+    for i in range(len(tail) - 1, -1, -1):
+        if _SIGNER_TITLES.match(fold(tail[i])):
             for after in tail[i + 1:i + 5]:
-                if _NAME.match(after) and not after.startswith(("(", "Nơi")) and len(after.split()) >= 2:
+                if _NAME.match(after) and not _mostly_capitals(after) and len(after.split()) >= 2:
                     return after
+            return ""
     return ""
