@@ -267,3 +267,72 @@ def test_the_ledger_keeps_the_source_kind_and_reads_old_rows(tmp_path, built):
         del meta["source_kind"]
         led.conn.execute("UPDATE files SET submission_json=?", (json.dumps(meta),))
         assert submission_from_row(led.all()[0]).source_kind == "workbook"
+
+
+# --------------------------------------------------------------------------- collect
+
+
+ROSTER = ("Mã trường,Tên trường,Cấp học\n"
+          "MN-KNS,Trường Mầm non Kỹ Năng Sống,MN\n"
+          "CS-COL,Trường THCS Colette,THCS\n"
+          "MN-HS,Trường Mầm non Hoa Sen,MN\n"
+          "MN-VA,Trường Mầm non Vắng,MN\n")
+
+
+def test_collect_an_inbox_of_templates_and_word_plans(tmp_path):
+    """Word plans are matched to the roster by the school's name as the document writes it
+    ("TRƯỜNG MN ..." = "Trường Mầm non ..."), counted as submitted, summarised with the
+    template's rows; the figures are recomputed here from the rows written above."""
+    from python_calamine import CalamineWorkbook
+
+    from kcl_xlsx.app import collect
+    from kcl_xlsx.issue.issuing import TemplateFactory
+    from kcl_xlsx.spec.plan_spec import Sources
+    from kcl_xlsx.spec.roster import load_roster
+    from kcl_xlsx.spec.sample_plans import plan_rows
+    from kcl_xlsx.spec.vocab import SchoolStatus
+    from tests.support.fill import fill_plan
+
+    year = "2024-2025"
+    sources = Sources.load()
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    roster = load_roster(tmp_path / "roster.csv", sources.form)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    # a Word plan with an amount: 10 triệu, its source written under Điều kiện hỗ trợ khác
+    doc = wp.seed_003()
+    doc.rows[4] = doc.rows[4][:6] + ["10 triệu đồng", "Chi thường xuyên", None]
+    wp.build_plan(inbox / "ke-hoach-truong.docx", doc)
+    wp.build_plan(inbox / "colette.docx", wp.seed_000())  # an error: submitted with errors
+    fac = TemplateFactory(sources, year)
+    school = next(s for s in roster.schools if s.code == "MN-HS")
+    data, _ = fac.make(school.level, school)
+    (tmp_path / "tpl.xlsx").write_bytes(data)
+    rows = plan_rows(fac.spec(school.level), 5, 7)
+    fill_plan(tmp_path / "tpl.xlsx", inbox / "MN-HS.xlsx", rows, info={"preparer": "Nguyễn Văn A"})
+
+    res = collect(inbox, tmp_path / "out" / "tong-hop.xlsx", roster=roster, year=year, jobs=2)
+    status = {code: s.status for code, s in res.schools.items()}
+    assert status == {"MN-KNS": SchoolStatus.SUBMITTED_VALID, "CS-COL": SchoolStatus.SUBMITTED_ERRORS,
+                      "MN-HS": SchoolStatus.SUBMITTED_VALID, "MN-VA": SchoolStatus.MISSING}
+    files = {f.rel: (f.school, f.match, f.sub.source_kind) for f in res.files}
+    assert files["ke-hoach-truong.docx"] == ("MN-KNS", "name", "word")
+    assert files["colette.docx"] == ("CS-COL", "name", "word")
+    assert files["MN-HS.xlsx"][2] == "workbook"
+    book = CalamineWorkbook.from_path(str(tmp_path / "out" / "tong-hop.xlsx"))
+    ov = {r[0]: r[1] for r in book.get_sheet_by_name("Tổng quan").to_python() if r and isinstance(r[0], str) and len(r) > 1}
+    assert ov["Số công việc/giải pháp"] == 4 + len(rows)
+    assert ov["Tổng kinh phí tối đa (triệu đồng)"] == pytest.approx(10 + sum(r["budget"] or 0 for r in rows))
+    assert ov["Số trường nộp hợp lệ (được tổng hợp)"] == 2
+    # a second run reads every file from the ledger: the same verdicts, the source kinds kept
+    again = collect(inbox, tmp_path / "out" / "lan-2.xlsx", roster=roster, year=year, jobs=2)
+    assert {f.rel: f.sub.source_kind for f in again.files} == {f: k for f, (_, _, k) in files.items()}
+
+
+@pytest.mark.libreoffice
+def test_a_doc_is_converted_inside_the_sandboxed_workers(tmp_path):
+    from kcl_xlsx.check.run import check_many
+
+    made = convert(wp.build_plan(tmp_path / "ke-hoach.docx", wp.seed_001()), "doc:MS Word 97", tmp_path / "out")
+    (path, sub), = check_many([(made, made.name)], CheckOptions(), jobs=1)
+    assert sub.kind == "doc" and officer_rows(sub) == SEED_001_ROWS
