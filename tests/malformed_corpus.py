@@ -216,18 +216,20 @@ def random_bytes_xlsx(directory: Path) -> Path:
     return _write(directory / "random.xlsx", random.Random(20250901).randbytes(8192))
 
 
-def docx_like_zip(directory: Path) -> Path:
+def pptx_like_zip(directory: Path) -> Path:
+    """An Office package that is neither a workbook nor a Word plan (a presentation) named .xlsx.
+    (A Word document was this file until Word plans were read: tests/test_word_*.py.)"""
     path = directory / "bao-cao.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("[Content_Types].xml",
                     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
                     'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
-                    '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
-                    'officedocument.wordprocessingml.document.main+xml"/></Types>')
+                    '<Override PartName="/ppt/presentation.xml" ContentType="application/vnd.openxmlformats-'
+                    'officedocument.presentationml.presentation.main+xml"/></Types>')
         zf.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
                     'openxmlformats.org/package/2006/relationships"/>')
-        zf.writestr("word/document.xml", "<w:document xmlns:w=\"http://schemas.openxmlformats.org/"
-                    "wordprocessingml/2006/main\"><w:body><w:p/></w:body></w:document>")
+        zf.writestr("ppt/presentation.xml", "<p:presentation xmlns:p=\"http://schemas.openxmlformats.org/"
+                    "presentationml/2006/main\"/>")
     return path
 
 
@@ -755,7 +757,7 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "html_as_xls": (html_as_xls, "file.html_as_xls"),
     "csv_as_xls": (csv_as_xls, "file.csv_as_xls"),
     "random_bytes_xlsx": (random_bytes_xlsx, "file.not_spreadsheet"),
-    "docx_like_zip": (docx_like_zip, "file.not_spreadsheet"),
+    "pptx_like_zip": (pptx_like_zip, "file.not_spreadsheet"),
     "too_large_file": (too_large_file, "file.too_large"),
     "truncated_xlsx": (truncated_xlsx, "file.corrupt"),
     "damaged_member_xlsx": (damaged_member_xlsx, "file.corrupt"),
