@@ -31,6 +31,7 @@ issue reads "Bảng 2, dòng 7, cột Dự kiến kinh phí".
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from functools import lru_cache
@@ -90,7 +91,7 @@ def read_docx(data: bytes, form: Form, catalog: Catalog | None = None, file_name
     plan = RawPlan(sheet=None, header_row=None, columns={}, rows=[], identity_copies={}, info={}, info_rows={},
                    staff=[], lists={}, sheet_names=[], sheet_states={}, meta=read_meta(data, "docx"), issues=issues,
                    form=form, source_kind=SOURCE_KIND, tables=len(found))
-    before, after = _lines_around(body, [t.element for t in chosen])
+    before, after = _lines_around(body, [p.table.element for p in chosen])
     plan.info = document_info(before, after, form, catalog, file_name)
     if chosen:
         _read_rows(chosen, layout, form, plan)
@@ -188,24 +189,41 @@ def _carries_on(table: Table, r: int) -> bool:
     return all(len(t) < 30 and not re.search(r"\d", t) for t in own) and (bool(own) or len(merged) == len(row))
 
 
-def _choose(found: list[Table], layout: _PlanLayout, issues: list[Issue]) -> list[Table]:
+@dataclasses.dataclass(eq=False)
+class _Part:
+    """A table read as (part of) the plan: how many header rows it has, where each field's
+    column is, and the headers as written."""
+
+    table: Table
+    header_rows: int
+    columns: dict[str, int]
+    headers: list[str]
+
+    @property
+    def number(self) -> int:
+        return self.table.number
+
+    def has_data(self) -> bool:
+        return len(self.table.grid) > self.header_rows
+
+
+def _choose(found: list[Table], layout: _PlanLayout, issues: list[Issue]) -> list[_Part]:
     """The plan's table (and the tables continuing it after a page break), or [] with the issue."""
-    scored = []
-    for t in found:
-        t.header_rows, t.columns, t.headers = _columns(t, layout)  # type: ignore[attr-defined]
-        if len(t.columns) >= layout.min_columns and layout.criterion in t.columns:  # type: ignore[attr-defined]
-            scored.append(t)
+    parts = [_Part(t, *_columns(t, layout)) for t in found]
+    scored = [p for p in parts if len(p.columns) >= layout.min_columns and layout.criterion in p.columns]
     if not scored:
         issues.append(Issue.make(Code.WORD_NO_PLAN_TABLE, value=str(len(found))))
         return []
-    chosen = [next((t for t in scored if _has_data(t)), scored[0])]
-    for t in found[found.index(chosen[0]) + 1:]:
-        if not _continues(chosen[-1], t, layout):
+    chosen = [next((p for p in scored if p.has_data()), scored[0])]
+    start = next(i for i, p in enumerate(parts) if p is chosen[0])  # by identity: two tables may be equal
+    for p in parts[start + 1:]:
+        if not _continues(chosen[-1], p, layout):
             continue
-        if t not in scored:  # a continuation without its own header: the first's columns
-            t.header_rows, t.columns = 0, chosen[0].columns  # type: ignore[attr-defined]
-        chosen.append(t)
-    others = [t for t in scored if t not in chosen and _has_data(t)]
+        if not any(p is q for q in scored):  # a continuation without its own header: the first's columns
+            p = dataclasses.replace(p, header_rows=0, columns=chosen[0].columns)
+        chosen.append(p)
+    taken = {id(c.table) for c in chosen}
+    others = [p for p in scored if id(p.table) not in taken and p.has_data()]
     if others:
         issues.append(Issue.make(Code.WORD_TWO_PLAN_TABLES, sheet=table_label(chosen[0].number),
                                  value=", ".join(table_label(t.number) for t in sorted([*chosen[:1], *others],
@@ -217,24 +235,20 @@ def _choose(found: list[Table], layout: _PlanLayout, issues: list[Issue]) -> lis
     return chosen
 
 
-def _continues(before: Table, after: Table, layout: _PlanLayout) -> bool:
+def _continues(before: _Part, after: _Part, layout: _PlanLayout) -> bool:
     """``after`` carries ``before`` on (a table cut in two at a page break): the same
     width, its header the same or none, and nothing but empty paragraphs (page breaks)
     between them."""
-    if after.width != before.width:
+    if after.table.width != before.table.width:
         return False
-    if len(after.columns) >= layout.min_columns and after.columns != before.columns:  # type: ignore[attr-defined]
+    if len(after.columns) >= layout.min_columns and after.columns != before.columns:
         return False
-    node = before.element.getnext()
-    while node is not None and node is not after.element:
+    node, end = before.table.element.getnext(), after.table.element
+    while node is not None and node is not end:
         if node.tag != W_P or paragraph_text(node).strip():
             return False
         node = node.getnext()
-    return node is after.element
-
-
-def _has_data(table: Table) -> bool:
-    return len(table.grid) > table.header_rows  # type: ignore[attr-defined]
+    return node is end
 
 
 # --------------------------------------------------------------------------- rows
@@ -258,13 +272,12 @@ def _section(text: str) -> list[int] | None:
     return out or None
 
 
-def _read_rows(chosen: list[Table], layout: _PlanLayout, form: Form, plan: RawPlan) -> None:
+def _read_rows(chosen: list[_Part], layout: _PlanLayout, form: Form, plan: RawPlan) -> None:
     first = chosen[0]
-    columns: dict[str, int] = first.columns  # type: ignore[attr-defined]
-    headers: list[str] = first.headers  # type: ignore[attr-defined]
+    columns, headers = first.columns, first.headers
     fields = {k: c for k, c in columns.items() if k != NUMBER}
     plan.sheet = table_label(first.number)
-    plan.header_row = first.header_rows  # type: ignore[attr-defined]
+    plan.header_row = first.header_rows
     # derived fields share their column's cell: the lead's column holds the collaborators too...
     by_group = {f.key: f.group for f in form.fields}
     for f in form.fields:
@@ -279,15 +292,15 @@ def _read_rows(chosen: list[Table], layout: _PlanLayout, form: Form, plan: RawPl
     budget_col = fields.get(layout.budget)
     read_cols = {k: c for k, c in columns.items() if k != NUMBER}
     limit = form.input_rows
-    data_rows = sum(len(t.grid) - t.header_rows for t in chosen)  # type: ignore[attr-defined]
+    data_rows = sum(len(p.table.grid) - p.header_rows for p in chosen)
     if data_rows > limit:
         # thousands of rows are no school's plan: one issue, not thousands
         plan.issues.append(Issue.make(Code.WORD_TABLE_TOO_LONG, sheet=plan.sheet, value=str(data_rows), limit=str(limit)))
         plan.sheet = None
         return
-    for t in chosen:
-        skip = t.header_rows  # type: ignore[attr-defined]
-        for r in range(skip, len(t.grid)):
+    for part in chosen:
+        t = part.table
+        for r in range(part.header_rows, len(t.grid)):
             raw = _row(t, r, read_cols, columns.get(NUMBER), budget_col, layout, state)
             if raw is not None:
                 n = offset + r + 1
@@ -346,7 +359,7 @@ def _row(t: Table, r: int, cols: dict[str, int], number_col: int | None, budget_
     if not any(v for k, v in cells.items() if k != layout.criterion):
         return None  # a criterion alone on its row: its actions follow
     cells[layout.criterion] = state.criterion
-    cells[layout.standard] = state.standard if not _is_top(state, layout) else None
+    cells[layout.standard] = state.standard if not _is_top(state) else None
     cells[layout.level] = _level_text(state)
     if layout.end not in cols and layout.start in cols:
         cells[layout.end] = cells.get(layout.start)  # one time cell: the span it names gives both ends
@@ -375,7 +388,7 @@ def _split_standard(text: str, layout: _PlanLayout) -> tuple[str | None, str]:
     return None, clean(text)
 
 
-def _is_top(state: _State, layout: _PlanLayout) -> bool:
+def _is_top(state: _State) -> bool:
     return bool(state.levels) and state.levels == [max(state.levels)] and max(state.levels) >= 4
 
 
