@@ -336,3 +336,47 @@ def test_a_doc_is_converted_inside_the_sandboxed_workers(tmp_path):
     made = convert(wp.build_plan(tmp_path / "ke-hoach.docx", wp.seed_001()), "doc:MS Word 97", tmp_path / "out")
     (path, sub), = check_many([(made, made.name)], CheckOptions(), jobs=1)
     assert sub.kind == "doc" and officer_rows(sub) == SEED_001_ROWS
+
+
+# --------------------------------------------------------------------------- other layouts
+
+
+def test_a_plan_table_inside_a_layout_table_and_a_table_inside_a_cell(tmp_path):
+    """The plan table nested in a one-cell layout table, and a small table typed inside one
+    of its cells: the plan is found (Bảng 3: the header block, the layout table, the plan),
+    the inner table's lines are part of its cell's text."""
+    import docx
+    from docx.oxml.ns import qn
+
+    src = wp.build_plan(tmp_path / "phang.docx", wp.seed_003())
+    document = docx.Document(src)
+    plan = document.tables[-1]._tbl
+    support = document.tables[-1].cell(3, 7)  # Điều kiện hỗ trợ khác of the 1.1 row
+    inner = support.add_table(rows=2, cols=1)
+    inner.cell(0, 0).text, inner.cell(1, 0).text = "Phòng GD&ĐT", "Cha mẹ học sinh"
+    layout = document.add_table(rows=1, cols=1)._tbl
+    plan.addprevious(layout)
+    cell = layout.find(qn("w:tr")).find(qn("w:tc"))
+    cell.insert(1, plan)  # after the cell's properties, before its closing paragraph
+    document.save(tmp_path / "long.docx")
+    sub = check_path(tmp_path / "long.docx")
+    assert [(r[0], r[10]) for r in officer_rows(sub)] == [
+        ("1.1", "Không có Phòng GD&ĐT Cha mẹ học sinh"), ("3.2", "Không có"), ("3.3", "Không có"), ("5.2", "Không có")]
+    assert sub.sheet == "Bảng 3" and sub.info["school_name"] == "TRƯỜNG MN KỸ NĂNG SỐNG"
+    assert next(i for i in sub.issues if i.code == "owner.split").message.startswith("Bảng 3, dòng 4, cột Chủ trì")
+
+
+def test_a_macro_enabled_word_plan_is_read_its_macros_never_run(tmp_path):
+    src = wp.build_plan(tmp_path / "plan.docx", wp.seed_003())
+    docm = tmp_path / "plan.docm"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(docm, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "[Content_Types].xml":
+                data = data.replace(b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                                    b"application/vnd.ms-word.document.macroEnabled.main+xml")
+            zout.writestr(info, data)
+        zout.writestr("word/vbaProject.bin", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504))
+    sub = check_path(docm)
+    assert sub.kind == "docx" and sub.status == CheckStatus.VALID and len(sub.rows) == 4
+    assert "file.macro_enabled" in [i.code for i in sub.issues]

@@ -28,6 +28,20 @@ Positions: ``RawRow.row`` numbers the plan's rows (its tables' rows, header incl
 count), :attr:`RawPlan.row_places` says in which table and row each one is, and
 :attr:`RawPlan.column_headers` the column's header as the document writes it, so that an
 issue reads "Bảng 2, dòng 7, cột Dự kiến kinh phí".
+
+Usage (the checker does this inside its worker, after the pre-flight)::
+
+    from kcl_xlsx.spec.plan_spec import Sources
+    from kcl_xlsx.intake.readers.docx import read_docx
+
+    sources = Sources.load()
+    raw = read_docx(Path("ke-hoach.docx").read_bytes(), sources.form, sources.catalog)
+    raw.info        # {"school_name": "TRƯỜNG MN KỸ NĂNG SỐNG", "year": "2024-2025", "level": "mam-non", ...}
+    raw.rows[0]     # RawRow(4, {"criterion": "Tiêu chí 1.1:", "lead": "Ban giám hiệu, các tổ trưởng", ...})
+    raw.row_places  # {4: (2, 4), ...}: RawRow.row -> (table, row in that table)
+
+or, with every check and the normalised rows: ``kcl_xlsx.check.checker.check_path(path)``
+(``Submission.source_kind == "word"``), or ``kcl-xlsx check ke-hoach.docx``.
 """
 from __future__ import annotations
 
@@ -38,8 +52,11 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import docx
 import yaml
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml.ns import qn
+from docx.oxml.parser import parse_xml
+from docx.package import Package
 
 from workbook_templates.catalog import Catalog
 from workbook_templates.form import Form
@@ -80,10 +97,11 @@ def read_docx(data: bytes, form: Form, catalog: Catalog | None = None, file_name
     the level from the circular the document cites; ``file_name`` is the last resort for the
     school's level.  Raises :class:`WordReadError` when python-docx cannot open it."""
     try:
-        document = docx.Document(io.BytesIO(data))
-        body = document.element.body
+        body = _body(data)
     except Exception as exc:  # python-docx raises KeyError, ValueError, PackageNotFoundError...
         raise WordReadError(f"{type(exc).__name__}: {exc}"[:300]) from None
+    if body is None:
+        raise WordReadError("the main document part has no w:body")
     issues: list[Issue] = []
     found = tables(body)
     layout = _PlanLayout(form)
@@ -96,6 +114,18 @@ def read_docx(data: bytes, form: Form, catalog: Catalog | None = None, file_name
     if chosen:
         _read_rows(chosen, layout, form, plan)
     return plan
+
+
+def _body(data: bytes):
+    """The main document's ``w:body``, through python-docx's package reader.  Not
+    ``docx.Document``: it refuses a macro-enabled document (.docm), whose text and tables are
+    the same; its macros are never run (nothing here runs anything)."""
+    package = Package.open(io.BytesIO(data))
+    part = package.part_related_by(RT.OFFICE_DOCUMENT)
+    element = getattr(part, "element", None)
+    if element is None:  # a content type python-docx has no part class for (.docm)
+        element = parse_xml(part.blob)
+    return element.find(qn("w:body"))
 
 
 # --------------------------------------------------------------------------- columns
