@@ -461,20 +461,26 @@ def external_links_xlsx(directory: Path) -> Path:
 def zip_bomb_xlsx(directory: Path, megabytes: int = 300) -> Path:
     """~300 KB on disk, a worksheet of 300 MB of blanks; written streaming, never in memory."""
     base = _plan_workbook(directory / ".base-bomb.xlsx")
-    path = directory / "bom-nen.xlsx"
+    path = blow_up(base, directory / "bom-nen.xlsx", SHEET, b"<sheetData>", megabytes)
+    base.unlink()
+    return path
+
+
+def blow_up(base: Path, path: Path, part: str, after: bytes, megabytes: int = 300) -> Path:
+    """``base`` copied to ``path`` with ``megabytes`` MB of blanks in ``part`` right after
+    ``after`` (a worksheet's <sheetData>, a document's <w:body>): streamed, never in memory."""
     with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zout:
         for info in zin.infolist():
-            if info.filename != SHEET:
+            if info.filename != part:
                 zout.writestr(info.filename, zin.read(info))
                 continue
-            head, _, tail = zin.read(info).partition(b"<sheetData>")
-            with zout.open(SHEET, "w") as member:
-                member.write(head + b"<sheetData>")
+            head, _, tail = zin.read(info).partition(after)
+            with zout.open(part, "w") as member:
+                member.write(head + after)
                 blanks = b" " * 2**20
                 for _ in range(megabytes):
                     member.write(blanks)
                 member.write(tail)
-    base.unlink()
     return path
 
 

@@ -20,6 +20,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 from kcl_xlsx.check.checker import CheckOptions
 from kcl_xlsx.check.run import check_many
 from kcl_xlsx.spec.vocab import CheckStatus
+from tests.malformed_corpus import blow_up
 from tests.support import word_plans as wp
 
 DOCUMENT = "word/document.xml"
@@ -38,22 +39,8 @@ def _rewrite(src: Path, dst: Path, part: str, edit) -> Path:
 
 
 def zip_bomb(folder: Path) -> Path:
-    """~300 KB on disk, a document.xml of 300 MB of blanks (written streaming)."""
-    src = _plan(folder, ".base.docx")
-    dst = folder / "bom-nen.docx"
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zout:
-        for info in zin.infolist():
-            if info.filename != DOCUMENT:
-                zout.writestr(info.filename, zin.read(info))
-                continue
-            head, sep, tail = zin.read(info).partition(b"<w:body>")
-            with zout.open(DOCUMENT, "w") as member:
-                member.write(head + sep)
-                blanks = b" " * 2**20
-                for _ in range(300):
-                    member.write(blanks)
-                member.write(tail)
-    return dst
+    """~300 KB on disk, a document.xml of 300 MB of blanks."""
+    return blow_up(_plan(folder, ".base.docx"), folder / "bom-nen.docx", DOCUMENT, b"<w:body>")
 
 
 def billion_laughs(folder: Path) -> Path:
