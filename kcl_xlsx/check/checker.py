@@ -33,7 +33,7 @@ from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.plan_spec import PlanSpec, Sources, version_key
 from kcl_xlsx.spec.vocab import CheckStatus
 from kcl_xlsx.intake.preflight import Bounds, preflight
-from kcl_xlsx.intake.readers.docx import SOURCE_KIND as WORD, WordReadError, place, read_docx
+from kcl_xlsx.intake.readers.docx import SOURCE_KIND as WORD, WordReadError, place, read_docx, table_label
 from kcl_xlsx.intake.readers.xlsx import RawPlan, read_plan
 from kcl_xlsx.intake.word_convert import converted_preflight
 
@@ -427,7 +427,7 @@ class _WordNamer:
     def __call__(self, row: int, field: str) -> dict:
         table, r = self.places.get(row, (self.first, row))
         column = self.headers.get(field) or self.form.field(field).header
-        return {"sheet": f"Bảng {table}", "cell": "", "row": r, "column": column, "where": place(table, r, column)}
+        return {"sheet": table_label(table), "cell": "", "row": r, "column": column, "where": place(table, r, column)}
 
     def shown_row(self, row: int) -> int:
         return self.places.get(row, (0, row))[1]

@@ -390,7 +390,8 @@ def _row(t: Table, r: int, cols: dict[str, int], number_col: int | None, budget_
         return None  # a criterion alone on its row: its actions follow
     cells[layout.criterion] = state.criterion
     cells[layout.standard] = state.standard if not _is_top(state) else None
-    cells[layout.level] = _level_text(state)
+    if not cells.get(layout.level):  # a table with its own Mức column says it row by row
+        cells[layout.level] = _level_text(state)
     if layout.end not in cols and layout.start in cols:
         cells[layout.end] = cells.get(layout.start)  # one time cell: the span it names gives both ends
     return cells

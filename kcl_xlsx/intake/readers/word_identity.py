@@ -24,7 +24,7 @@ from kcl_xlsx.spec.freetext import clean, fold
 _HEADER_LINES = 25
 _AUTHORITY = re.compile(r"^(uy ban nhan dan|ubnd|so giao duc|phong giao duc|so gd|phong gd)\b")
 _SCHOOL = re.compile(r"^truong\b")
-_NUMBER = re.compile(r"\bS[ốố]\s*:\s*([0-9A-Za-zĐđ][0-9A-Za-zĐđ/\-–.]*[0-9A-Za-zĐđ])", re.I)
+_NUMBER = re.compile(r"\bSố\s*:\s*([0-9A-Za-zĐđ][0-9A-Za-zĐđ/\-–.]*[0-9A-Za-zĐđ])", re.I)
 _PLACE_DATE = re.compile(r"^\s*(?P<place>[^,]{2,60}?)\s*,\s*ngay\s+(?P<d>\d{1,2})\s+thang\s+(?P<m>\d{1,2})"
                          r"\s+nam\s+(?P<y>\d{4})")
 _YEAR = re.compile(r"\bnam hoc\s*:?\s*(\d{4})\s*[-–—/]\s*(\d{4})")
