@@ -380,3 +380,27 @@ def test_a_macro_enabled_word_plan_is_read_its_macros_never_run(tmp_path):
     sub = check_path(docm)
     assert sub.kind == "docx" and sub.status == CheckStatus.VALID and len(sub.rows) == 4
     assert "file.macro_enabled" in [i.code for i in sub.issues]
+
+
+@pytest.mark.parametrize("first, top", [("I. MỨC 1, 2, 3", "II. MỨC 4"), ("Mức 1, Mức 2, Mức 3", "CÁC TIÊU CHÍ MỨC 4"),
+                                        ("MỨC 1 - 3", "Mức IV")])
+def test_section_rows_as_schools_word_them(tmp_path, first, top):
+    doc = wp.seed_001()
+    doc.rows = [wp.Section(first) if r == wp.Section("MỨC 1, 2, 3") else wp.Section(top) if r == wp.Section("MỨC 4")
+                else r for r in doc.rows]
+    sub = check_path(wp.build_plan(tmp_path / "plan.docx", doc))
+    assert officer_rows(sub) == SEED_001_ROWS
+
+
+@pytest.mark.parametrize("document, roster", [
+    ("TRƯỜNG MN KỸ NĂNG SỐNG", "Trường Mầm non Kỹ Năng Sống"),
+    ("TRƯỜNG THCS COLETTE", "Trường Trung học cơ sở Colette"),
+    ("Trường TH Thanh Chấn", "TRƯỜNG TIỂU HỌC THANH CHẤN"),
+])
+def test_a_school_named_with_its_level_abbreviated_is_the_rosters(document, roster):
+    from kcl_xlsx.spec.plan_spec import Sources
+    from kcl_xlsx.spec.roster import name_key
+
+    form = Sources.load().form
+    assert name_key(document, form) == name_key(roster, form)
+    assert name_key("TRƯỜNG MN HOA SEN", form) != name_key("Trường Tiểu học Hoa Sen", form)

@@ -284,7 +284,9 @@ def _continues(before: _Part, after: _Part, layout: _PlanLayout) -> bool:
 # --------------------------------------------------------------------------- rows
 
 
-_SECTION = re.compile(r"^muc\s+(?P<levels>[0-9ivx]+(?:\s*(?:,|va|-|–)?\s*[0-9ivx]+)*)\s*$")
+# "MỨC 1, 2, 3", "Mức 1, Mức 2, Mức 3", "I. MỨC 1 - 3", "II. CÁC TIÊU CHÍ MỨC 4" (folded)
+_SECTION = re.compile(r"^(?:[a-z0-9]{1,4}[.)]\s*)?(?:cac tieu chi\s+)?muc\s+"
+                      r"(?P<levels>[0-9ivx]+(?:\s*(?:,|va|-|–)?\s*(?:muc\s*)?[0-9ivx]+)*)\s*$")
 _ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
 _COLUMN_NUMBERS = re.compile(r"^\(?\d{1,2}\)?$")
 
@@ -294,12 +296,14 @@ def _section(text: str) -> list[int] | None:
     m = _SECTION.match(fold(text).replace(":", " ").strip())
     if not m:
         return None
-    out = []
-    for part in re.findall(r"[0-9]+|[ivx]+", m["levels"]):
-        n = int(part) if part.isdigit() else _ROMAN.get(part)
-        if n:
-            out.append(n)
-    return out or None
+    levels = [n for n in map(_number, re.findall(r"[0-9]+|[ivx]+", m["levels"])) if n]
+    if len(levels) == 2 and re.search(r"[-–]", m["levels"]):  # "1 - 3": a range
+        levels = list(range(levels[0], levels[1] + 1))
+    return levels or None
+
+
+def _number(part: str) -> int:
+    return int(part) if part.isdigit() else _ROMAN.get(part, 0)
 
 
 def _read_rows(chosen: list[_Part], layout: _PlanLayout, form: Form, plan: RawPlan) -> None:
