@@ -191,8 +191,12 @@ def test_without_a_stated_level_the_options_level_is_used(tmp_path):
     doc = dataclasses.replace(wp.seed_000(), school="TRƯỜNG COLETTE")  # TT18 covers three levels: which one?
     path = wp.build_plan(tmp_path / "plan.docx", doc)
     assert check_path(path).status == CheckStatus.WRONG_TEMPLATE
+    assert [i.code for i in check_path(path).issues if i.severity.value == "error"] == ["template.unknown"]
     sub = check_path(path, CheckOptions(level="thcs"))
     assert sub.level == "thcs" and len(sub.rows) == 4
+    # the file's name, when the school's does not say
+    named = wp.build_plan(tmp_path / "KH-CLGD-THPT-Colette.docx", doc)
+    assert check_path(named).level == "thpt"
 
 
 # --------------------------------------------------------------------------- .doc and .odt

@@ -62,7 +62,7 @@ def document_info(lines: list[str], tail: list[str], form: Form, catalog: Catalo
             info["year"] = f"{m.group(1)}-{m.group(2)}"
             break
     cited = _cited_frameworks(head, catalog)
-    level = _level(info.get("school_name", "") or file_name, cited, form)
+    level = _level((info.get("school_name", ""), file_name), cited, form)
     if level:
         info["level"] = level
         catalog_level = form.level(level).catalog
@@ -103,13 +103,15 @@ def _cited_frameworks(lines: Iterable[str], catalog: Catalog | None) -> list[Fra
     return []
 
 
-def _level(name: str, cited: list[Framework], form: Form) -> str:
-    """The form level: the one the school's name states ("TRƯỜNG MN ...", "Trường THCS ...")
-    if the cited circular allows it, else the only level the circular applies to."""
+def _level(names: tuple[str, ...], cited: list[Framework], form: Form) -> str:
+    """The form level: the one the school's name states ("TRƯỜNG MN ...", "Trường THCS ..."),
+    else the file's name ("KH-THCS-Colette.docx"), if the cited circular allows it; else the
+    only level the circular applies to."""
     allowed = [lv.key for lv in form.levels if not cited or any(lv.catalog in fw.school_levels for fw in cited)]
-    by_name = level_from_name(name, form)
-    if by_name and by_name in allowed:
-        return by_name
+    for name in names:
+        by_name = level_from_name(name, form)
+        if by_name and by_name in allowed:
+            return by_name
     return allowed[0] if cited and len(allowed) == 1 else ""
 
 
