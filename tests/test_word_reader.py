@@ -408,3 +408,15 @@ def test_a_school_named_with_its_level_abbreviated_is_the_rosters(document, rost
     form = Sources.load().form
     assert name_key(document, form) == name_key(roster, form)
     assert name_key("TRƯỜNG MN HOA SEN", form) != name_key("Trường Tiểu học Hoa Sen", form)
+
+
+@pytest.mark.libreoffice
+def test_a_conversion_that_does_not_finish_is_one_clear_line(tmp_path, monkeypatch):
+    from kcl_xlsx.intake import word_convert
+
+    made = convert(wp.build_plan(tmp_path / "ke-hoach.docx", wp.seed_003()), "odt", tmp_path / "out")
+    monkeypatch.setattr(word_convert, "CONVERT_TIMEOUT_S", 0.01)
+    sub = check_path(made)
+    assert [(i.code, i.severity.value) for i in sub.issues] == [("word.conversion_failed", "error")]
+    assert "LibreOffice không xong trong 0.01 giây" in sub.issues[0].message
+    assert sub.status == CheckStatus.UNREADABLE and not sub.rows

@@ -23,7 +23,7 @@ KIND_TEXT = {"doc": "văn bản Word 97-2003 (.doc)", "odt": "văn bản OpenDoc
 
 
 def converted_preflight(path: Path, kind: str, bounds: Bounds, name: str, data: bytes | None = None,
-                        timeout: float = CONVERT_TIMEOUT_S) -> tuple[Preflight | None, list[Issue]]:
+                        timeout: float | None = None) -> tuple[Preflight | None, list[Issue]]:
     """The pre-flight of ``path`` (a .doc or .odt, as pre-flighted: ``data`` its bytes)
     converted to .docx, or (None, [the issue]) when it cannot be converted."""
     what = KIND_TEXT.get(kind, kind)
@@ -38,7 +38,7 @@ def converted_preflight(path: Path, kind: str, bounds: Bounds, name: str, data: 
         else:
             shutil.copyfile(path, src)
         try:
-            made = convert(src, FILTER, work / "out", timeout=timeout, target=name)
+            made = convert(src, FILTER, work / "out", timeout=timeout or CONVERT_TIMEOUT_S, target=name)
         except OfficeError as exc:
             return None, [Issue.make(Code.WORD_CONVERSION_FAILED, file=name, what=what, value=str(exc)[:200])]
         return preflight(made, bounds, display_name=name), []
