@@ -176,10 +176,11 @@ class _PlanLayout:
 def _header_texts(table: Table, rows: range) -> list[str]:
     """Each grid column's header text over ``rows`` (a header split over two rows joined)."""
     out = []
+    grid = table.head(rows.stop)
     for c in range(table.width):
         parts, seen = [], set()
         for r in rows:
-            row = table.grid[r]
+            row = grid[r]
             cell = row[c] if c < len(row) else None
             if cell is not None and id(cell) not in seen and cell.text.strip():
                 seen.add(id(cell))
@@ -193,9 +194,9 @@ def _columns(table: Table, layout: _PlanLayout) -> tuple[int, dict[str, int], li
     first rows: one row, or with the next row when that row only carries on its words
     ("Chủ trì và phối hợp" / "thực hiện")."""
     best: tuple[int, int, dict[str, int], list[str]] = (0, 0, {}, [])
-    for start in range(min(layout.scan_rows, len(table.grid))):
+    for start in range(min(layout.scan_rows, table.row_count)):
         height = 1
-        while start + height < len(table.grid) and height < 3 and _carries_on(table, start + height):
+        while start + height < table.row_count and height < 3 and _carries_on(table, start + height):
             height += 1
         texts = _header_texts(table, range(start, start + height))
         columns: dict[str, int] = {}
@@ -211,7 +212,7 @@ def _columns(table: Table, layout: _PlanLayout) -> tuple[int, dict[str, int], li
 def _carries_on(table: Table, r: int) -> bool:
     """Row ``r`` belongs to the header above it: its own cells hold only short words, no
     number (a header's second line), the rest are the header's cells merged down."""
-    row = table.grid[r]
+    row = table.head(r + 1)[r]
     own = [c.text for c in row if c is not None and c.row == r and c.text.strip()]
     merged = [c for c in row if c is not None and c.row < r]
     if not own and not merged:
@@ -234,7 +235,7 @@ class _Part:
         return self.table.number
 
     def has_data(self) -> bool:
-        return len(self.table.grid) > self.header_rows
+        return self.table.row_count > self.header_rows
 
 
 def _choose(found: list[Table], layout: _PlanLayout, issues: list[Issue]) -> list[_Part]:
@@ -326,7 +327,7 @@ def _read_rows(chosen: list[_Part], layout: _PlanLayout, form: Form, plan: RawPl
     budget_col = fields.get(layout.budget)
     read_cols = {k: c for k, c in columns.items() if k != NUMBER}
     limit = form.input_rows
-    data_rows = sum(len(p.table.grid) - p.header_rows for p in chosen)
+    data_rows = sum(p.table.row_count - p.header_rows for p in chosen)
     if data_rows > limit:
         # thousands of rows are no school's plan: one issue, not thousands
         plan.issues.append(Issue.make(Code.WORD_TABLE_TOO_LONG, sheet=plan.sheet, value=str(data_rows), limit=str(limit)))

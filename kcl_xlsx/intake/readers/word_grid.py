@@ -44,15 +44,38 @@ class Cell:
     text: str  # its paragraphs, one per line
 
 
-@dataclasses.dataclass
 class Table:
-    number: int  # 1-based, in document order (nested tables included)
-    grid: list[list[Cell | None]]  # [row][grid column]: the cell covering it, None where no cell is
-    element: object = dataclasses.field(repr=False, default=None)
+    """One ``w:tbl``: its rows are counted at once, its grid built only as far as it is asked
+    for (choosing the plan's table reads a few header rows of each; a table of thousands of
+    rows is refused before its cells are built)."""
+
+    HEAD_ROWS = 8  # rows enough for any header: what the width is measured on
+
+    def __init__(self, number: int, element) -> None:
+        self.number = number  # 1-based, in document order (nested tables included)
+        self.element = element
+        self._trs = list(_rows(element))
+        self._grid: list[list[Cell | None]] = []
+
+    @property
+    def row_count(self) -> int:
+        return len(self._trs)
+
+    def head(self, n: int) -> list[list[Cell | None]]:
+        """The grid's first ``n`` rows: position (r, c) -> the cell covering it, None where
+        no cell is."""
+        while len(self._grid) < min(n, len(self._trs)):
+            r = len(self._grid)
+            self._grid.append(_grid_row(self._trs[r], r, self._grid[-1] if self._grid else None))
+        return self._grid[:n]
+
+    @property
+    def grid(self) -> list[list[Cell | None]]:
+        return self.head(len(self._trs))
 
     @property
     def width(self) -> int:
-        return max((len(r) for r in self.grid), default=0)
+        return max((len(r) for r in self.head(self.HEAD_ROWS)), default=0)
 
 
 def paragraph_text(p) -> str:
@@ -121,7 +144,7 @@ def _cells(tr) -> Iterator:
 def tables(body) -> list[Table]:
     """Every table of the document, outer before inner, in reading order."""
     found = [t for t in body.iter(W_TBL) if not _inside_hidden(t, body)]
-    return [Table(n, build_grid(t), t) for n, t in enumerate(found, 1)]
+    return [Table(n, t) for n, t in enumerate(found, 1)]
 
 
 def _inside_hidden(element, stop) -> bool:
@@ -133,24 +156,17 @@ def _inside_hidden(element, stop) -> bool:
     return False
 
 
-def build_grid(tbl) -> list[list[Cell | None]]:
-    """The table as a grid: position (r, c) -> the cell covering it.  A horizontally merged
-    cell covers its gridSpan columns; a ``vMerge`` continuation covers its position with the
-    cell above it (the merge's first cell); ``gridBefore`` leaves the first positions empty."""
-    grid: list[list[Cell | None]] = []
-    for r, tr in enumerate(_rows(tbl)):
-        row: list[Cell | None] = [None] * _grid_before(tr)
-        for tc in _cells(tr):
-            span, merge = _tc_props(tc)
-            c = len(row)
-            if merge == "continue" and grid:
-                above = grid[-1][c] if c < len(grid[-1]) else None
-                cell = above if above is not None else Cell(r, c, _cell_text(tc))
-            else:
-                cell = Cell(r, c, _cell_text(tc))
-            row.extend([cell] * span)
-        grid.append(row)
-    return grid
+def _grid_row(tr, r: int, above: list[Cell | None] | None) -> list[Cell | None]:
+    """Row ``r`` of the grid.  A horizontally merged cell covers its gridSpan columns; a
+    ``vMerge`` continuation covers its position with the cell above it (the merge's first
+    cell); ``gridBefore`` leaves the first positions empty."""
+    row: list[Cell | None] = [None] * _grid_before(tr)
+    for tc in _cells(tr):
+        span, merge = _tc_props(tc)
+        c = len(row)
+        on_top = above[c] if merge == "continue" and above is not None and c < len(above) else None
+        row.extend([on_top if on_top is not None else Cell(r, c, _cell_text(tc))] * span)
+    return row
 
 
 def _cell_text(tc) -> str:
