@@ -69,7 +69,7 @@ class Submission:
     sha256: str = ""
     status: CheckStatus = CheckStatus.UNREADABLE
     identity: dict[str, str] = dataclasses.field(default_factory=dict)
-    identity_source: str = ""
+    identity_source: str = ""  # custom | sheet | info (identity_check); "document" for a Word plan (its header block)
     signature: str = ""  # verified | invalid | unsigned | unknown
     level: str = ""
     year: str = ""
