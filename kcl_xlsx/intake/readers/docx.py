@@ -336,7 +336,7 @@ def _read_rows(chosen: list[_Part], layout: _PlanLayout, form: Form, plan: RawPl
     for part in chosen:
         t = part.table
         for r in range(part.header_rows, len(t.grid)):
-            raw = _row(t, r, read_cols, columns.get(NUMBER), budget_col, layout, state)
+            raw = _row(t, r, read_cols, budget_col, layout, state)
             if raw is not None:
                 n = offset + r + 1
                 plan.rows.append(RawRow(n, raw))
@@ -353,8 +353,10 @@ class _State:
         self.criterion: str | None = None
 
 
-def _row(t: Table, r: int, cols: dict[str, int], number_col: int | None, budget_col: int | None,
-         layout: _PlanLayout, state: _State) -> dict[str, Any] | None:
+def _row(t: Table, r: int, cols: dict[str, int], budget_col: int | None, layout: _PlanLayout,
+         state: _State) -> dict[str, Any] | None:
+    """Row ``r``'s fields, or None for a row that is no action (empty, a group row, the
+    column numbers); a group row updates ``state``."""
     row = t.grid[r]
     cells = {}
     owned: set[int] = set()  # a cell spanning several field columns is read in its first one
@@ -368,10 +370,9 @@ def _row(t: Table, r: int, cols: dict[str, int], number_col: int | None, budget_
             cells[key] = None  # a cost merged down several rows: counted once, on its first row
             continue
         cells[key] = cell.text or None
-    texts = {id(c): c.text for c in row if c is not None and c.text.strip()}
-    if not texts:
+    distinct = list({id(c): c.text for c in row if c is not None and c.text.strip()}.values())
+    if not distinct:
         return None
-    distinct = [t_ for t_ in texts.values()]
     # a section row: "MỨC 1, 2, 3" / "MỨC 4", alone on its row
     if len(set(distinct)) <= 2 and (levels := next(filter(None, map(_section, distinct)), None)):
         state.levels, state.standard, state.criterion = levels, None, None
@@ -379,19 +380,19 @@ def _row(t: Table, r: int, cols: dict[str, int], number_col: int | None, budget_
     if all(_COLUMN_NUMBERS.match(x.strip()) for x in distinct):
         return None  # the "(1) (2) ... (9)" row under some headers
     crit_text = cells.get(layout.criterion) or ""
-    others = [v for k, v in cells.items() if k != layout.criterion and v and (number_col is None or k != NUMBER)]
+    others = [v for k, v in cells.items() if k != layout.criterion and v]
     folded = fold(crit_text)
-    if folded.startswith(layout.standard_words) and not any(w in folded for w in layout.criterion_words):
-        if not others or _only_spans(row, r, cols, layout):
-            state.standard, state.criterion = clean(crit_text), None
-            return None
+    # a standard's row: "Tiêu chuẩn 3: ..." alone (merged across the row, or the other cells empty)
+    if not others and folded.startswith(layout.standard_words) and not any(w in folded for w in layout.criterion_words):
+        state.standard, state.criterion = clean(crit_text), None
+        return None
     # the criterion as written, split from the standard when both share the cell
     if crit_text:
         standard, criterion = _split_standard(crit_text, layout)
         if standard:
             state.standard = standard
         state.criterion = criterion
-    if not any(v for k, v in cells.items() if k != layout.criterion):
+    if not others:
         return None  # a criterion alone on its row: its actions follow
     cells[layout.criterion] = state.criterion
     cells[layout.standard] = state.standard if not _is_top(state) else None
@@ -400,13 +401,6 @@ def _row(t: Table, r: int, cols: dict[str, int], number_col: int | None, budget_
     if layout.end not in cols and layout.start in cols:
         cells[layout.end] = cells.get(layout.start)  # one time cell: the span it names gives both ends
     return cells
-
-
-def _only_spans(row, r: int, cols: dict[str, int], layout: _PlanLayout) -> bool:
-    """The row's other field cells all repeat the criterion column's cell (a merged group row)."""
-    crit = row[cols[layout.criterion]]
-    return all(row[c] is crit or row[c] is None or not row[c].text.strip()
-               for k, c in cols.items() if c < len(row))
 
 
 def _split_standard(text: str, layout: _PlanLayout) -> tuple[str | None, str]:
