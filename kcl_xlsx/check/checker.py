@@ -33,12 +33,13 @@ from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.plan_spec import PlanSpec, Sources, version_key
 from kcl_xlsx.spec.vocab import CheckStatus
 from kcl_xlsx.intake.preflight import Bounds, preflight
-from kcl_xlsx.intake.readers.docx import SOURCE_KIND as WORD, WordReadError, place, read_docx, table_label
+from kcl_xlsx.intake.readers.docx import SOURCE_KIND as WORD, WordReadError, funding_source_field, place, read_docx, table_label
 from kcl_xlsx.intake.readers.xlsx import RawPlan, read_plan
 from kcl_xlsx.intake.word_convert import converted_preflight
 
 
 _NOT_WORKBOOK = {"empty", "html", "csv_text", "pdf", "unknown", "zip_other", "ole_other"}
+_CONVERTED = ("doc", "odt")  # Word plans read after LibreOffice made a .docx of them
 _REQUIRED_INFO = ("preparer",)
 
 
@@ -178,9 +179,6 @@ def _stamp_file(sub: Submission) -> Submission:
                                       template_id=i.template_id or sub.identity.get("template_id", ""))
                   for i in sub.issues]
     return sub
-
-
-_CONVERTED = ("doc", "odt")
 
 
 def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions,
@@ -365,7 +363,8 @@ def _info_cell(raw: RawPlan, form, key: str) -> str:
 
 def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
     # a Word plan has no funding column: a cell of Điều kiện hỗ trợ khác may name the source
-    normalizer = RowNormalizer(spec, raw.staff, funding_from=_support_field(spec) if raw.source_kind == WORD else None)
+    funding_from = funding_source_field(spec.form) if raw.source_kind == WORD else None
+    normalizer = RowNormalizer(spec, raw.staff, funding_from=funding_from)
     broken_rules = spec.rules.bind(spec.py_context(raw.staff))
     where = _WordNamer(raw, spec) if raw.source_kind == WORD else _CellNamer(raw, spec)
     seen: dict[tuple, int] = {}
@@ -391,12 +390,6 @@ def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
             seen[key] = raw_row.row
     if not sub.rows:
         sub.issues.append(Issue.make(Code.PLAN_EMPTY, sheet=raw.sheet))
-
-
-def _support_field(spec: PlanSpec) -> str | None:
-    """The field under the official "Điều kiện hỗ trợ khác" column (form groups: the seventh
-    of the nine; found by its group's name, not its key)."""
-    return next((f.key for f in spec.form.fields if fold(f.group).startswith("dieu kien ho tro")), None)
 
 
 class _CellNamer:

@@ -92,6 +92,13 @@ def place(table: int, row: int, column: str = "") -> str:
     return f"{table_label(table)}, dòng {row}" + (f", cột {column}" if column else "")
 
 
+def funding_source_field(form: Form) -> str | None:
+    """The field whose cell may name a Word plan's funding source (``funding_source_column``
+    in word_reader.yaml: the official column, a group of the form)."""
+    column = norm_header(_settings()["funding_source_column"])
+    return next((f.key for f in form.fields if norm_header(f.group) == column), None)
+
+
 def read_docx(data: bytes, form: Form, catalog: Catalog | None = None, file_name: str = "") -> RawPlan:
     """The plan of a .docx (its bytes, pre-flighted).  ``catalog`` decides the framework and
     the level from the circular the document cites; ``file_name`` is the last resort for the
