@@ -299,14 +299,14 @@ class RowNormalizer:
     def _funding_elsewhere(self, v: dict, where, out: Normalized) -> None:
         """The source named by a cell that holds nothing but a source ("Xã hội hóa")."""
         text = v.get(self.funding_from)
-        key = self.funding_keys().get(fold(text)) if isinstance(text, str) else None
+        key = self._funding_keys().get(fold(text)) if isinstance(text, str) else None
         nofund = self.spec.choices.no_funding
         label = self.funding_label.get(key) if key and not (nofund and key == nofund.key) else None
         if label:
             out.issues.append(Issue.make(Code.VALUE_INTERPRETED, value=text, result=label, **where(self.r.funding)))
             v[self.r.funding] = label
 
-    def funding_keys(self) -> dict[str, str]:
+    def _funding_keys(self) -> dict[str, str]:
         return {fold(alias): key for alias, key in self.funding_aliases.items()}
 
     def _derive(self, v: dict, out: Normalized) -> None:

@@ -375,7 +375,8 @@ def _late(f: InboxFile, deadline: dt.date | None) -> bool:
 
 class _Matcher:
     """School code of a file: identity code in the roster, else the school name (folded,
-    unique in the roster), else a roster code in the file name."""
+    unique in the roster; or with the level spelled out, as a Word plan abbreviates it:
+    "TRƯỜNG MN ..."), else a roster code in the file name."""
 
     def __init__(self, roster: Roster | None, form: Form | None = None):
         self.roster, self.form = roster, form
