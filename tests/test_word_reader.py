@@ -420,3 +420,18 @@ def test_a_conversion_that_does_not_finish_is_one_clear_line(tmp_path, monkeypat
     assert [(i.code, i.severity.value) for i in sub.issues] == [("word.conversion_failed", "error")]
     assert "LibreOffice không xong trong 0.01 giây" in sub.issues[0].message
     assert sub.status == CheckStatus.UNREADABLE and not sub.rows
+
+
+def test_collect_without_a_roster_knows_a_word_plans_school_by_its_name(tmp_path, built):
+    from kcl_xlsx.app import collect
+    from kcl_xlsx.collect.view import needs_action
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("seed_000", "seed_003"):
+        (inbox / f"{name}.docx").write_bytes(built[name].read_bytes())
+    res = collect(inbox, tmp_path / "out" / "tong-hop.xlsx", jobs=0)
+    assert {code: (s.name, s.status.label) for code, s in res.schools.items()} == {
+        "TRƯỜNG MN KỸ NĂNG SỐNG": ("TRƯỜNG MN KỸ NĂNG SỐNG", "Đã nộp hợp lệ"),
+        "TRƯỜNG THCS COLETTE": ("TRƯỜNG THCS COLETTE", "Nộp có lỗi")}
+    assert any(line.endswith(": TRƯỜNG THCS COLETTE") for line in needs_action(res))

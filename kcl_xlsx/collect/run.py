@@ -24,7 +24,7 @@ from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path
 from kcl_xlsx.check.feedback_run import write_feedback_files
 from kcl_xlsx.base.text import int_if_whole
 from kcl_xlsx.spec.issues import Code
-from kcl_xlsx.spec.freetext import fold
+from kcl_xlsx.spec.freetext import clean, fold
 from workbook_templates.form import Form
 from kcl_xlsx.collect import cache as collect_cache
 from kcl_xlsx.intake import entries
@@ -396,7 +396,10 @@ class _Matcher:
         sub = f.sub
         code = (sub.school_code or "").strip()
         if self.roster is None:
-            return (code, "identity") if code else ("", "")
+            if code:
+                return code, "identity"
+            # no roster and no code (a Word plan): the school is known by the name it writes
+            return (clean(sub.school_name), "name") if clean(sub.school_name) else ("", "")
         if code.casefold() in self.codes:
             return self.codes[code.casefold()], "identity"
         name = fold(sub.school_name)
