@@ -216,18 +216,20 @@ def random_bytes_xlsx(directory: Path) -> Path:
     return _write(directory / "random.xlsx", random.Random(20250901).randbytes(8192))
 
 
-def docx_like_zip(directory: Path) -> Path:
+def pptx_like_zip(directory: Path) -> Path:
+    """An Office package that is neither a workbook nor a Word plan (a presentation) named .xlsx.
+    (A Word document was this file until Word plans were read: tests/test_word_*.py.)"""
     path = directory / "bao-cao.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("[Content_Types].xml",
                     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
                     'package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/>'
-                    '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
-                    'officedocument.wordprocessingml.document.main+xml"/></Types>')
+                    '<Override PartName="/ppt/presentation.xml" ContentType="application/vnd.openxmlformats-'
+                    'officedocument.presentationml.presentation.main+xml"/></Types>')
         zf.writestr("_rels/.rels", '<?xml version="1.0"?><Relationships xmlns="http://schemas.'
                     'openxmlformats.org/package/2006/relationships"/>')
-        zf.writestr("word/document.xml", "<w:document xmlns:w=\"http://schemas.openxmlformats.org/"
-                    "wordprocessingml/2006/main\"><w:body><w:p/></w:body></w:document>")
+        zf.writestr("ppt/presentation.xml", "<p:presentation xmlns:p=\"http://schemas.openxmlformats.org/"
+                    "presentationml/2006/main\"/>")
     return path
 
 
@@ -459,20 +461,26 @@ def external_links_xlsx(directory: Path) -> Path:
 def zip_bomb_xlsx(directory: Path, megabytes: int = 300) -> Path:
     """~300 KB on disk, a worksheet of 300 MB of blanks; written streaming, never in memory."""
     base = _plan_workbook(directory / ".base-bomb.xlsx")
-    path = directory / "bom-nen.xlsx"
+    path = blow_up(base, directory / "bom-nen.xlsx", SHEET, b"<sheetData>", megabytes)
+    base.unlink()
+    return path
+
+
+def blow_up(base: Path, path: Path, part: str, after: bytes, megabytes: int = 300) -> Path:
+    """``base`` copied to ``path`` with ``megabytes`` MB of blanks in ``part`` right after
+    ``after`` (a worksheet's <sheetData>, a document's <w:body>): streamed, never in memory."""
     with zipfile.ZipFile(base) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zout:
         for info in zin.infolist():
-            if info.filename != SHEET:
+            if info.filename != part:
                 zout.writestr(info.filename, zin.read(info))
                 continue
-            head, _, tail = zin.read(info).partition(b"<sheetData>")
-            with zout.open(SHEET, "w") as member:
-                member.write(head + b"<sheetData>")
+            head, _, tail = zin.read(info).partition(after)
+            with zout.open(part, "w") as member:
+                member.write(head + after)
                 blanks = b" " * 2**20
                 for _ in range(megabytes):
                     member.write(blanks)
                 member.write(tail)
-    base.unlink()
     return path
 
 
@@ -755,7 +763,7 @@ CORPUS: dict[str, tuple[Builder, str | None]] = {
     "html_as_xls": (html_as_xls, "file.html_as_xls"),
     "csv_as_xls": (csv_as_xls, "file.csv_as_xls"),
     "random_bytes_xlsx": (random_bytes_xlsx, "file.not_spreadsheet"),
-    "docx_like_zip": (docx_like_zip, "file.not_spreadsheet"),
+    "pptx_like_zip": (pptx_like_zip, "file.not_spreadsheet"),
     "too_large_file": (too_large_file, "file.too_large"),
     "truncated_xlsx": (truncated_xlsx, "file.corrupt"),
     "damaged_member_xlsx": (damaged_member_xlsx, "file.corrupt"),

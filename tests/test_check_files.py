@@ -66,7 +66,7 @@ REJECTED = {
     "html_as_xls": NOT_WORKBOOK,
     "csv_as_xls": NOT_WORKBOOK,
     "random_bytes_xlsx": NOT_WORKBOOK,
-    "docx_like_zip": NOT_WORKBOOK,
+    "pptx_like_zip": NOT_WORKBOOK,
     "too_large_file": UNREADABLE,  # a real .xlsx, only too big (was not_workbook: fixed bug)
     "truncated_xlsx": UNREADABLE,
     "damaged_member_xlsx": UNREADABLE,

@@ -432,11 +432,12 @@ def test_a_school_that_sent_only_a_pdf_or_word_is_wrong_format_not_missing(sourc
     inbox = tmp_path / "inbox"
     (inbox / "cs001").mkdir(parents=True)
     (inbox / "cs001" / "ke-hoach.pdf").write_bytes(b"%PDF-1.4\n% a scanned plan\n")  # by folder
-    with zipfile.ZipFile(inbox / "KH_PT001_2025.docx", "w") as docx:  # by file name
-        docx.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-                      'content-types"><Override PartName="/word/document.xml" ContentType="application/'
-                      'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
-        docx.writestr("word/document.xml", "<w:document/>")
+    # by file name: a Word letter, no plan table in it (a Word plan is read as a plan: test_word_reader.py)
+    import docx
+
+    letter = docx.Document()
+    letter.add_paragraph("Kính gửi Phòng GD&ĐT: nhà trường gửi kế hoạch bản in kèm theo.")
+    letter.save(inbox / "KH_PT001_2025.docx")
     (inbox / "Truong THCS Nguyen Du").mkdir()
     (inbox / "Truong THCS Nguyen Du" / "anh-chup.jpg").write_bytes(b"\xff\xd8\xff\xe0 a photo")  # by name
     (inbox / "ghi-chu.txt").write_bytes("không của trường nào".encode())  # nobody's

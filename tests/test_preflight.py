@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from kcl_xlsx.intake import part_scanners
 from kcl_xlsx.intake import preflight as pf_module
-from kcl_xlsx.intake.preflight import Bounds, Preflight, decrypt, preflight
-from kcl_xlsx.intake.sniff import OLE_MAGIC, SPREADSHEET_KINDS, sniff
+from kcl_xlsx.intake.preflight import READABLE_KINDS, Bounds, Preflight, decrypt, preflight
+from kcl_xlsx.intake.sniff import OLE_MAGIC, sniff
 from kcl_xlsx.spec.issues import catalogue
 from macros_free_validation.report import Severity
 from tests import malformed_corpus as mc
@@ -32,7 +32,7 @@ SNIFFED = {
     "good_xlsx": "xlsx", "template_40_rows": "xlsx", "good_ods_libreoffice": "ods",
     "real_xls_libreoffice": "xls", "empty_file": "empty", "lock_file": "lock_file", "pdf_named_xlsx": "pdf",
     "html_as_xls": "html", "csv_as_xls": "csv_text", "random_bytes_xlsx": "unknown",
-    "docx_like_zip": "zip_other", "too_large_file": "xlsx", "truncated_xlsx": "corrupt",
+    "pptx_like_zip": "zip_other", "too_large_file": "xlsx", "truncated_xlsx": "corrupt",
     "damaged_member_xlsx": "xlsx", "too_many_parts_xlsx": "xlsx", "encrypted_xlsx": "encrypted",
     "duplicate_part_xlsx": "xlsx", "duplicate_part_case_xlsx": "xlsx", "rels_too_large_xlsx": "xlsx",
     "rel_target_outside_xlsx": "xlsx", "rel_target_missing_xlsx": "xlsx", "workbook_part_missing_xlsx": "xlsx",
@@ -91,7 +91,7 @@ def test_corpus_file_gives_exactly_its_issue(name: str, corpus: _Corpus):
     assert [i.code for i in result.issues] == ([expected] if expected else [])
     assert result.ok == (expected is None or expected in READ_ANYWAY)
     if result.ok:
-        assert result.kind in SPREADSHEET_KINDS
+        assert result.kind in READABLE_KINDS
     for issue in result.issues:
         assert issue.severity == catalogue()[issue.code].severity
         assert path.name in issue.message and "\n" not in issue.message
@@ -398,7 +398,7 @@ def _check_never_raises(data: bytes, name: str = "tep.xlsx") -> Preflight:
         result = preflight(path)
     assert isinstance(result, Preflight)
     assert all(issue.code in catalogue() for issue in result.issues)
-    assert not result.ok or result.kind in SPREADSHEET_KINDS
+    assert not result.ok or result.kind in READABLE_KINDS  # workbooks and Word plans
     return result
 
 

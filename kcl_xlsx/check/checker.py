@@ -33,10 +33,13 @@ from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.plan_spec import PlanSpec, Sources, version_key
 from kcl_xlsx.spec.vocab import CheckStatus
 from kcl_xlsx.intake.preflight import Bounds, preflight
+from kcl_xlsx.intake.readers.docx import SOURCE_KIND as WORD, WordReadError, funding_source_field, place, read_docx, table_label
 from kcl_xlsx.intake.readers.xlsx import RawPlan, read_plan
+from kcl_xlsx.intake.word_convert import converted_preflight
 
 
 _NOT_WORKBOOK = {"empty", "html", "csv_text", "pdf", "unknown", "zip_other", "ole_other"}
+_CONVERTED = ("doc", "odt")  # Word plans read after LibreOffice made a .docx of them
 _REQUIRED_INFO = ("preparer",)
 
 
@@ -67,7 +70,7 @@ class Submission:
     sha256: str = ""
     status: CheckStatus = CheckStatus.UNREADABLE
     identity: dict[str, str] = dataclasses.field(default_factory=dict)
-    identity_source: str = ""
+    identity_source: str = ""  # custom | sheet | info (identity_check); "document" for a Word plan (its header block)
     signature: str = ""  # verified | invalid | unsigned | unknown
     level: str = ""
     year: str = ""
@@ -78,7 +81,10 @@ class Submission:
     issues: list[Issue] = dataclasses.field(default_factory=list)
     application: str = ""
     saved_at: str = ""
-    sheet: str = ""
+    sheet: str = ""  # the plan's sheet; for a Word plan its table ("Bảng 2")
+    # What the school sent: "workbook" (a template or any spreadsheet) or "word" (a plan
+    # written in Word: .docx, or .doc/.odt converted); the summary shows it.
+    source_kind: str = "workbook"
 
     def __post_init__(self) -> None:
         self.status = CheckStatus(self.status)  # the code as stored (the ledger) is the member
@@ -138,6 +144,16 @@ def check_path(path: str | Path, options: CheckOptions = CheckOptions(), display
         if sub.size < options.bounds.max_file_bytes:
             sub.sha256 = file_sha256(path)
         return _stamp_file(sub)
+    if pf.kind in _CONVERTED:  # .doc / .odt: read as the .docx LibreOffice makes of it
+        sub.source_kind, sub.sha256 = WORD, hashlib.sha256(pf.package).hexdigest()
+        converted, failed = converted_preflight(path, pf.kind, options.bounds, name, pf.package)
+        sub.issues.extend(failed)
+        if converted is None or not converted.ok:
+            sub.issues.extend(converted.issues if converted else ())
+            sub.status = CheckStatus.UNREADABLE
+            return _stamp_file(sub)
+        sub.issues.extend(converted.issues)
+        return _stamp_file(check_bytes(converted.package, "docx", sub, options))
     # the hash is of the file as sent (for an encrypted file, not of its decrypted content);
     # the bytes read are the ones the pre-flight checked, not the file read a second time
     sub.sha256 = file_sha256(path) if pf.decrypt_password else hashlib.sha256(pf.package).hexdigest()
@@ -168,6 +184,8 @@ def _stamp_file(sub: Submission) -> Submission:
 def check_bytes(data: bytes, kind: str, sub: Submission, options: CheckOptions,
                 parts: Mapping[str, bytes | None] | None = None) -> Submission:
     sources = sources_of(options)
+    if kind == "docx":
+        return _check_word(data, sub, options, sources)
     # read with the form of the version the file declares (a file of form 2025.1 exactly as then)
     try:
         raw = read_plan(data, kind, sources.form, parts, form_for=sources.form_for)
@@ -251,6 +269,41 @@ def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
     return out
 
 
+def _check_word(data: bytes, sub: Submission, options: CheckOptions, sources: Sources) -> Submission:
+    """A plan written in Word: read (readers/docx.py), identified from the document's own
+    header (its school, year, the circular it cites), then checked with the same rules."""
+    sub.source_kind = WORD
+    try:
+        raw = read_docx(data, sources.form, sources.catalog, file_name=Path(sub.file).name)
+    except WordReadError as exc:
+        sub.issues.append(Issue.make(Code.FILE_CORRUPT, file=sub.file, value=str(exc)))
+        sub.status = CheckStatus.UNREADABLE
+        return sub
+    sub.issues.extend(raw.issues)
+    sub.info, sub.sheet = raw.info, raw.sheet or ""
+    sub.application, sub.saved_at = raw.meta.application, raw.meta.modified
+    if raw.sheet is None:  # no plan table (a letter, a report: not a plan), or none to trust
+        no_table = any(i.code == Code.WORD_NO_PLAN_TABLE.value for i in raw.issues)
+        sub.status = CheckStatus.NOT_WORKBOOK if no_table else CheckStatus.ERRORS
+        return sub
+    # the document is its own identity: what it states, nothing signed
+    sub.identity = {k: raw.info[k] for k in _WORD_IDENTITY if raw.info.get(k)}
+    sub.identity_source, sub.signature = "document", "unknown"
+    sub.issues.append(Issue.make(Code.WORD_USE_TEMPLATE))
+    spec = _spec_for(sub, sources, options)
+    if spec is None:
+        sub.status = CheckStatus.WRONG_TEMPLATE
+        return sub
+    sub.level, sub.year, sub.framework = spec.level.key, spec.year.label, spec.framework.id
+    _check_rows(raw, spec, sub)
+    sub.status = CheckStatus.ERRORS if sub.errors else CheckStatus.VALID
+    return sub
+
+
+# What a Word plan's header says that stands for a template's identity.
+_WORD_IDENTITY = ("school_name", "level", "year", "framework")
+
+
 def _spec_for(sub: Submission, sources: Sources, options: CheckOptions) -> PlanSpec | None:
     idt = sub.identity
     level, year = idt.get("level") or options.level, idt.get("year") or options.year
@@ -309,9 +362,11 @@ def _info_cell(raw: RawPlan, form, key: str) -> str:
 
 
 def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
-    normalizer = RowNormalizer(spec, raw.staff)
+    # a Word plan has no funding column: a cell of Điều kiện hỗ trợ khác may name the source
+    funding_from = funding_source_field(spec.form) if raw.source_kind == WORD else None
+    normalizer = RowNormalizer(spec, raw.staff, funding_from=funding_from)
     broken_rules = spec.rules.bind(spec.py_context(raw.staff))
-    where = _CellNamer(raw, spec)
+    where = _WordNamer(raw, spec) if raw.source_kind == WORD else _CellNamer(raw, spec)
     seen: dict[tuple, int] = {}
     duplicate_key, criterion = spec.form.duplicate_key, spec.form.roles.criterion
 
@@ -330,7 +385,7 @@ def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
         sub.rows.append(PlanRow(raw_row.row, norm.values, norm.derived, errors))
         key = tuple([fold(norm.values.get(k) or "") for k in duplicate_key])
         if key in seen:
-            sub.issues.append(Issue.make(Code.ROW_DUPLICATE, other=seen[key], **at(criterion)))
+            sub.issues.append(Issue.make(Code.ROW_DUPLICATE, other=where.shown_row(seen[key]), **at(criterion)))
         else:
             seen[key] = raw_row.row
     if not sub.rows:
@@ -349,6 +404,26 @@ class _CellNamer:
         cell = xl_rowcol_to_cell(row - 1, self.columns[field])
         return {"sheet": self.sheet, "cell": cell, "row": row, "column": self.form.field(field).header,
                 "where": f"{self.sheet}!{cell}"}
+
+    def shown_row(self, row: int) -> int:
+        return row
+
+
+class _WordNamer:
+    """A Word plan's position: its table, the row in that table and the column's header as
+    the document writes it ("Bảng 2, dòng 7, cột Dự kiến kinh phí")."""
+
+    def __init__(self, raw: RawPlan, spec: PlanSpec):
+        self.places, self.headers, self.form = raw.row_places, raw.column_headers, spec.form
+        self.first = raw.row_places[min(raw.row_places)][0] if raw.row_places else 0
+
+    def __call__(self, row: int, field: str) -> dict:
+        table, r = self.places.get(row, (self.first, row))
+        column = self.headers.get(field) or self.form.field(field).header
+        return {"sheet": table_label(table), "cell": "", "row": r, "column": column, "where": place(table, r, column)}
+
+    def shown_row(self, row: int) -> int:
+        return self.places.get(row, (0, row))[1]
 
 
 def _rule_issue(rule, pos: dict, value: Any, spec: PlanSpec, derived: dict) -> Issue:

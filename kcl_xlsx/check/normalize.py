@@ -73,8 +73,11 @@ class RowNormalizer:
     """Built once per file (its staff join the owners); ``where(field)`` names a cell for
     messages and is only called for an issue."""
 
-    def __init__(self, spec: PlanSpec, staff: list[str]):
-        self.spec, self.staff = spec, staff
+    def __init__(self, spec: PlanSpec, staff: list[str], funding_from: str | None = None):
+        # funding_from: a field whose cell may name the funding source when nothing else
+        # does (a Word plan's nine columns have no Nguồn kinh phí: schools write "Xã hội hóa"
+        # under Điều kiện hỗ trợ khác, beside the amount)
+        self.spec, self.staff, self.funding_from = spec, staff, funding_from
         tables = spec.derived(_SpecTables)
         self.keys, self.labels, self.exact = tables.keys, tables.labels, tables.exact
         self.std_by_code, self.std_by_name = tables.std_by_code, tables.std_by_name
@@ -290,6 +293,21 @@ class RowNormalizer:
         # "tối đa" totals) is beyond the form's ceiling, so that the max rule sees it
         v[budget] = parsed.max if parsed.max > self.spec.form.budget_ceiling else parsed.min
         out.derived.update(budget_min=parsed.min, budget_max=parsed.max)
+        if parsed.max > 0 and not v.get(funding) and self.funding_from:
+            self._funding_elsewhere(v, where, out)
+
+    def _funding_elsewhere(self, v: dict, where, out: Normalized) -> None:
+        """The source named by a cell that holds nothing but a source ("Xã hội hóa")."""
+        text = v.get(self.funding_from)
+        key = self._funding_keys().get(fold(text)) if isinstance(text, str) else None
+        nofund = self.spec.choices.no_funding
+        label = self.funding_label.get(key) if key and not (nofund and key == nofund.key) else None
+        if label:
+            out.issues.append(Issue.make(Code.VALUE_INTERPRETED, value=text, result=label, **where(self.r.funding)))
+            v[self.r.funding] = label
+
+    def _funding_keys(self) -> dict[str, str]:
+        return {fold(alias): key for alias, key in self.funding_aliases.items()}
 
     def _derive(self, v: dict, out: Normalized) -> None:
         r = self.r

@@ -116,7 +116,7 @@ def read_rows(ledger_path: str | Path, path: str, sha256: str, options_key: str 
 
 
 _SUB_META = ("kind", "size", "sha256", "status", "identity", "identity_source", "signature", "level", "year",
-             "framework", "info", "staff", "application", "saved_at", "sheet")
+             "framework", "info", "staff", "application", "saved_at", "sheet", "source_kind")
 
 
 def submission_from_row(row: sqlite3.Row, display: str | None = None) -> Submission:

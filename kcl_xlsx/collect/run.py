@@ -24,13 +24,13 @@ from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path
 from kcl_xlsx.check.feedback_run import write_feedback_files
 from kcl_xlsx.base.text import int_if_whole
 from kcl_xlsx.spec.issues import Code
-from kcl_xlsx.spec.freetext import fold
+from kcl_xlsx.spec.freetext import clean, fold
 from workbook_templates.form import Form
 from kcl_xlsx.collect import cache as collect_cache
 from kcl_xlsx.intake import entries
 from kcl_xlsx.intake.entries import file_sha256, walk
 from kcl_xlsx.collect.ledger import Ledger, now_iso, pack_rows, submission_from_row
-from kcl_xlsx.spec.roster import Roster
+from kcl_xlsx.spec.roster import Roster, name_key
 from kcl_xlsx.collect.order import newest_key, norm_time
 from kcl_xlsx.collect.row_block import Block, LazyRows, block_of, empty_block, shared
 from kcl_xlsx.collect.result import (STATUS_CLASSIFICATION, Change, ChangeKind, CheckStatus, Classification,
@@ -43,7 +43,7 @@ BATCH = 16
 # rule, a warning become an error): results cached under an older revision are checked again
 # once, so an upgrade never keeps an old verdict.  2: non-finite numbers refused, the budget
 # ceiling an error (issue 14).
-RULES_REVISION = 2
+RULES_REVISION = 3  # 3: Word plans are read and checked (they were refused as not workbooks)
 
 
 def options_key(options: CheckOptions) -> str:
@@ -306,7 +306,7 @@ def _classify(res: CollectResult, files: list[InboxFile], roster: Roster | None,
         first_by_sha[sub.sha256] = f
         plans.append(f)
 
-    matcher = _Matcher(roster)
+    matcher = _Matcher(roster, form)
     schools: dict[str, SchoolResult] = {}
     if roster:
         for s in roster.schools:
@@ -375,27 +375,39 @@ def _late(f: InboxFile, deadline: dt.date | None) -> bool:
 
 class _Matcher:
     """School code of a file: identity code in the roster, else the school name (folded,
-    unique in the roster), else a roster code in the file name."""
+    unique in the roster; or with the level spelled out, as a Word plan abbreviates it:
+    "TRƯỜNG MN ..."), else a roster code in the file name."""
 
-    def __init__(self, roster: Roster | None):
-        self.roster = roster
+    def __init__(self, roster: Roster | None, form: Form | None = None):
+        self.roster, self.form = roster, form
         self.codes = {s.code.casefold(): s.code for s in roster.schools} if roster else {}
         names: dict[str, list[str]] = {}
         for s in roster.schools if roster else ():
             names.setdefault(fold(s.name), []).append(s.code)
         self.names = {k: v[0] for k, v in names.items() if len(v) == 1}
+        # the same names with the level spelled out ("TRƯỜNG MN ..." = "Trường Mầm non ...")
+        keyed: dict[str, list[str]] = {}
+        for s in roster.schools if roster and form else ():
+            keyed.setdefault(name_key(s.name, form), []).append(s.code)
+        self.keys = {k: v[0] for k, v in keyed.items() if len(v) == 1}
         self.by_len = sorted(self.codes, key=len, reverse=True)
 
     def match(self, f: InboxFile) -> tuple[str, str]:
         sub = f.sub
         code = (sub.school_code or "").strip()
         if self.roster is None:
-            return (code, "identity") if code else ("", "")
+            if code:
+                return code, "identity"
+            # no roster and no code (a Word plan): the school is known by the name it writes
+            return (clean(sub.school_name), "name") if clean(sub.school_name) else ("", "")
         if code.casefold() in self.codes:
             return self.codes[code.casefold()], "identity"
         name = fold(sub.school_name)
         if name and name in self.names:
             return self.names[name], "name"
+        key = name_key(sub.school_name, self.form) if name and self.form else ""
+        if key and key in self.keys:
+            return self.keys[key], "name"
         fname = fold(f.rel.rsplit("/", 1)[-1].rsplit("!", 1)[-1])
         code = self._code_in(fname)
         return (code, "file_name") if code else ("", "")

@@ -73,7 +73,8 @@ def needs_action(res: CollectResult, limit: int = 10) -> list[str]:
     count when the list is long), then the files no school could be found for."""
     lines = []
     for status, ask in _ACTION:
-        names = [f"{s.code} {s.name}".strip() for s in res.schools.values()
+        # (a school known by its name only, a Word plan without a roster: named once)
+        names = [(s.name if s.name == s.code else f"{s.code} {s.name}").strip() for s in res.schools.values()
                  if s.status == status and (s.in_roster or res.roster is None)]
         if names:
             lines.append(f"{status.label} ({len(names)}, {ask}): {name_list(names, limit)}")

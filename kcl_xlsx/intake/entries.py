@@ -52,6 +52,8 @@ def file_sha256(path: Path | str) -> str:
 
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+WORD_SUFFIXES = (".docx", ".docm", ".doc", ".odt")  # plans written in Word: checked too (readers/docx.py)
+PLAN_SUFFIXES = WORKBOOK_SUFFIXES + WORD_SUFFIXES
 MAX_ZIP_MEMBERS = 200  # per archive; the rest is counted and named in one entry
 MAX_ZIP_TOTAL = 256 * 2**20  # bytes copied out of one attachment, its nested archives included
 MAX_ZIP_DEPTH = 2  # an attachment is level 1; a .zip inside it (level 2) is opened, one deeper is listed
@@ -60,7 +62,7 @@ MAX_ZIP_DIRECTORY_BYTES = 8 * 2**20  # zipfile parses the whole directory: ~100,
 FILE, ARCHIVE, SKIPPED = "file", "archive", "skipped"
 
 # Why a member of an archive is not checked (the user reads "a.zip!x: bỏ qua, <reason>").
-NOT_WORKBOOK = "không phải bảng tính, không kiểm tra / not a workbook, not checked"
+NOT_WORKBOOK = "không phải bảng tính hay văn bản Word, không kiểm tra / not a workbook or Word plan, not checked"
 ENCRYPTED = "được đặt mật khẩu trong tệp nén, không mở / encrypted inside the archive, not opened"
 TRAVERSAL = "tên có đường dẫn ra ngoài tệp nén (../ hoặc tuyệt đối), không mở / a path leaving the archive, not opened"
 TOO_LARGE = "quá lớn ({limit} byte), không mở / over the size bound, not opened"
@@ -207,7 +209,7 @@ class _Archives:
                     skip(NESTED_TOO_DEEP.format(depth=MAX_ZIP_DEPTH))
                 else:
                     out.extend(self._nested(zf, info, name, archive, depth, skip))
-            elif base.lower().endswith(WORKBOOK_SUFFIXES) or base.startswith("~$"):
+            elif base.lower().endswith(PLAN_SUFFIXES) or base.startswith("~$"):
                 copied = self._copy(zf, info, base, skip)
                 if copied is not None:
                     out.append(Entry(name, copied[0], copied[1], archive.mtime_ns))

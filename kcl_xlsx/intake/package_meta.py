@@ -32,6 +32,7 @@ NS = {
 _PART_CAP = 8 * 1024 * 1024
 _XLSX_PARTS = ("xl/workbook.xml", "docProps/app.xml", "docProps/core.xml", "docProps/custom.xml")
 _ODS_PARTS = ("meta.xml",)
+_DOCX_PARTS = ("docProps/app.xml", "docProps/core.xml", "docProps/custom.xml")
 # Every part read_meta may read, for whoever decompressed them already (the pre-flight).
 META_PARTS = frozenset(_XLSX_PARTS + _ODS_PARTS)
 
@@ -63,7 +64,7 @@ _Read = Callable[[str], "bytes | None"]
 def read_meta(data: bytes, kind: str, parts: Mapping[str, bytes | None] | None = None) -> PackageMeta:
     """``parts``: metadata parts already decompressed (see ``Preflight.parts``); used when
     it has every part this kind needs, else the parts are read from ``data``."""
-    reader = {"ods": _ods, "xlsx": _xlsx, "xlsm": _xlsx}.get(kind)
+    reader = {"ods": _ods, "xlsx": _xlsx, "xlsm": _xlsx, "docx": _docx}.get(kind)
     if reader is None:
         return PackageMeta()
     try:
@@ -79,7 +80,7 @@ def read_meta(data: bytes, kind: str, parts: Mapping[str, bytes | None] | None =
 
 
 def _parts_of(kind: str) -> tuple[str, ...]:
-    return _ODS_PARTS if kind == "ods" else _XLSX_PARTS
+    return _ODS_PARTS if kind == "ods" else _DOCX_PARTS if kind == "docx" else _XLSX_PARTS
 
 
 def _zip_part(zf: zipfile.ZipFile, name: str) -> bytes | None:
@@ -137,6 +138,15 @@ def _xlsx(read: _Read) -> PackageMeta:
         modified=_text(core, "dcterms:modified"), modified_by=_text(core, "core:lastModifiedBy"),
         date1904=date1904,
     )
+
+
+def _docx(read: _Read) -> PackageMeta:
+    """A Word document's saving program and time (when the school saved it: lateness)."""
+    app = _xml(read, "docProps/app.xml")
+    core = _xml(read, "docProps/core.xml")
+    version = _text(app, "ep:AppVersion")
+    return PackageMeta(custom=_custom(read), application=_text(app, "ep:Application") + (" " + version if version else ""),
+                       modified=_text(core, "dcterms:modified"), modified_by=_text(core, "core:lastModifiedBy"))
 
 
 def _custom(read: _Read) -> dict[str, str]:

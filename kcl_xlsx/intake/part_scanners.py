@@ -76,6 +76,10 @@ def scan_plan(zf: zipfile.ZipFile, data: bytes, kind: str, bounds: Bounds) -> Ca
         sheets, strings = _xlsx_sheet_and_string_parts(zf, data)
     elif kind == "ods":
         sheets = strings = {"content.xml"}
+    elif kind in ("docx", "odt"):
+        # a Word plan's text is in its main part: read as text (UTF-8, runs bounded); the
+        # sheet bounds mean nothing there (the reader bounds the plan table's rows itself)
+        strings = {"word/document.xml"} if kind == "docx" else {"content.xml"}
     bounds_scanner = _OdsBoundsScanner if kind == "ods" else _SheetBoundsScanner
 
     def scanners_for(name: str) -> list[Scanner]:
@@ -85,9 +89,9 @@ def scan_plan(zf: zipfile.ZipFile, data: bytes, kind: str, bounds: Bounds) -> Ca
             found += [_Utf8Guard(), _TextRunScanner(bounds.max_text_run)]
         if lowered in sheets:
             found.append(bounds_scanner(bounds))
-        if kind != "ods" and (lowered in sheets or lowered in strings or lowered == STYLES_PART):
+        if kind in ("xlsx", "xlsm", "xlsb") and (lowered in sheets or lowered in strings or lowered == STYLES_PART):
             found.append(_DeclaredCountScanner(bounds.max_declared_count))
-        if kind != "ods" and lowered == WORKBOOK_PART:
+        if kind in ("xlsx", "xlsm", "xlsb") and lowered == WORKBOOK_PART:
             found.append(_SheetCountScanner(bounds.max_sheets))
         return found
 

@@ -51,6 +51,7 @@ from kcl_xlsx.intake.part_scanners import DTD, Reject, Scanner, reject, scan_pla
 from kcl_xlsx.intake.sniff import (
     INFLATE_AT_ONCE_BYTES,
     SPREADSHEET_KINDS,
+    WORD_KINDS,
     ZIP_KINDS,
     Sniff,
     inflate,
@@ -89,8 +90,8 @@ CELL_TOO_LONG = Code.FILE_CELL_TOO_LONG.value
 # What a rejected kind is, for the NOT_SPREADSHEET message ("... mà là {what}").
 _KIND_VI = {
     "pdf": "tệp PDF",
-    "zip_other": "tệp nén hoặc tài liệu Word/PowerPoint",
-    "ole_other": "tài liệu Office đời cũ không phải Excel (ví dụ .doc)",
+    "zip_other": "tệp nén hoặc tài liệu PowerPoint",
+    "ole_other": "tài liệu Office đời cũ không phải Excel hay Word",
     "unknown": "dữ liệu không rõ định dạng",
 }
 _REJECTED_KINDS = {
@@ -108,6 +109,11 @@ CHUNK_BYTES = 64 * 1024
 # Parts a reader never decompresses: checked on their declared size only.
 _MEDIA_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf",
                    ".wdp", ".jfif", ".svg", ".ico", ".odttf", ".ttf")
+
+
+# What a reader takes: workbooks, and Word plans (readers/docx.py; .doc and .odt after a
+# LibreOffice conversion, itself pre-flighted again as a .docx).
+READABLE_KINDS = SPREADSHEET_KINDS | WORD_KINDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,7 +144,7 @@ def preflight(path: str | os.PathLike[str], bounds: Bounds = Bounds(),
     except Exception as exc:  # a scanner bug or an exotic OS error must not stop the run
         error = run.issue(CORRUPT, value=f"{type(exc).__name__}: {exc}")
     issues = tuple(run.warnings) + ((error,) if error else ())
-    ok = run.kind in SPREADSHEET_KINDS and not any(i.severity == Severity.ERROR for i in issues)
+    ok = run.kind in READABLE_KINDS and not any(i.severity == Severity.ERROR for i in issues)
     if not ok:
         return Preflight(run.kind, issues, ok, run.password)
     return Preflight(run.kind, issues, ok, run.password, run.package, run.parts)
@@ -241,7 +247,7 @@ class _Run:
         self.check_part_count(len(infos))  # the end record may have understated them
         _check_unique_names(infos)
         self.check_declared_sizes(infos)
-        if kind == "ods":
+        if kind in ("ods", "odt"):
             _check_ods_not_encrypted(zf, data)
         elif any(i.filename.lower().startswith("xl/externallinks/") for i in infos):
             self.warn(EXTERNAL_LINKS)
@@ -252,7 +258,7 @@ class _Run:
                 whole = self.scan_part(zf, data, info, scanners_for(info.filename))
                 if whole is not None and info.filename in META_PARTS:
                     self.keep_part(zf, info, whole)
-        if kind != "ods":
+        if kind not in ("ods", "odt"):
             self.check_hyperlinks(zf, data, infos)
 
     def check_hyperlinks(self, zf: zipfile.ZipFile, data: bytes, infos: list[zipfile.ZipInfo]) -> None:

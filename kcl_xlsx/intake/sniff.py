@@ -9,7 +9,9 @@ zip directory it opened, so the pre-flight does not parse it a second time.
 
 Kinds: ``empty``, ``lock_file``, ``xlsx``, ``xlsm``, ``xlsb``, ``ods``, ``zip_other``,
 ``xls``, ``encrypted``, ``ole_other``, ``html``, ``csv_text``, ``pdf``, ``unknown``, and
-``corrupt`` (a zip or OLE container whose directory cannot be read, e.g. a truncated file).
+``corrupt`` (a zip or OLE container whose directory cannot be read, e.g. a truncated file);
+and the Word plans schools still send: ``docx`` (also .docm: its macros are never run),
+``odt`` and ``doc`` (Word 97-2003), the last two read after a LibreOffice conversion.
 """
 from __future__ import annotations
 
@@ -35,9 +37,12 @@ SMALL_MEMBER_BYTES = 256 * 1024
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+ODT_MIMETYPE = b"application/vnd.oasis.opendocument.text"
 
 SPREADSHEET_KINDS = frozenset({"xlsx", "xlsm", "xlsb", "ods", "xls"})
-ZIP_KINDS = frozenset({"xlsx", "xlsm", "xlsb", "ods", "zip_other"})
+# A plan written in Word: read by readers/docx.py (.doc and .odt converted to .docx first).
+WORD_KINDS = frozenset({"docx", "doc", "odt"})
+ZIP_KINDS = frozenset({"xlsx", "xlsm", "xlsb", "ods", "zip_other", "docx", "odt"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,11 +225,18 @@ def classify_zip(zf: zipfile.ZipFile, data: bytes | None = None) -> Sniff:
         if mimetype == ODS_MIMETYPE:
             has_basic = any(n.startswith(("basic/", "scripts/")) for n in names)
             return Sniff("ods", "OpenDocument spreadsheet", macros=has_basic)
+        if mimetype == ODT_MIMETYPE:
+            return Sniff("odt", "OpenDocument text document", macros=any(n.startswith(("basic/", "scripts/"))
+                                                                           for n in names))
         return Sniff("zip_other", f"zip with mimetype {mimetype[:80]!r}")
     content_types = b""
     if "[content_types].xml" in names:
         content_types = read_member_head(zf, names["[content_types].xml"], data=data).lower()
     has_vba = any(n.endswith("vbaproject.bin") for n in names)
+    # Word before the macro test: a .docm has a vbaProject.bin too, and is no workbook
+    if (b"wordprocessingml" in content_types or "word/document.xml" in names) and not (
+            b"spreadsheetml" in content_types or "xl/workbook.xml" in names):
+        return Sniff("docx", "Word document", macros=has_vba)
     # xlsb's main content type is always "...binary.macroEnabled.main", macros or not.
     if b"sheet.binary.macroenabled.main" in content_types or "xl/workbook.bin" in names:
         return Sniff("xlsb", "Excel binary workbook", macros=has_vba)
@@ -232,8 +244,8 @@ def classify_zip(zf: zipfile.ZipFile, data: bytes | None = None) -> Sniff:
         return Sniff("xlsm", "Excel macro-enabled workbook", macros=True)
     if b"spreadsheetml." in content_types or "xl/workbook.xml" in names:
         return Sniff("xlsx", "Excel workbook")
-    if b"wordprocessingml" in content_types or b"presentationml" in content_types:
-        return Sniff("zip_other", "Word/PowerPoint document")
+    if b"presentationml" in content_types:
+        return Sniff("zip_other", "PowerPoint document")
     return Sniff("zip_other", "zip archive that is not a workbook")
 
 
@@ -263,7 +275,7 @@ def _classify_ole(f: BinaryIO, ole: olefile.OleFileIO) -> Sniff:
     if ole.exists("Book"):
         return Sniff("xls", "Excel 5.0/95 workbook (BIFF5)", macros=macros)
     if ole.exists("WordDocument"):
-        return Sniff("ole_other", "Word 97-2003 document")
+        return Sniff("doc", "Word 97-2003 document", macros=macros or ole.exists("Macros"))
     if ole.exists("PowerPoint Document"):
         return Sniff("ole_other", "PowerPoint 97-2003 presentation")
     return Sniff("ole_other", "OLE compound file that is not a workbook")

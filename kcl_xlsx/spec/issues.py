@@ -100,6 +100,14 @@ class Code(str, enum.Enum):
     STRUCTURE_LISTS_CHANGED = "structure.lists_changed"
     INFO_MISSING = "info.missing"
     FILE_CHECKED_WITH_ASSUMED_TEMPLATE = "file.checked_with_assumed_template"
+    # a plan written in Word (intake/readers/docx.py, checker)
+    WORD_TABLE_CHOSEN = "word.table_chosen"
+    WORD_NO_PLAN_TABLE = "word.no_plan_table"
+    WORD_TWO_PLAN_TABLES = "word.two_plan_tables"
+    WORD_TABLE_TOO_LONG = "word.table_too_long"
+    WORD_USE_TEMPLATE = "word.use_template"
+    WORD_CONVERTER_MISSING = "word.converter_missing"
+    WORD_CONVERSION_FAILED = "word.conversion_failed"
     # the roster and the roll-up
     ROSTER_UNKNOWN_SCHOOL = "roster.unknown_school"
     ROSTER_LEVEL_MISMATCH = "roster.level_mismatch"

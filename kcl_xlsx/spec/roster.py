@@ -139,6 +139,27 @@ def _level(text: str, form: Form, source: str, row: int) -> str:
                     f"row {row}: unknown level '{text}'")
 
 
+def name_key(name: str, form: Form) -> str:
+    """A school's name as a person compares it: folded, the word "Trường" dropped, the
+    level abbreviations the form knows spelled out ("TRƯỜNG MN KỸ NĂNG SỐNG" and "Trường
+    Mầm non Kỹ Năng Sống" -> "mam non ky nang song"); a Word plan names its school so."""
+    words = re.sub(r"[^a-z0-9]+", " ", fold(name)).split()
+    if words[:1] == ["truong"]:
+        words = words[1:]
+    spelled = _abbreviations(form)
+    return " ".join(spelled.get(w, w) for w in words)
+
+
+def _abbreviations(form: Form) -> dict[str, str]:
+    # a level's one-word capital alias (MN, TH, THCS, THPT) -> its label, folded
+    out: dict[str, str] = {}
+    for lvl in form.levels:
+        for alias in lvl.aliases:
+            if alias.isupper() and alias.isalpha() and " " not in alias:
+                out.setdefault(fold(alias), re.sub(r"[^a-z0-9]+", " ", fold(lvl.label)).strip())
+    return out
+
+
 def compare_with_roster(code: str, name: str, level: str, roster: Roster) -> list[Issue]:
     """What a file's school identity says against the roster: unknown code, other level,
     other name (compared diacritic-insensitively)."""

@@ -40,12 +40,21 @@ _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 @dataclasses.dataclass
 class RawRow:
-    row: int  # Excel row, 1-based
-    cells: dict[str, Any]
+    row: int  # Excel row, 1-based (Word: the row's number in the plan, see RawPlan.row_places)
+    cells: dict[str, Any]  # field key -> the value as read (Word: the cell's text, paragraphs on lines)
 
 
 @dataclasses.dataclass
 class RawPlan:
+    """What a reader gives the checker, whatever the file was.  A workbook fills every field;
+    a Word plan (readers/docx.py) has ``sheet`` = the plan's table ("Bảng 2", None when no
+    plan table was read), ``header_row`` = its header rows, ``columns`` = field -> the grid
+    column its text came from (the fields sharing one official column point at the same
+    one; no Mức column: the level comes from the section row), ``info`` = what the
+    document's frame states (school_name, authority, doc_number, place, date YYYY-MM-DD,
+    year, level, framework, signer), no identity copies, staff, lists or sheets, and the
+    four fields below."""
+
     sheet: str | None
     header_row: int | None  # Excel row
     columns: dict[str, int]  # field -> 0-based column
@@ -60,6 +69,12 @@ class RawPlan:
     meta: PackageMeta
     issues: list[Issue]
     form: Form | None = None  # the form the file was read with
+    # A plan read from another kind of document (readers/docx.py): "word"; its tables
+    # ("Bảng N") stand where a workbook's sheets do.
+    source_kind: str = "workbook"
+    tables: int = 0  # tables in the document (Word)
+    row_places: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)  # RawRow.row -> (table, row), 1-based
+    column_headers: dict[str, str] = dataclasses.field(default_factory=dict)  # field -> its column's header as written
 
 
 def read_plan(data: bytes, kind: str, form: Form, parts: Mapping[str, bytes | None] | None = None,
