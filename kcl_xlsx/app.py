@@ -24,7 +24,7 @@ from kcl_xlsx.intake.entries import Entry, walk
 from kcl_xlsx.issue.document import Written, render_submission
 from kcl_xlsx.issue.issuing import file_names
 from kcl_xlsx.spec.roster import Roster, School
-from kcl_xlsx.issue.word_import import Imported, import_word
+from kcl_xlsx.issue.word_import import Imported, import_word, word_feedback
 from kcl_xlsx.base.output import OutputError
 from kcl_xlsx.summary.outputs import summarise_collect
 from kcl_xlsx.summary.pdf import require_libreoffice, write_pdf
@@ -53,7 +53,8 @@ def check(paths: list[Path], options: CheckOptions, *, roster: Roster | None = N
             subs = [with_roster(s, roster) for s in subs]
         run = CheckRun(subs, [e for e in found if e.kind != entries.FILE])
         if feedback is not None:  # inside: zip members are readable only until the clean-up
-            run.feedback = write_feedback_files(subs, [e.path for e in files], feedback, show_info=show_info)
+            run.feedback = write_feedback_files(subs, [e.path for e in files], feedback, show_info=show_info,
+                                                word=_word_feedback(options, roster))
     return run
 
 
@@ -81,7 +82,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
                             jobs=jobs, options=options, progress=progress, write_summary=write_summary,
                             feedback=feedback, export=export, as_of=as_of,
                             outputs_key=(show_info, pdf) + ((str(render), str(document_text)) if render else ()),
-                            show_info=show_info)
+                            show_info=show_info, word_feedback=_word_feedback(options or CheckOptions(), roster))
         if res.unchanged:
             return res
         if (out is not None and write_summary) or export is not None:
@@ -147,3 +148,8 @@ def import_plan(path: Path, out: Path, *, options: CheckOptions = CheckOptions()
     """`kcl-xlsx import`: a Word plan -> the school's template (form of today) pre-filled from
     it, its problems marked (see :mod:`kcl_xlsx.issue.word_import`)."""
     return import_word(Path(path), Path(out), options=options, roster=roster)
+
+
+def _word_feedback(options: CheckOptions, roster: Roster | None):
+    """How a Word plan is answered (feedback): the school's template pre-filled from it."""
+    return lambda sub, source, target: word_feedback(sub, source, target, options=options, roster=roster)

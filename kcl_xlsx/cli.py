@@ -332,7 +332,8 @@ def import_cmd(
                            key=office_key(key), year=year, level=level)
     res = commands.import_plan(plan, output, options=options, roster=schools)
     school = f"{res.school.code} {res.school.name}".strip()
-    out.print(f"Đã tạo {res.out}: mẫu của {school or 'trường'} ({res.template.level}, năm học {res.template.year}), "
+    level_label = sources.form.level(res.template.level).label if res.template.level else "?"
+    out.print(f"Đã tạo {res.out}: mẫu của {school or 'trường'} ({level_label}, năm học {res.template.year}), "
               f"{res.rows} dòng từ {plan.name} / wrote the pre-filled template", markup=False)
     if res.template.errors:
         err.print(f"{res.out}: còn {res.template.errors} lỗi cần trường sửa (ô tô đỏ, trang Kết quả kiểm tra) / "

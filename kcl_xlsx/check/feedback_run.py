@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from macros_free_validation.report import Severity
 
@@ -19,11 +19,18 @@ def feedback_name(sub: Submission, source: Path) -> str:
     return f"phan-hoi_{prefix}_{source.stem}_{sub.sha256[:8]}.xlsx"
 
 
+# (submission, its file, the feedback file to write) -> the file written: how a plan sent in
+# another form than the template is answered (a Word plan: the school's template pre-filled
+# from it, kcl_xlsx.issue.word_import, given by the command, a later stage than this one)
+OtherForm = Callable[[Submission, Path, Path], Path]
+
+
 def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], out_dir: Path, *,
-                         show_info: bool = False) -> list[Path]:
+                         show_info: bool = False, word: OtherForm | None = None) -> list[Path]:
     """Feedback for every submission with errors or warnings; temporary/lock files skipped.
     A feedback file that exists already (same school, same file content) is kept as it is.
-    Info-level issues are left off the copies unless ``show_info``."""
+    Info-level issues are left off the copies unless ``show_info``.  A Word plan (every one
+    has a warning: the template next time) is answered by ``word`` when given."""
     check_writable_dir(out_dir)
     written = []
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
@@ -39,5 +46,8 @@ def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], ou
         status = sub.status if sub.status in (CheckStatus.VALID, CheckStatus.ERRORS) else CheckStatus.WRONG_TEMPLATE
         info = {"school_code": sub.school_code, "school_name": sub.school_name, "checked_at": stamp,
                 "unit": str(sub.identity.get("unit", "") or ""), "year": sub.year or ""}
+        if word is not None and sub.source_kind == "word":
+            written.append(word(sub, src, target))
+            continue
         written.append(write_feedback(src, sub.issues, status, target, title_info=info, show_info=show_info))
     return written

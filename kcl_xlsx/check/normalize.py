@@ -289,6 +289,7 @@ class RowNormalizer:
         if parsed.max != parsed.min:
             out.issues.append(Issue.make(Code.BUDGET_RANGE, low=_fmt(parsed.min), high=_fmt(parsed.max), value=value,
                                          **where(budget)))
+            out.derived["budget_text"] = value  # as written: `import` puts a range back as the school wrote it
         # the rules check one number: the low end, unless the high end (which enters the
         # "tối đa" totals) is beyond the form's ceiling, so that the max rule sees it
         v[budget] = parsed.max if parsed.max > self.spec.form.budget_ceiling else parsed.min

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path, sources_of
-from kcl_xlsx.check.feedback_run import write_feedback_files
+from kcl_xlsx.check.feedback_run import OtherForm, write_feedback_files
 from kcl_xlsx.base.text import int_if_whole
 from kcl_xlsx.spec.issues import Code
 from kcl_xlsx.spec.freetext import clean, fold
@@ -72,7 +72,8 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
                   deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
                   options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
                   write_summary: bool = True, feedback: Path | None = None, export: Path | None = None,
-                  as_of: dt.date | None = None, outputs_key: tuple = (), show_info: bool = False) -> CollectResult:
+                  as_of: dt.date | None = None, outputs_key: tuple = (), show_info: bool = False,
+                  word_feedback: OtherForm | None = None) -> CollectResult:
     """The collect stage: every file of ``inbox`` checked (unchanged files from the ledger),
     classified, the newest valid plan of each school chosen, feedback copies written.  The
     summary is not written here (see :func:`kcl_xlsx.app.collect`); ``out``, ``write_summary``
@@ -127,7 +128,7 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
         if feedback is not None:  # inside: zip members are readable only until the clean-up
             with_sub = [f for f in files if f.sub]
             res.feedback = write_feedback_files([f.sub for f in with_sub], [f.path for f in with_sub], Path(feedback),
-                                                show_info=show_info)
+                                                show_info=show_info, word=word_feedback)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     res.seconds = time.perf_counter() - t0

@@ -72,6 +72,26 @@ def import_word(path: Path, out: Path, *, options: CheckOptions = CheckOptions()
     # a school's file: read in a sandboxed worker, as check and collect read it
     [(_p, word)] = list(check_many([(path, path.name)], options, jobs=1))
     data, imported = prefilled_template(word, options, roster=roster, sources=sources, issue_date=issue_date)
+    return _write_marked(data, imported, options, out)
+
+
+def word_feedback(word: Submission, source: Path, target: Path, *, options: CheckOptions,
+                  roster: Roster | None = None) -> Path:
+    """The feedback of a Word plan (check and collect ``--feedback``): the school's template
+    pre-filled from it, its problems marked, so the school fixes and sends the template.
+    A Word file with no plan to carry gets the report-only copy any unreadable file gets."""
+    try:
+        data, imported = prefilled_template(word, options, roster=roster)
+    except WordImportError:
+        status = word.status if word.status in (CheckStatus.VALID, CheckStatus.ERRORS) else CheckStatus.WRONG_TEMPLATE
+        return write_feedback(Path(source), word.issues, status, target,
+                              title_info={"school_code": word.school_code, "school_name": word.school_name})
+    return _write_marked(data, imported, options, target).out
+
+
+def _write_marked(data: bytes, imported: Imported, options: CheckOptions, out: Path) -> Imported:
+    """Check the pre-filled template ``data`` as the office would, and write it to ``out``
+    with its problems marked (the feedback copy's red cells, comments and results sheet)."""
     with tempfile.TemporaryDirectory(prefix="kcl-import-") as tmp:
         plain = Path(tmp) / out.name
         plain.write_bytes(data)
@@ -102,7 +122,10 @@ def prefilled_template(word: Submission, options: CheckOptions, *, roster: Roste
                               issue_date=issue_date)
     spec = factory.spec(level)
     rows = tuple(_template_row(r.values, r.derived, spec.form) for r in word.rows[: spec.form.input_rows])
-    info = tuple((k, _info_value(k, word.info.get(k))) for k in _HEADER_INFO if word.info.get(k))
+    stated = dict(word.info)
+    if stated.get("signer") and not stated.get("preparer"):
+        stated["preparer"] = stated["signer"]  # the principal who signs the document drew up the plan
+    info = tuple((k, _info_value(k, stated.get(k))) for k in _HEADER_INFO if stated.get(k))
     data, identity = factory.make(level, school, prefill=Prefill(rows=rows, info=info))
     return data, Imported(word, school, identity, Submission(file=""))
 
@@ -138,15 +161,11 @@ def _template_row(values: dict[str, Any], derived: dict[str, Any], form) -> dict
     budget = form.roles.budget
     low, high = derived.get("budget_min"), derived.get("budget_max")
     text = derived.get("budget_text")
-    if low is not None and high is not None and low != high:
-        row[budget] = text if isinstance(text, str) and text else f"{_number(low)} - {_number(high)} triệu đồng"
+    if low is not None and high is not None and low != high and isinstance(text, str) and text:
+        row[budget] = text
     for f in form.derived:  # shown by the template's own formula
         row.pop(f.key, None)
     return row
-
-
-def _number(x: float) -> str:
-    return (f"{x:,.3f}".rstrip("0").rstrip(".")).replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -163,4 +182,4 @@ def _info_value(key: str, value: Any) -> Any:
     return value
 
 
-__all__ = ["Imported", "WordImportError", "import_word", "prefilled_template"]
+__all__ = ["Imported", "WordImportError", "import_word", "prefilled_template", "word_feedback"]
