@@ -43,8 +43,9 @@ ISSUE_COLUMNS = ["file", "school_code", "severity", "code", "where", "column", "
                  "classification"]
 # form_version: the form version in the file's identity ("" without one); appended last so
 # the exports written before it still read (the roll-up reads them by column name).
+# source_kind: "workbook" or "word" (a plan written in Word), appended after it for the same reason.
 FILE_COLUMNS = ["file", "classification", "school_code", "match", "status", "errors", "warnings", "size", "sha256",
-                "saved_at", "received", "collected_at", "template_id", "late", "note", "form_version"]
+                "saved_at", "received", "collected_at", "template_id", "late", "note", "form_version", "source_kind"]
 # key: the row's identity between versions (folded, for matching); row: the same row as the
 # school wrote it (criterion | action), which is what the Thay đổi sheet shows
 CHANGE_COLUMNS = ["school_code", "file", "previous", "change", "key", "row"]
@@ -298,7 +299,8 @@ def _files_frame(res: CollectResult) -> pd.DataFrame:
           "saved_at": f.sub.saved_at if f.sub else "", "received": f.mtime.strftime("%Y-%m-%dT%H:%M:%SZ"),
           "collected_at": f.collected_at, "template_id": f.sub.identity.get("template_id", "") if f.sub else "",
           "late": "muộn" if f.late else "", "note": f.note,
-          "form_version": f.sub.identity.get("form_version", "") if f.sub else ""} for f in res.files],
+          "form_version": f.sub.identity.get("form_version", "") if f.sub else "",
+          "source_kind": f.sub.source_kind if f.sub else ""} for f in res.files],
         columns=FILE_COLUMNS)
 
 
@@ -456,17 +458,22 @@ def _by_school(t: Tables, fund: pd.DataFrame, labels: list[str]) -> pd.DataFrame
             out[c] = out[c].astype(int)
     out = out.assign(errors=t.schools["errors"].astype(int).values, warnings=t.schools["warnings"].astype(int).values,
                      source_file=t.schools["source_file"].values,
-                     form_version=_form_versions(t.schools, t.files).values)
+                     form_version=_of_shown_file(t.schools, t.files, "form_version").values,
+                     source_kind=_of_shown_file(t.schools, t.files, "source_kind").map(SOURCE_KIND_LABELS).fillna("").values)
     return out.sort_values("school_code", kind="stable").reset_index(drop=True)
 
 
-def _form_versions(schools: pd.DataFrame, files: pd.DataFrame) -> pd.Series:
-    """The form version of each school's shown file, from the files table ("" when unknown:
-    no file, no identity, or an export written before the files table had the column)."""
-    known = files[files["form_version"].astype(str) != ""] if "form_version" in files else files.iloc[0:0]
-    version = {(str(c), str(f)): str(v) for c, f, v in zip(known.get("school_code", []), known.get("file", []),
-                                                        known.get("form_version", []))}
-    return pd.Series([version.get((str(c), str(f)), "") for c, f in zip(schools["school_code"], schools["source_file"])],
+# Theo trường's "Loại tệp": what the school sent (the files table keeps the code)
+SOURCE_KIND_LABELS = {"workbook": "Mẫu Excel", "word": "Word"}
+
+
+def _of_shown_file(schools: pd.DataFrame, files: pd.DataFrame, column: str) -> pd.Series:
+    """A files-table column (form_version, source_kind) for each school's shown file ("" when
+    unknown: no file, no identity, or an export written before the files table had it)."""
+    known = files[files[column].astype(str) != ""] if column in files else files.iloc[0:0]
+    value = {(str(c), str(f)): str(v) for c, f, v in zip(known.get("school_code", []), known.get("file", []),
+                                                      known.get(column, []))}
+    return pd.Series([value.get((str(c), str(f)), "") for c, f in zip(schools["school_code"], schools["source_file"])],
                      index=schools.index, dtype=object)
 
 

@@ -49,6 +49,7 @@ HEADERS = {
     "submission": "Tình trạng nộp", **{key: status.label for status, key in UNIT_STATUS_COLUMNS.items()},
     "start_month": "Tháng bắt đầu (năm-tháng)", "end_month": "Tháng kết thúc (năm-tháng)",
     "form_version": "Phiên bản mẫu",
+    "source_kind": "Loại tệp",
 }
 # Headers of earlier versions, still read back by the roll-up.
 EARLIER_HEADERS = {"Số lưu ý": "warnings"}
