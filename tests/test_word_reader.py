@@ -435,3 +435,11 @@ def test_collect_without_a_roster_knows_a_word_plans_school_by_its_name(tmp_path
         "TRƯỜNG MN KỸ NĂNG SỐNG": ("TRƯỜNG MN KỸ NĂNG SỐNG", "Đã nộp hợp lệ"),
         "TRƯỜNG THCS COLETTE": ("TRƯỜNG THCS COLETTE", "Nộp có lỗi")}
     assert any(line.endswith(": TRƯỜNG THCS COLETTE") for line in needs_action(res))
+
+
+def test_a_cost_written_no_is_no_money_without_a_warning(built):
+    """"Không có" under Dự kiến kinh phí (seed 003, every row) says no money is needed: read as
+    0, Không cần kinh phí, and no "read from text" warning on each row for the officer to wade through."""
+    sub = check_path(built["seed_003"])
+    assert [r.derived["budget_max"] for r in sub.rows] == [0.0] * 4
+    assert not [i for i in sub.issues if i.code == "budget.parsed_from_text"]

@@ -284,7 +284,7 @@ class RowNormalizer:
             out.derived.update(budget_min=None, budget_max=None)
             return
         result = _fmt(parsed.min) if parsed.min == parsed.max else f"{_fmt(parsed.min)}-{_fmt(parsed.max)}"
-        if not parsed.exact:
+        if not parsed.exact and not (parsed.none and parsed.max == 0):  # "Không": no money, nothing to double-check
             out.issues.append(Issue.make(Code.BUDGET_PARSED_FROM_TEXT, value=value, result=result, **where(budget)))
         if parsed.max != parsed.min:
             out.issues.append(Issue.make(Code.BUDGET_RANGE, low=_fmt(parsed.min), high=_fmt(parsed.max), value=value,
