@@ -33,6 +33,7 @@ from kcl_xlsx.issue.document_data import (ROW, SECTION, STANDARD, budget_text, d
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.spec.plan_spec import Sources
 from kcl_xlsx.spec.roster import School
+from kcl_xlsx.spec.vocab import CheckStatus
 from kcl_xlsx.spec.sample_plans import plan_rows
 from workbook_templates.document_text import load_document_text
 from workbook_templates.errors import SpecError
@@ -449,7 +450,7 @@ def test_a_plan_read_from_word_renders_from_its_submission_alone(plans):
 
 
 def test_the_printed_cells_read_back_to_the_same_values(plans, rendered):
-    """Until the Word reader closes the round trip (issue 13): the free-text readers the
+    """Beside the round trip through the Word reader (below): the free-text readers the
     checker uses read each printed cell back to the row's own values — owners, months,
     amount and funding source."""
     from kcl_xlsx.spec.freetext import parse_budget, parse_owners, parse_period
@@ -478,3 +479,48 @@ def test_the_printed_cells_read_back_to_the_same_values(plans, rendered):
             assert budget.sources == (funding_key[v["funding"]],)
         checked += 1
     assert checked == 40
+
+
+def _officer_view(sub) -> list[tuple]:
+    """A plan's rows as the officer compares them (the Mức aside: a Word plan's "MỨC 1, 2, 3"
+    section names no single level), in the order the document prints them."""
+    out = []
+    for r in sub.rows:
+        v, d = r.values, r.derived
+        # the lead named again among the collaborators (the sample rows do) is read once
+        collaborators = tuple(sorted(x for x in (v["collaborators"] or "").split(", ") if x and x != v["lead"]))
+        out.append((d["criterion_code"], v["target"], v["actions"], v["lead"], collaborators, d["start_month"],
+                    d["end_month"], d["budget_min"] or 0.0, d["budget_max"] or 0.0,
+                    v["funding"] if d["budget_max"] else None, v["support"], v["note"]))
+    return out
+
+
+@pytest.mark.parametrize("n", [10, 40])
+def test_round_trip_template_render_word_reader_gives_the_same_rows(plans, rendered, n):
+    """Issue 13's round trip: a filled template -> render -> .docx -> the Word reader -> the
+    same rows (criterion, target, actions, owners, months, cost, funding, support, note)."""
+    template = check_path(plans["files"][n], OPTIONS)
+    word = check_path(rendered[n].written.docx, OPTIONS)
+    assert word.source_kind == "word" and word.status == CheckStatus.VALID, \
+        [(i.code, i.where()) for i in word.issues if i.severity.value == "error"]
+    assert (word.level, word.year, word.framework) == (template.level, template.year, template.framework)
+    assert word.school_name.casefold() == SCHOOL.name.casefold()
+    key = lambda row: (row[0], row[2])  # noqa: E731  (the document groups rows by standard)
+    assert sorted(_officer_view(word), key=key) == sorted(_officer_view(template), key=key)
+    assert [r.values["muc"] for r in word.rows if r.derived["section"] == "muc4"] == \
+           ["Mức 4"] * sum(1 for r in template.rows if r.values["muc"] == "Mức 4")
+
+
+@pytest.mark.libreoffice
+@pytest.mark.poppler
+def test_the_pdf_text_holds_every_row_and_the_header_block(pdfs, plans):
+    pdf = pdfs[40][0]
+    text = nfc(" ".join(subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                                       check=True).stdout.split()))
+    folded = text.casefold()
+    for value in (INFO["authority"], INFO["doc_number"], SCHOOL.name, "KẾ HOẠCH", "CẢI TIẾN CHẤT LƯỢNG GIÁO DỤC",
+                  f"Năm học {YEAR}", "Nơi nhận", INFO["preparer"]):
+        assert nfc(value).casefold() in folded, value  # the header block (upper case as printed) and the signer
+    for row in plans["rows"][40]:  # every row: its actions' first words (a cell wraps after them)
+        first_words = " ".join(str(row["actions"]).split()[:3])
+        assert nfc(first_words) in text, first_words
