@@ -69,11 +69,15 @@ def test_earlier_forms_are_the_forms_of_before_byte_for_byte():
     assert hashlib.sha256(_data("form-2026.1.yaml")).hexdigest() == V2_SHA256
 
 
-def test_v3_differs_from_v2_only_in_the_number_of_input_rows():
-    """Form 2026.2 is the weight of issue 11: 90 input rows (real plans have 5-60)."""
+def test_v3_differs_from_v2_only_in_the_number_of_input_rows_and_the_guide():
+    """Form 2026.2 is issue 11's: 90 input rows (real plans have 5-60), and a guide step that
+    says where the document to sign comes from (the office's `render`)."""
     v2, v3 = yaml.safe_load(_data("form-2026.1.yaml")), yaml.safe_load(_data("form.yaml"))
     assert (v2["plan"].pop("input_rows"), v3["plan"].pop("input_rows")) == (200, 90)
     assert (v2.pop("form_version"), v3.pop("form_version")) == (V2, V3)
+    added = [p for p in v3["guide"]["paragraphs"] if p not in v2["guide"]["paragraphs"]]
+    assert len(added) == 1 and added[0].startswith("Bước 6. Văn bản để ký")
+    v3["guide"]["paragraphs"].remove(added[0])
     assert v2 == v3
 
 

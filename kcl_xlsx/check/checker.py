@@ -364,7 +364,7 @@ def _info_cell(raw: RawPlan, form, key: str) -> str:
 def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
     # a Word plan has no funding column: a cell of Điều kiện hỗ trợ khác may name the source
     funding_from = funding_source_field(spec.form) if raw.source_kind == WORD else None
-    normalizer = RowNormalizer(spec, raw.staff, funding_from=funding_from)
+    normalizer = RowNormalizer(spec, raw.staff, funding_from=funding_from, keep_range_text=raw.source_kind == WORD)
     broken_rules = spec.rules.bind(spec.py_context(raw.staff))
     where = _WordNamer(raw, spec) if raw.source_kind == WORD else _CellNamer(raw, spec)
     seen: dict[tuple, int] = {}

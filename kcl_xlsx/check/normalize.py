@@ -73,11 +73,16 @@ class RowNormalizer:
     """Built once per file (its staff join the owners); ``where(field)`` names a cell for
     messages and is only called for an issue."""
 
-    def __init__(self, spec: PlanSpec, staff: list[str], funding_from: str | None = None):
+    def __init__(self, spec: PlanSpec, staff: list[str], funding_from: str | None = None,
+                 keep_range_text: bool = False):
         # funding_from: a field whose cell may name the funding source when nothing else
         # does (a Word plan's nine columns have no Nguồn kinh phí: schools write "Xã hội hóa"
         # under Điều kiện hỗ trợ khác, beside the amount)
         self.spec, self.staff, self.funding_from = spec, staff, funding_from
+        # keep_range_text: a cost written as a range keeps its text (derived "budget_text"):
+        # `import` puts it back in the template as written (Word plans only, so the rows of
+        # a workbook are derived exactly as before)
+        self.keep_range_text = keep_range_text
         tables = spec.derived(_SpecTables)
         self.keys, self.labels, self.exact = tables.keys, tables.labels, tables.exact
         self.std_by_code, self.std_by_name = tables.std_by_code, tables.std_by_name
@@ -289,7 +294,8 @@ class RowNormalizer:
         if parsed.max != parsed.min:
             out.issues.append(Issue.make(Code.BUDGET_RANGE, low=_fmt(parsed.min), high=_fmt(parsed.max), value=value,
                                          **where(budget)))
-            out.derived["budget_text"] = value  # as written: `import` puts a range back as the school wrote it
+            if self.keep_range_text:
+                out.derived["budget_text"] = value
         # the rules check one number: the low end, unless the high end (which enters the
         # "tối đa" totals) is beyond the form's ceiling, so that the max rule sees it
         v[budget] = parsed.max if parsed.max > self.spec.form.budget_ceiling else parsed.min
