@@ -335,7 +335,10 @@ def import_cmd(
     level_label = sources.form.level(res.template.level).label if res.template.level else "?"
     out.print(f"Đã tạo {res.out}: mẫu của {school or 'trường'} ({level_label}, năm học {res.template.year}), "
               f"{res.rows} dòng từ {plan.name} / wrote the pre-filled template", markup=False)
-    if res.template.errors:
+    if res.left_out:
+        err.print(f"{plan}: {res.left_out} dòng cuối không vừa mẫu ({res.rows} dòng), chưa được chép: gộp bớt công việc rồi nhập tiếp / "
+                  f"{res.left_out} rows did not fit the template", markup=False)
+    if res.template.errors or res.left_out:
         err.print(f"{res.out}: còn {res.template.errors} lỗi cần trường sửa (ô tô đỏ, trang Kết quả kiểm tra) / "
                   f"{res.template.errors} errors for the school to fix", markup=False)
         raise typer.Exit(1)

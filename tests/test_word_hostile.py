@@ -147,4 +147,4 @@ def test_two_tables_are_named(checked):
     assert issue.value == "Bảng 2, Bảng 3"
     too_long = next(i for i in subs[five_thousand_rows].issues if i.code == "word.table_too_long")
     # the seed's eight rows under the header (group rows included) and the 4,996 added
-    assert too_long.message == "Bảng 2: bảng kế hoạch có 5004 dòng, quá 200 dòng của một kế hoạch; chưa đọc bảng này"
+    assert too_long.message == "Bảng 2: bảng kế hoạch có 5004 dòng, quá 300 dòng của một kế hoạch; chưa đọc bảng này"

@@ -178,3 +178,15 @@ def test_check_feedback_on_a_word_plan_is_the_prefilled_template(tmp_path):
     assert result.exit_code == 0, result.output
     [copy2] = list((tmp_path / "fb2").glob("*.xlsx"))
     assert [r.derived["criterion_code"] for r in check_path(copy2).rows] == ["1.1", "3.2", "3.3", "5.2"]
+
+
+def test_a_word_plan_longer_than_the_template_says_what_was_left_out(tmp_path):
+    doc = wp.seed_003()
+    row = doc.rows[2]
+    extra = FORM.input_rows + 5
+    rows = [doc.rows[0], doc.rows[1]] + [[None, row[1], f"{row[2]} ({n})", *row[3:]] for n in range(extra)]
+    docx = wp.build_plan(tmp_path / "dai.docx", dataclasses.replace(doc, rows=rows))
+    result = run_import(docx, tmp_path / "dai.xlsx")
+    assert result.exit_code == 1
+    assert f"5 dòng cuối không vừa mẫu ({FORM.input_rows} dòng)" in result.output
+    assert len(check_path(tmp_path / "dai.xlsx").rows) == FORM.input_rows

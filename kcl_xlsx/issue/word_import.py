@@ -55,6 +55,7 @@ class Imported:
     identity: ident.Identity
     template: Submission  # the pre-filled template, checked
     out: Path | None = None  # the file written (the template with its problems marked)
+    left_out: int = 0  # rows of the Word plan past the template's input rows (not carried)
 
     @property
     def rows(self) -> int:
@@ -127,7 +128,7 @@ def prefilled_template(word: Submission, options: CheckOptions, *, roster: Roste
         stated["preparer"] = stated["signer"]  # the principal who signs the document drew up the plan
     info = tuple((k, _info_value(k, stated.get(k))) for k in _HEADER_INFO if stated.get(k))
     data, identity = factory.make(level, school, prefill=Prefill(rows=rows, info=info))
-    return data, Imported(word, school, identity, Submission(file=""))
+    return data, Imported(word, school, identity, Submission(file=""), left_out=len(word.rows) - len(rows))
 
 
 def _require_word_plan(word: Submission) -> None:

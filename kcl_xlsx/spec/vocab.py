@@ -102,6 +102,13 @@ class Match(Vocab):
     FILE_NAME = "file_name"  # the file or folder name
 
 
+class SourceKind(Vocab):
+    """What a school sent as its plan."""
+
+    WORKBOOK = "workbook"  # a template, or any spreadsheet
+    WORD = "word"  # a plan written in Word (.docx; .doc, .odt converted)
+
+
 class Section(Vocab):
     """The part of a plan a row belongs to."""
 
@@ -113,6 +120,7 @@ class Section(Vocab):
 VOCABULARIES: Mapping[str, type[enum.Enum]] = MappingProxyType({
     "check_status": CheckStatus, "classification": Classification, "school_status": SchoolStatus,
     "progress": Progress, "severity": Severity, "change": ChangeKind, "section": Section, "match": Match,
+    "source_kind": SourceKind,
 })
 _NAMES = {cls: name for name, cls in VOCABULARIES.items()}
 

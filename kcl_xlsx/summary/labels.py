@@ -21,7 +21,7 @@ from macros_free_validation.report import Severity
 from workbook_templates.catalog import load_catalog
 from workbook_templates.form import load_form
 
-from kcl_xlsx.spec.vocab import ChangeKind, CheckStatus, Match, Section, Vocab
+from kcl_xlsx.spec.vocab import ChangeKind, CheckStatus, Match, Section, SourceKind, Vocab
 
 
 @lru_cache(maxsize=8)
@@ -63,7 +63,8 @@ def severity_label(severity) -> str:
 # column of a summary table -> the mapping from its codes to labels
 def column_labels(form: str | None = None) -> dict[str, Mapping[str, str]]:
     return {"level": level_labels(form), "framework": framework_labels(), "section": _vocab(Section),
-            "severity": _vocab(Severity), "match": _vocab(Match), "change": _vocab(ChangeKind)}
+            "severity": _vocab(Severity), "match": _vocab(Match), "change": _vocab(ChangeKind),
+            "source_kind": _vocab(SourceKind)}
 
 
 FILE_STATUS = "status"  # files.status holds a CheckStatus code (schools.status holds its label already)

@@ -459,12 +459,8 @@ def _by_school(t: Tables, fund: pd.DataFrame, labels: list[str]) -> pd.DataFrame
     out = out.assign(errors=t.schools["errors"].astype(int).values, warnings=t.schools["warnings"].astype(int).values,
                      source_file=t.schools["source_file"].values,
                      form_version=_of_shown_file(t.schools, t.files, "form_version").values,
-                     source_kind=_of_shown_file(t.schools, t.files, "source_kind").map(SOURCE_KIND_LABELS).fillna("").values)
+                     source_kind=_of_shown_file(t.schools, t.files, "source_kind").values)
     return out.sort_values("school_code", kind="stable").reset_index(drop=True)
-
-
-# Theo trường's "Loại tệp": what the school sent (the files table keeps the code)
-SOURCE_KIND_LABELS = {"workbook": "Mẫu Excel", "word": "Word"}
 
 
 def _of_shown_file(schools: pd.DataFrame, files: pd.DataFrame, column: str) -> pd.Series:

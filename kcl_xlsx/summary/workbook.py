@@ -71,7 +71,7 @@ WIDTHS = {
     "file": 24, "classification": 14, "match": 12, "errors": 6, "warnings": 8, "size": 11, "sha256": 20,
     "saved_at": 17, "received": 17, "collected_at": 19, "template_id": 20, "late": 6, "note": 16,
     "severity": 9, "code": 16, "where": 12, "column": 14, "value": 14, "message": 30, "hint": 22,
-    "previous": 24, "change": 10, "key": 30, "row": 50, "submission": 11,
+    "previous": 24, "change": 10, "key": 30, "row": 50, "submission": 11, "source_kind": 9,
     **{key: 8 for key in UNIT_STATUS_COLUMNS.values()},
 }
 WRAPPED = {"school_name", "unit", "level", "framework", "standard", "criterion_name", "target", "actions", "lead",
@@ -85,7 +85,7 @@ FOLDED = {
                "status", "source_file", "source_sheet", "source_row", "start_month", "end_month"},
     S_SCHOOL: {"source_file", "budget_min_mvnd"},  # and the per-source budgets (see _write_pivots)
     S_ISSUES: {"code"},
-    S_FILES: {"size", "sha256", "collected_at", "template_id"},
+    S_FILES: {"size", "sha256", "collected_at", "template_id", "source_kind"},  # Theo trường prints the kind
     S_CHANGES: {"key"},
     S_CRIT: {"criterion"},
 }

@@ -333,7 +333,7 @@ def _read_rows(chosen: list[_Part], layout: _PlanLayout, form: Form, plan: RawPl
     offset = 0
     budget_col = fields.get(layout.budget)
     read_cols = {k: c for k, c in columns.items() if k != NUMBER}
-    limit = form.input_rows
+    limit = int(_settings()["max_table_rows"])
     data_rows = sum(p.table.row_count - p.header_rows for p in chosen)
     if data_rows > limit:
         # thousands of rows are no school's plan: one issue, not thousands
