@@ -159,6 +159,13 @@ class Format(str, Enum):
     csv = "csv"
 
 
+def _check_options(catalog: Optional[Path], choices: Optional[Path], key: Optional[str], year: Optional[str],
+                   level: Optional[str] = None) -> CheckOptions:
+    """The check's options from a command's --catalog, --choices, --key, --year, --level."""
+    return CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
+                        key=office_key(key), year=year, level=level)
+
+
 @app.command()
 @friendly
 def check(
@@ -185,8 +192,7 @@ def check(
     if missing:
         raise UsageError(f"{missing[0]}: không có tệp hoặc thư mục này / no such file or folder")
     _jobs(jobs)
-    options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
-                           key=office_key(key), year=year, level=level)
+    options = _check_options(catalog, choices, key, year, level)
     run = commands.check(paths, options, roster=schools, feedback=feedback, jobs=jobs, show_info=show_info)
     for e in run.listed:
         if e.kind == entries.SKIPPED:
@@ -244,8 +250,7 @@ def collect(
         parse_school_year(year)
     due = _date(deadline, "--deadline") if deadline else None
     schools = load_roster(roster, sources.form) if roster else None
-    options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
-                           key=office_key(key), year=year)
+    options = _check_options(catalog, choices, key, year)
     with progress_bar(err) as progress:
         res = commands.collect(inbox, output, roster=schools, year=year, deadline=due, ledger_path=ledger, jobs=jobs,
                           options=options, progress=progress, feedback=feedback, export=export,
@@ -291,8 +296,7 @@ def render_cmd(
     if year:
         parse_school_year(year)
     check_writable_dir(output.parent)
-    options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
-                           key=office_key(key), year=year)
+    options = _check_options(catalog, choices, key, year)
     res = commands.render(plan, output, pdf=pdf, options=options, document_text=document_text)
     w = res.written
     made = f"{w.docx}" + (f" và {w.pdf}" if w.pdf else "")
@@ -328,8 +332,7 @@ def import_cmd(
         sources.form.level(level)
     check_writable_dir(output.parent)
     schools = load_roster(roster, sources.form) if roster else None
-    options = CheckOptions(catalog=str(catalog) if catalog else None, choices=str(choices) if choices else None,
-                           key=office_key(key), year=year, level=level)
+    options = _check_options(catalog, choices, key, year, level)
     res = commands.import_plan(plan, output, options=options, roster=schools)
     school = f"{res.school.code} {res.school.name}".strip()
     level_label = sources.form.level(res.template.level).label if res.template.level else "?"
