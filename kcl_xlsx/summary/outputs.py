@@ -8,10 +8,14 @@ reading the same frames.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
 from kcl_xlsx.collect.result import CollectResult
+from workbook_templates.form import load_form
+
+from kcl_xlsx.summary.rows_cache import RowsCache
 from kcl_xlsx.summary.tables import SummaryData, build_summary
 from kcl_xlsx.summary import workbook
 from kcl_xlsx.summary.workbook import DETAIL_LIMIT
@@ -47,7 +51,8 @@ def summarise_collect(res: CollectResult, out: Path | None, export: Path | None)
     written (the earlier summary's backup name, the exported files, the seconds) goes into
     ``res``."""
     t = time.perf_counter()
-    data = build_summary(res, res.form)
+    key = json.dumps([res.options_key, load_form(res.form).summary_columns])
+    data = build_summary(res, res.form, RowsCache(res.ledger_path, key, res.warnings))
     res.timings["pivots"] = time.perf_counter() - t
     for f in res.files:  # the summary's frames hold the rows now; the blocks would double the peak
         f.block = None
