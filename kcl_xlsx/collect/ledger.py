@@ -75,11 +75,13 @@ def issue_to_dict(i: Issue) -> dict[str, Any]:
     return d
 
 
+_ISSUE_KNOWN = frozenset(_ISSUE_FIELDS)  # the fields an Issue has (a stored one may hold others, or fewer)
+
+
 def issue_from_dict(d: dict[str, Any]) -> Issue:
-    d = dict(d)
+    d = {k: v for k, v in d.items() if k in _ISSUE_KNOWN}
     d["severity"] = Severity(d["severity"])
-    known = {f.name for f in dataclasses.fields(Issue)}
-    return Issue(**{k: v for k, v in d.items() if k in known})
+    return Issue(**d)
 
 
 def json_default(v: Any) -> str:

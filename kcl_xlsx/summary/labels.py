@@ -15,6 +15,7 @@ import re
 from functools import lru_cache
 from typing import Callable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from macros_free_validation.report import Severity
@@ -90,8 +91,16 @@ def codes_of(df: pd.DataFrame, form: str | None = None, file_status: bool = Fals
 
 
 def _mapper(mapping: Mapping[str, str]) -> Callable[[pd.Series], pd.Series]:
-    return lambda s: pd.Series([mapping.get(v, v) if isinstance(v, str) else v for v in s], index=s.index,
-                               dtype=object)
+    # each distinct value mapped once (a province's 400,000 rows hold a handful of levels)
+    def apply(s: pd.Series) -> pd.Series:
+        codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+        shown = np.array([mapping.get(v, v) if isinstance(v, str) else v for v in uniques] + [None], dtype=object)
+        values = shown[codes]  # a missing value (code -1) takes the None at the end...
+        if (codes == -1).any():  # ...and is given back as it was (None or NaN)
+            values[codes == -1] = s.to_numpy(dtype=object)[codes == -1]
+        return pd.Series(values, index=s.index, dtype=object)
+
+    return apply
 
 
 def label_columns(df: pd.DataFrame, form: str | None = None, file_status: bool = False) -> pd.DataFrame:
