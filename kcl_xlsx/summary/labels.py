@@ -15,7 +15,6 @@ import re
 from functools import lru_cache
 from typing import Callable, Mapping
 
-import numpy as np
 import pandas as pd
 
 from macros_free_validation.report import Severity
@@ -23,6 +22,7 @@ from workbook_templates.catalog import load_catalog
 from workbook_templates.form import load_form
 
 from kcl_xlsx.spec.vocab import ChangeKind, CheckStatus, Match, Section, Vocab
+from kcl_xlsx.summary.columns import KEEP, per_distinct
 
 
 @lru_cache(maxsize=8)
@@ -91,16 +91,8 @@ def codes_of(df: pd.DataFrame, form: str | None = None, file_status: bool = Fals
 
 
 def _mapper(mapping: Mapping[str, str]) -> Callable[[pd.Series], pd.Series]:
-    # each distinct value mapped once (a province's 400,000 rows hold a handful of levels)
-    def apply(s: pd.Series) -> pd.Series:
-        codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
-        shown = np.array([mapping.get(v, v) if isinstance(v, str) else v for v in uniques] + [None], dtype=object)
-        values = shown[codes]  # a missing value (code -1) takes the None at the end...
-        if (codes == -1).any():  # ...and is given back as it was (None or NaN)
-            values[codes == -1] = s.to_numpy(dtype=object)[codes == -1]
-        return pd.Series(values, index=s.index, dtype=object)
-
-    return apply
+    return lambda s: pd.Series(per_distinct(s, lambda v: mapping.get(v, v) if isinstance(v, str) else v, KEEP),
+                               index=s.index, dtype=object)
 
 
 def label_columns(df: pd.DataFrame, form: str | None = None, file_status: bool = False) -> pd.DataFrame:

@@ -28,6 +28,7 @@ from kcl_xlsx.collect.result import CollectResult, InboxFile
 from kcl_xlsx.spec.freetext import fold
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.vocab import Classification, Progress, SchoolStatus
+from kcl_xlsx.summary.columns import per_distinct
 from kcl_xlsx.summary.rows_cache import PLAN
 
 # The rows table (also the export's rows.csv): one row per action of an accepted plan.
@@ -126,9 +127,7 @@ def month_text(ordinal: Any) -> str:
 def months_text(ordinals: pd.Series) -> pd.Series:
     """:func:`month_text` of a whole column, worked out once per distinct month (a
     district's 400,000 rows hold a few dozen months)."""
-    codes, months = pd.factorize(ordinals)  # a missing month is code -1: the "" at the end
-    texts = np.array([month_text(m) for m in months] + [""], dtype=object)
-    return pd.Series(texts[codes], index=ordinals.index, dtype=object)
+    return pd.Series(per_distinct(ordinals, month_text, ""), index=ordinals.index, dtype=object)
 
 
 def parse_month_text(text: Any) -> int | None:
