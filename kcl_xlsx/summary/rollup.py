@@ -26,6 +26,7 @@ from workbook_templates.choices import load_choices
 from workbook_templates.errors import SpecError
 from workbook_templates.form import load_form
 
+from kcl_xlsx.base.memory import release_freed_memory
 from kcl_xlsx.base.text import number_text
 from kcl_xlsx.summary.export import RISKY_STARTS
 from kcl_xlsx.intake.preflight import Bounds, preflight
@@ -84,12 +85,14 @@ def rollup(inputs: list[Path], out: Path | None, *, export: Path | None = None, 
     offices = [Office(label, read_input(p)) for p, label in zip(paths, _labels(paths))]
     timings = {"read": time.perf_counter() - t}
     tables = combine(offices, as_of or dt.date.today(), choices)
+    release_freed_memory()  # the offices' rows, now concatenated (see base/memory.py)
     tables.sources = tuple((f"Đầu vào {n}" if len(paths) > 1 else "Đầu vào", str(p)) for n, p in enumerate(paths, 1))
     tables.show_info = show_info
     res = RollupResult(offices, tables, out, timings=timings)
     timings["combine"] = time.perf_counter() - t - timings["read"]
     t = time.perf_counter()
     data = summarise(tables)
+    release_freed_memory()
     timings["pivots"] = time.perf_counter() - t
     written = write_outputs(data, Path(out) if out is not None else None, Path(export) if export is not None else None)
     res.backup, res.exported = written.backup, written.exported
@@ -333,8 +336,10 @@ def combine(offices: list[Office], as_of: dt.date, choices: str | None = None) -
         seen.update({code: o.label for code in mine["school_code"]})
         kept = set(mine["school_code"])
         prefix = _prefixer(o.label)
-        rows.append(_unit_or(t.rows[t.rows["school_code"].isin(kept)], o.label).assign(
-            source_file=lambda d: prefix(d["source_file"])))
+        mine_rows = t.rows if len(kept) == t.schools["school_code"].nunique() else t.rows[t.rows["school_code"].isin(kept)]
+        rows.append(_unit_or(mine_rows, o.label).assign(source_file=lambda d: prefix(d["source_file"])))
+        t.rows = t.rows.iloc[0:0].copy()  # (a copy: an empty view would keep them) the office's rows live on in ``rows`` only: one copy of a nation's at a time
+        del mine_rows
         schools.append(_unit_or(mine, o.label).assign(source_file=lambda d: prefix(d["source_file"])))
         issues.append(t.issues.assign(file=prefix(t.issues["file"])))
         files.append(t.files.assign(file=prefix(t.files["file"])))
@@ -343,7 +348,7 @@ def combine(offices: list[Office], as_of: dt.date, choices: str | None = None) -
     issue_rows = pd.DataFrame.from_records(
         [("", i.value, i.severity.value, i.code, "", "", i.value, i.message, i.hint, "") for i in duplicates],
         columns=ISSUE_COLUMNS)
-    all_rows = _concat(rows, ROW_COLUMNS)
+    all_rows = _concat(rows, ROW_COLUMNS, consume=True)
     all_rows["progress"] = progress_column(all_rows["status"], all_rows["end_month"], as_of, load_choices(choices))
     expected = sum(o.tables.expected or 0 for o in offices) - len(duplicates)
     return Tables(all_rows, _concat(schools, SCHOOL_COLUMNS + list(contact)).fillna({c: "" for c in contact}),
@@ -365,9 +370,34 @@ def _unit_or(df: pd.DataFrame, label: str) -> pd.DataFrame:
                                     dtype=object))
 
 
-def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    if not frames:
+def _concat(frames: list[pd.DataFrame], columns: list[str], consume: bool = False) -> pd.DataFrame:
+    """The frames one after the other.  ``consume``: the frames are taken out of the list
+    (the caller keeps no other reference) and copied column by column, each piece dropped
+    once copied, so that a national roll-up's 1.8 million rows are held once and a column,
+    not twice.  A frame's columns share one 2-D block, freed only with its last column:
+    each frame is first split into columns of its own (one frame's worth extra at a time)."""
+    live = [f for f in frames if len(f)]
+    if not live:
         return _empty(columns).astype({c: t for c, t in (("budget_min_mvnd", float), ("budget_max_mvnd", float))
                                        if c in columns})
-    return pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    if not consume or any(c not in f.columns for f in live for c in columns):
+        return pd.concat([f.reindex(columns=columns) for f in live], ignore_index=True)
+    del live
+    pieces = []
+    while frames:
+        f = frames.pop(0)
+        if len(f):
+            pieces.append({c: (f[c].array.copy(), f[c].dtype) for c in columns})
+        del f
+        release_freed_memory()  # base/memory.py
+    out = {}
+    for c in columns:
+        # dtype given: pandas would read an object column of text as its own string type (a copy)
+        out[c] = pd.concat([pd.Series(*_as_array(p.pop(c))) for p in pieces], ignore_index=True)
+        release_freed_memory()
+    return pd.DataFrame(out, copy=False)  # no second copy of the rows
+
+
+def _as_array(piece: tuple) -> tuple:
+    array, dtype = piece
+    return (array.to_numpy() if dtype == object else array), None, dtype

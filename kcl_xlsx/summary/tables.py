@@ -369,8 +369,8 @@ def _row_text(change, row_key: tuple[str, ...]) -> str:
 # --------------------------------------------------------------------------- stage 2: pivots
 
 
-def build_summary(res: CollectResult, form: str | None = None, cache: Any = None) -> SummaryData:
-    return summarise(tables_from_collect(res, form, cache))
+def build_summary(res: CollectResult, form: str | None = None) -> SummaryData:
+    return summarise(tables_from_collect(res, form))
 
 
 def summarise(t: Tables) -> SummaryData:
