@@ -288,7 +288,7 @@ def _typed(df: pd.DataFrame | None, columns: list[str], source: Any = "") -> pd.
 
 def _finite(values: pd.Series, col: str, source: Any) -> pd.Series:
     numbers = pd.to_numeric(values.replace("", 0), errors="coerce")
-    bad = numbers.isin([np.inf, -np.inf]).to_numpy()
+    bad = numbers.isin([np.inf, -np.inf]).to_numpy().copy()  # writable: the written NaNs are added below
     for n in numbers.isna().to_numpy().nonzero()[0]:  # only these can be a written NaN: the rest are numbers
         v = values.iloc[n]
         bad[n] = isinstance(v, float) or str(v).strip().casefold() in _NAN_TEXT
