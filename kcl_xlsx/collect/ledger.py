@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import sys
 import zlib
 from pathlib import Path
 from typing import Any, Iterable
@@ -79,7 +80,8 @@ _ISSUE_KNOWN = frozenset(_ISSUE_FIELDS)  # the fields an Issue has (a stored one
 
 
 def issue_from_dict(d: dict[str, Any]) -> Issue:
-    d = {k: v for k, v in d.items() if k in _ISSUE_KNOWN}
+    # texts shared (sys.intern): the same messages and hints come back from thousands of files
+    d = {k: sys.intern(v) if v.__class__ is str else v for k, v in d.items() if k in _ISSUE_KNOWN}
     d["severity"] = Severity(d["severity"])
     return Issue(**d)
 

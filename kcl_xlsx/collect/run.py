@@ -34,7 +34,8 @@ from kcl_xlsx.intake.entries import file_sha256, walk
 from kcl_xlsx.collect.ledger import Ledger, now_iso, pack_rows, read_columns, rows_from_json, submission_from_row
 from kcl_xlsx.spec.roster import Roster
 from kcl_xlsx.collect.order import newest_key, norm_time
-from kcl_xlsx.collect.row_block import Block, LazyRows, block_of, empty_block, pack_block, shared, unpack_block
+from kcl_xlsx.collect.row_block import (Block, LazyRows, block_of, empty_block, pack_block, shared, shared_submission,
+                                       unpack_block)
 from kcl_xlsx.collect.result import (STATUS_CLASSIFICATION, Change, ChangeKind, CheckStatus, Classification,
                                      CollectResult, InboxFile, SchoolResult, SchoolStatus)
 
@@ -270,9 +271,11 @@ _DAMAGED = {  # what a run says once about damaged ledger records, with how many
 
 
 def _keep(f: InboxFile, sub: Submission, led: Ledger, okey: str, block: Block | None, rowid: int | None = None,
-          form: Form | None = None) -> None:
+          form: Form | None = None, fresh: bool = False) -> None:
     """Hold the file's result for the rest of the run: its rows compactly (or, for a block
-    still in the ledger, the means to read it), the full rows left in the ledger."""
+    still in the ledger, the means to read it), the full rows left in the ledger, its
+    repeated texts shared (``fresh``: it came from a worker, see row_block.shared_submission)."""
+    sub = shared_submission(sub, fresh)
     if block is not None:
         f.block = shared(block)
     else:
@@ -303,7 +306,7 @@ def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: 
     def flush() -> None:
         led.record_many([(p.sub, f.rel, f.size, f.mtime_ns, p.rows_json, p.block) for f, p in batch], okey)
         for f, p in batch:
-            _keep(f, p.sub, led, okey, unpack_block(p.block) or empty_block())
+            _keep(f, p.sub, led, okey, unpack_block(p.block) or empty_block(), fresh=True)
         batch.clear()
 
     for f, parsed in results:
