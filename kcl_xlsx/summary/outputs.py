@@ -54,8 +54,9 @@ def summarise_collect(res: CollectResult, out: Path | None, export: Path | None)
     ``res``."""
     t = time.perf_counter()
     key = json.dumps([res.options_key, load_form(res.form).summary_columns])
-    tables = tables_from_collect(res, res.form, RowsCache(res.ledger_path, key, res.warnings))
-    for f in res.files:  # the rows table holds the rows now; the blocks would add to the pivots' peak
+    # the blocks are let go as the rows table takes their rows: they would add to the peak
+    tables = tables_from_collect(res, res.form, RowsCache(res.ledger_path, key, res.warnings), release=True)
+    for f in res.files:  # and those of the files not summarised (superseded, with errors)
         f.block = None
     data = summarise(tables)
     del tables

@@ -175,11 +175,13 @@ def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, cho
 # --------------------------------------------------------------------------- stage 1: tables
 
 
-def tables_from_collect(res: CollectResult, form: str | None = None, cache: Any = None) -> Tables:
-    """``cache``: the run's rows cache (rows_cache.RowsCache), or None to build every row."""
+def tables_from_collect(res: CollectResult, form: str | None = None, cache: Any = None,
+                        release: bool = False) -> Tables:
+    """``cache``: the run's rows cache (rows_cache.RowsCache), or None to build every row;
+    ``release``: the files' blocks are let go as their rows are taken (see _rows_frame)."""
     choices = load_choices(res.choices)
     dropped: list[tuple] = []
-    rows = _rows_frame(res, load_form(form).summary_columns, dropped, cache)
+    rows = _rows_frame(res, load_form(form).summary_columns, dropped, cache, release)
     rows["progress"] = progress_column(rows["status"], rows["end_month"], res.as_of, choices)
     sources = (("Hộp thư", str(res.inbox)),
                ("Danh sách trường", res.roster.source if res.roster else "(không có danh sách trường)"),
@@ -209,11 +211,13 @@ _NUMBER_DTYPES = {"budget_min_mvnd": "float64", "budget_max_mvnd": "float64", "s
 
 
 def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...],
-                dropped: list[tuple] | None = None, cache: Any = None) -> pd.DataFrame:
+                dropped: list[tuple] | None = None, cache: Any = None, release: bool = False) -> pd.DataFrame:
     """``dropped`` receives (file, school, sheet, row, value) of every budget that is not a
     finite number (counted as 0): the check never accepts one, so only a ledger written
     before it refused them (issue 14) can hold one.  ``cache``: a :class:`RowsCache`, whose
-    stored plans are taken as they are; only the others are built from their blocks."""
+    stored plans are taken as they are; only the others are built from their blocks.
+    ``release``: each plan's block is let go once its rows are taken (the run needs it no
+    more; a nation's 45,000 blocks would otherwise be held beside its 1.8 million rows)."""
     plans = [(s, s.accepted) for s in res.schools.values() if s.accepted is not None]
     stored = cache.stored() if cache is not None else None
     stored_n = stored.groupby(PLAN, sort=False).size().to_dict() if stored is not None else {}
@@ -232,10 +236,14 @@ def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]
             continue
         before = len(dropped) if dropped is not None else 0
         counts.append(_plan_columns(cols, b, summary_columns, dropped, (f.rel, s.code, f.sub.sheet)))
+        if release:
+            f.block = None
         cols[PLAN].extend([key] * counts[-1])
         if dropped is not None and len(dropped) > before:
             uncacheable.add(key)  # its "dropped" lines come from the block: never stored
-    fresh = pd.DataFrame({k: pd.Series(v, dtype=_NUMBER_DTYPES.get(k, object)) for k, v in cols.items()})
+    # column by column, each list let go once it is an array; no consolidating copy
+    fresh = pd.DataFrame({k: pd.Series(cols.pop(k), dtype=_NUMBER_DTYPES.get(k, object)) for k in list(cols)},
+                         copy=False)
     order = {f.sub.sha256: n for n, (_s, f) in enumerate(plans)}
     table, changed = fresh, True
     if stored is not None:
