@@ -58,6 +58,7 @@ def summarise_collect(res: CollectResult, out: Path | None, export: Path | None)
     tables = tables_from_collect(res, res.form, RowsCache(res.ledger_path, key, res.warnings), release=True)
     for f in res.files:  # and those of the files not summarised (superseded, with errors)
         f.block = None
+    release_freed_memory()  # the blocks, and the lists the rows table was built from (base/memory.py)
     data = summarise(tables)
     del tables
     release_freed_memory()  # the blocks and the pivots' temporaries (see base/memory.py)
