@@ -2,6 +2,11 @@
 time, the options, roster, deadline and as-of date, the outputs asked for) is kept in the
 ledger with what the run produced; when the next run has the same fingerprint and the
 outputs are still there, untouched, it reports the recorded result instead of rebuilding.
+
+"Untouched" is judged by each output's size and modification time, not by hashing it: a
+district's export holds a 275 MB rows.csv at 10,000 plans, and hashing every output cost
+each run (and each unchanged re-run) about half a second.  Opening the summary in Excel and
+saving it changes its time; the next run then rebuilds it.
 """
 from __future__ import annotations
 
@@ -13,12 +18,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kcl_xlsx.intake.entries import file_sha256
 from kcl_xlsx.collect.ledger import Ledger
 from kcl_xlsx.spec.vocab import Classification, SchoolStatus
 
 KEY = "last_run"
-FORMAT = 1
+FORMAT = 2  # 2: outputs recorded by size and modification time (1: by SHA-256)
 
 
 def fingerprint(inbox: Path, *parts: Any) -> str:
@@ -40,7 +44,7 @@ def save(led: Ledger, fp: str, res: Any) -> None:
     outputs = [str(p) for p in ([res.out] if res.out else []) + ([res.pdf] if res.pdf else []) + list(res.exported)
                + list(res.feedback)]
     record = {
-        "fingerprint": fp, "outputs": {p: file_sha256(p) for p in outputs},
+        "fingerprint": fp, "outputs": {p: _signature(p) for p in outputs},
         "counts": {k.value: n for k, n in res.counts().items()}, "parsed": res.parsed,
         # what a re-run would re-read: not an archive, nor an entry only listed (a link, a member not checked)
         "files": sum(1 for f in res.files if f.classification not in (Classification.ARCHIVE, Classification.SKIPPED)),
@@ -60,10 +64,19 @@ def recall(led: Ledger, fp: str) -> dict | None:
     record = json.loads(text)
     if record.get("fingerprint") != fp:
         return None
-    for path, sha in record.get("outputs", {}).items():
-        if file_sha256(path) != sha:
+    for path, signature in record.get("outputs", {}).items():
+        if _signature(path) != signature:
             return None  # an output was removed or changed: rebuild it
     return record
+
+
+def _signature(path: str) -> list[int] | None:
+    """[size, mtime_ns] of an output (a list: as JSON gives it back); None when it is gone."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
 
 
 def school_results(record: dict, school_cls) -> dict:

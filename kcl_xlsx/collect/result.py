@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from kcl_xlsx.check.checker import Submission
 from kcl_xlsx.collect.row_block import Block
@@ -36,6 +36,14 @@ class InboxFile:
     late: bool = False
     note: str = ""
     block: Block | None = None  # the rows the summary needs, compactly (see row_block); None once it is built
+    # reads the block from the ledger when the summary needs it (a file taken from the
+    # ledger: most plans' rows come from the summary's rows cache, their blocks are never read)
+    block_loader: Callable[[], Block] | None = None
+
+    def plan_block(self) -> Block | None:
+        if self.block is None and self.block_loader is not None:
+            self.block = self.block_loader()
+        return self.block
 
     @property
     def mtime(self) -> dt.datetime:
@@ -91,6 +99,8 @@ class CollectResult:
     timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per stage, for benchmarks
     form: str | None = None  # the form file the checks used (None: built-in)
     advice: list[str] = dataclasses.field(default_factory=list)  # options most files say are wrong (see run.diagnose)
+    warnings: list[str] = dataclasses.field(default_factory=list)  # a damaged cache, rebuilt: said, never a traceback
+    options_key: str = ""  # collect.run.options_key: what the checks' results depend on besides the bytes
     fingerprint: str = ""  # of the inbox and options: recorded once the outputs are written (collect.run.remember)
     started: float = 0.0  # time.perf_counter() when the run began
     show_info: bool = False

@@ -9,6 +9,7 @@ attachments are extracted (bounded) to a private temporary folder and named
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 import datetime as dt
 import hashlib
@@ -17,6 +18,7 @@ import re
 import shutil
 import tempfile
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,10 +31,11 @@ from workbook_templates.form import Form
 from kcl_xlsx.collect import cache as collect_cache
 from kcl_xlsx.intake import entries
 from kcl_xlsx.intake.entries import file_sha256, walk
-from kcl_xlsx.collect.ledger import Ledger, now_iso, pack_rows, submission_from_row
+from kcl_xlsx.collect.ledger import Ledger, now_iso, pack_rows, read_columns, rows_from_json, submission_from_row
 from kcl_xlsx.spec.roster import Roster, name_key
 from kcl_xlsx.collect.order import newest_key, norm_time
-from kcl_xlsx.collect.row_block import Block, LazyRows, block_of, empty_block, shared
+from kcl_xlsx.collect.row_block import (Block, LazyRows, block_of, empty_block, pack_block, shared, shared_submission,
+                                       unpack_block)
 from kcl_xlsx.collect.result import (STATUS_CLASSIFICATION, Change, ChangeKind, CheckStatus, Classification,
                                      CollectResult, InboxFile, SchoolResult, SchoolStatus)
 
@@ -97,7 +100,7 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
     fp = collect_cache.fingerprint(inbox, okey, _roster_key(roster), deadline, as_of, out, write_summary, export,
                                    feedback, options.choices, *outputs_key)
     res = CollectResult(inbox, Path(out) if out else None, ledger_path, [], {}, roster, options.year, deadline,
-                        as_of=as_of, choices=options.choices, form=options.form, fingerprint=fp, started=t0,
+                        as_of=as_of, choices=options.choices, form=options.form, fingerprint=fp, started=t0, options_key=okey,
                         show_info=show_info)
     with Ledger(ledger_path) as led:
         record = collect_cache.recall(led, fp)
@@ -185,15 +188,22 @@ def _walk(inbox: Path, tmp: Path, options: CheckOptions) -> tuple[list[InboxFile
 
 
 def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectResult, form: Form) -> list[InboxFile]:
-    """Take every file the ledger already knows from it; return the files to parse."""
-    known, sizes = led.stat_index(okey), led.sizes(okey)
-    todo = []
+    """Take every file the ledger already knows from it; return the files to parse.  A known
+    file costs its small columns, never its rows: the summary's columns come from its block
+    (a ledger written before blocks gets each one built from the rows once, and kept)."""
+    known, sizes = led.known(okey), led.sizes(okey)
+    todo: list[InboxFile] = []
+    upgraded: list[tuple[int, bytes]] = []
+    damaged: dict[str, list[str]] = {kind: [] for kind in _DAMAGED}
     for f in files:
-        rowid = known.get((f.rel, f.size, f.mtime_ns))
-        if rowid is not None:
-            row = led.row(rowid)
+        row = known.get((f.rel, f.size, f.mtime_ns))
+        if row is not None:
+            got = _cached(row, led, form, upgraded, damaged)
+            if got is None:  # neither its block nor its rows can be read: check the file again
+                todo.append(f)
+                continue
             f.sha256, f.source = row["sha256"], "cached"
-            _keep(f, submission_from_row(row), led, okey, form)
+            _keep(f, got[0], led, okey, got[1], row["rowid"], form)
             res.cached += 1
             continue
         if f.size not in sizes:
@@ -202,24 +212,76 @@ def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectRes
         f.sha256 = file_sha256(f.path)
         row = led.by_sha(f.sha256, okey)
         if row is not None:
+            got = _cached(row, led, form, upgraded, damaged, f.rel)
+            if got is None:
+                todo.append(f)
+                continue
             f.source = "same_hash"
-            sub = submission_from_row(row, f.rel)
+            sub, block = got
             sub.size = f.size
             # taken from the ledger under a new name/mtime: recorded under it at once
-            led.record_many([(sub, f.rel, f.size, f.mtime_ns, row["rows_json"])], okey)
-            _keep(f, sub, led, okey, form)
+            led.record_many([(sub, f.rel, f.size, f.mtime_ns, row["rows_json"],
+                              row["block"] if block is None else pack_block(block))], okey)
+            _keep(f, sub, led, okey, block, row["rowid"], form)
             res.same_hash += 1
             continue
         todo.append(f)
+    if upgraded:
+        led.set_blocks(upgraded)
+    res.warnings += [_DAMAGED[kind].format(n=len(paths), first=paths[0]) for kind, paths in damaged.items() if paths]
     return todo
 
 
-def _keep(f: InboxFile, sub: Submission, led: Ledger, okey: str, form: Form, block: Block | None = None) -> None:
-    """Hold the file's result for the rest of the run: its rows compactly, the full rows
-    left in the ledger."""
-    f.block = shared(block if block is not None else block_of(sub.rows, form.roles))
-    count = len(f.block["row"])
-    sub.rows = LazyRows(str(led.path), f.rel, sub.sha256, okey, count)  # type: ignore[assignment]
+def _cached(row, led: Ledger, form: Form, upgraded: list[tuple[int, bytes]],
+            damaged: dict[str, list[str]], display: str | None = None) -> tuple[Submission, Block | None] | None:
+    """A known file's submission (rows left in the ledger) and block: None for the block
+    when the ledger has one (read only if the summary needs it, see :func:`_stored_block`).
+    A missing block (an earlier ledger) is built from the rows now and queued in
+    ``upgraded``; None when the record cannot be read at all (the file is checked again).
+    ``display``: the name the same bytes have in the inbox now."""
+    try:
+        sub = submission_from_row(row, display, rows=False)
+        if row["block"]:
+            return sub, None
+        packed = pack_block(block_of(rows_from_json(led.row(row["rowid"])["rows_json"]), form.roles))
+        upgraded.append((row["rowid"], packed))
+        return sub, unpack_block(packed)  # as every run reads it: the same values whatever the path
+    except (ValueError, TypeError, KeyError, AttributeError, zlib.error):  # damaged JSON or zlib stream
+        damaged["record"].append(row["path"])
+        return None
+
+
+def _stored_block(ledger_path: str, rowid: int, form: Form) -> Block:
+    """The block of a ledger row, read when needed; a damaged one is rebuilt from the rows
+    (both unreadable: no rows, and the file's figures are missing from this summary only if
+    its full record is damaged too, which the run reported when it read the record)."""
+    block_bytes, rows_json = read_columns(ledger_path, rowid, ("block", "rows_json"))
+    block = unpack_block(block_bytes)
+    if block is None:
+        try:
+            block = unpack_block(pack_block(block_of(rows_from_json(rows_json), form.roles)))
+        except (ValueError, TypeError, KeyError, zlib.error):
+            block = empty_block()
+    return shared(block)
+
+
+_DAMAGED = {  # what a run says once about damaged ledger records, with how many and the first
+    "record": "bản ghi của {n} tệp trong sổ theo dõi bị hỏng (đầu tiên: {first}), đã đọc lại các tệp / "
+              "damaged ledger records, the files were checked again",
+}
+
+
+def _keep(f: InboxFile, sub: Submission, led: Ledger, okey: str, block: Block | None, rowid: int | None = None,
+          form: Form | None = None, fresh: bool = False) -> None:
+    """Hold the file's result for the rest of the run: its rows compactly (or, for a block
+    still in the ledger, the means to read it), the full rows left in the ledger, its
+    repeated texts shared (``fresh``: it came from a worker, see row_block.shared_submission)."""
+    sub = shared_submission(sub, fresh)
+    if block is not None:
+        f.block = shared(block)
+    else:
+        f.block_loader = functools.partial(_stored_block, str(led.path), rowid, form)
+    sub.rows = LazyRows(str(led.path), f.rel, sub.sha256, okey, len(block["row"]) if block else None)  # type: ignore[assignment]
     f.sub = sub
 
 
@@ -243,9 +305,9 @@ def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: 
     done = 0
 
     def flush() -> None:
-        led.record_many([(p.sub, f.rel, f.size, f.mtime_ns, p.rows_json) for f, p in batch], okey)
+        led.record_many([(p.sub, f.rel, f.size, f.mtime_ns, p.rows_json, p.block) for f, p in batch], okey)
         for f, p in batch:
-            _keep(f, p.sub, led, okey, sources_of(options).form, p.block)
+            _keep(f, p.sub, led, okey, unpack_block(p.block) or empty_block(), fresh=True)
         batch.clear()
 
     for f, parsed in results:
@@ -266,25 +328,27 @@ def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: 
 @dataclasses.dataclass
 class Parsed:
     """What a worker sends back for one file: the submission without its rows, the rows as
-    the ledger stores them, and the columns the summary needs (all cheap to send)."""
+    the ledger stores them, and the columns the summary needs (all cheap to send).  The
+    block travels packed, as the ledger stores it, and the run reads it back from those
+    bytes: a fresh run and a re-run from the ledger see the very same values."""
 
     sub: Submission
     rows_json: bytes  # ledger.pack_rows: sent through the pipe and into SQLite as they are
-    block: Block
+    block: bytes  # row_block.pack_block
 
 
 def check_for_ledger(item: tuple[str, CheckOptions, str]) -> Parsed:
     """Check one file (in a worker process) and shape the result for the ledger."""
     path, options, display = item
     sub = check_path(path, options, display)
-    parsed = Parsed(sub, pack_rows(sub.rows), block_of(sub.rows, sources_of(options).form.roles))
+    parsed = Parsed(sub, pack_rows(sub.rows), pack_block(block_of(sub.rows, sources_of(options).form.roles)))
     sub.rows = []
     return parsed
 
 
 def _parsed(got: Parsed | Submission) -> Parsed:
     # a file whose worker crashed or hung comes back as a bare Submission
-    return got if isinstance(got, Parsed) else Parsed(got, b"[]", empty_block())
+    return got if isinstance(got, Parsed) else Parsed(got, b"[]", pack_block(empty_block()))
 
 
 # --------------------------------------------------------------------------- classification

@@ -45,6 +45,8 @@ def print_result(console: Console, res: CollectResult) -> None:
         console.print(line, markup=False)
     for line in res.advice:
         console.print(f"Chú ý: {line}", markup=False)
+    for line in res.warnings:
+        console.print(f"Cảnh báo: {line}", markup=False)
     if res.unchanged:
         console.print(f"Hộp thư không thay đổi từ lần trước: giữ nguyên các kết quả ({res.seconds:.1f} s).",
                       markup=False)

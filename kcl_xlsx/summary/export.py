@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from kcl_xlsx.base.memory import release_freed_memory
 from kcl_xlsx.base.output import cannot_write, replace_keeping_backup, temporary_beside
 from kcl_xlsx.summary.labels import label_columns
 from kcl_xlsx.summary.fast_sheet import NonFiniteNumber
@@ -48,6 +49,7 @@ def export(data: SummaryData, out_dir: Path) -> list[Path]:
             _replace(csv_tmp, csv_path)
             _replace(parquet_tmp, parquet_path)
         written += [csv_path, parquet_path]
+        release_freed_memory()  # the table's Arrow chunks (base/memory.py)
     return written
 
 

@@ -22,6 +22,7 @@ from workbook_templates.catalog import load_catalog
 from workbook_templates.form import load_form
 
 from kcl_xlsx.spec.vocab import ChangeKind, CheckStatus, Match, Section, SourceKind, Vocab
+from kcl_xlsx.summary.columns import KEEP, per_distinct
 
 
 @lru_cache(maxsize=8)
@@ -91,8 +92,8 @@ def codes_of(df: pd.DataFrame, form: str | None = None, file_status: bool = Fals
 
 
 def _mapper(mapping: Mapping[str, str]) -> Callable[[pd.Series], pd.Series]:
-    return lambda s: pd.Series([mapping.get(v, v) if isinstance(v, str) else v for v in s], index=s.index,
-                               dtype=object)
+    return lambda s: pd.Series(per_distinct(s, lambda v: mapping.get(v, v) if isinstance(v, str) else v, KEEP),
+                               index=s.index, dtype=object)
 
 
 def label_columns(df: pd.DataFrame, form: str | None = None, file_status: bool = False) -> pd.DataFrame:

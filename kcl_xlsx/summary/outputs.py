@@ -8,11 +8,16 @@ reading the same frames.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
+from kcl_xlsx.base.memory import release_freed_memory
 from kcl_xlsx.collect.result import CollectResult
-from kcl_xlsx.summary.tables import SummaryData, build_summary
+from workbook_templates.form import load_form
+
+from kcl_xlsx.summary.rows_cache import RowsCache
+from kcl_xlsx.summary.tables import SummaryData, summarise, tables_from_collect
 from kcl_xlsx.summary import workbook
 from kcl_xlsx.summary.workbook import DETAIL_LIMIT
 
@@ -34,6 +39,7 @@ def write_outputs(data: SummaryData, out: Path | None, export: Path | None, *, d
     if out is not None:
         t = time.perf_counter()
         done.backup = write_summary(data, Path(out), detail_limit=detail_limit, detail_note=detail_note)
+        release_freed_memory()
         done.seconds["workbook"] = time.perf_counter() - t
     if export is not None:
         t = time.perf_counter()
@@ -47,10 +53,16 @@ def summarise_collect(res: CollectResult, out: Path | None, export: Path | None)
     written (the earlier summary's backup name, the exported files, the seconds) goes into
     ``res``."""
     t = time.perf_counter()
-    data = build_summary(res, res.form)
-    res.timings["pivots"] = time.perf_counter() - t
-    for f in res.files:  # the summary's frames hold the rows now; the blocks would double the peak
+    key = json.dumps([res.options_key, load_form(res.form).summary_columns])
+    # the blocks are let go as the rows table takes their rows: they would add to the peak
+    tables = tables_from_collect(res, res.form, RowsCache(res.ledger_path, key, res.warnings), release=True)
+    for f in res.files:  # and those of the files not summarised (superseded, with errors)
         f.block = None
+    release_freed_memory()  # the blocks, and the lists the rows table was built from (base/memory.py)
+    data = summarise(tables)
+    del tables
+    release_freed_memory()  # the blocks and the pivots' temporaries (see base/memory.py)
+    res.timings["pivots"] = time.perf_counter() - t
     limit = workbook.DETAIL_LIMIT  # read now, not at import: a test lowers it
     if export is None and out is not None and len(data.detail) > limit:
         export = Path(out).with_name(f"{Path(out).stem}-xuat-du-lieu")  # the detail must live somewhere

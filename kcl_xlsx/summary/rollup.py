@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,6 +26,7 @@ from workbook_templates.choices import load_choices
 from workbook_templates.errors import SpecError
 from workbook_templates.form import load_form
 
+from kcl_xlsx.base.memory import release_freed_memory
 from kcl_xlsx.base.text import number_text
 from kcl_xlsx.summary.export import RISKY_STARTS
 from kcl_xlsx.intake.preflight import Bounds, preflight
@@ -33,6 +35,7 @@ from kcl_xlsx.summary.tables import (CHANGE_COLUMNS, FILE_COLUMNS, ISSUE_COLUMNS
 from kcl_xlsx.summary.outputs import write_outputs
 from kcl_xlsx.summary.pdf import require_libreoffice, write_pdf
 from kcl_xlsx.spec.issues import Code, Issue
+from kcl_xlsx.summary.columns import KEEP, per_distinct
 from kcl_xlsx.summary.labels import codes_of
 from kcl_xlsx.summary.workbook import (EARLIER_HEADERS, HEADERS, S_CHANGES, S_DETAIL, S_FILES, S_ISSUES, S_MISSING,
                                        S_OVERVIEW, S_SCHOOL, TOTAL_LABELS, _h)
@@ -64,6 +67,7 @@ class RollupResult:
     backup: Path | None = None
     exported: list[Path] = dataclasses.field(default_factory=list)
     pdf: Path | None = None
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)  # seconds per stage, for benchmarks
 
 
 def rollup(inputs: list[Path], out: Path | None, *, export: Path | None = None, as_of: dt.date | None = None,
@@ -76,15 +80,23 @@ def rollup(inputs: list[Path], out: Path | None, *, export: Path | None = None, 
     if not inputs:
         raise SpecError("rollup", "cần ít nhất một tệp tổng hợp hoặc thư mục xuất dữ liệu",
                         "give at least one summary workbook or export folder")
+    t = time.perf_counter()
     paths = [Path(p) for p in inputs]
     offices = [Office(label, read_input(p)) for p, label in zip(paths, _labels(paths))]
+    timings = {"read": time.perf_counter() - t}
     tables = combine(offices, as_of or dt.date.today(), choices)
+    release_freed_memory()  # the offices' rows, now concatenated (see base/memory.py)
     tables.sources = tuple((f"Đầu vào {n}" if len(paths) > 1 else "Đầu vào", str(p)) for n, p in enumerate(paths, 1))
     tables.show_info = show_info
-    res = RollupResult(offices, tables, out)
+    res = RollupResult(offices, tables, out, timings=timings)
+    timings["combine"] = time.perf_counter() - t - timings["read"]
+    t = time.perf_counter()
     data = summarise(tables)
+    release_freed_memory()
+    timings["pivots"] = time.perf_counter() - t
     written = write_outputs(data, Path(out) if out is not None else None, Path(export) if export is not None else None)
     res.backup, res.exported = written.backup, written.exported
+    timings.update(written.seconds)
     if pdf and out is not None:
         res.pdf = write_pdf(Path(out))
     return res
@@ -268,18 +280,20 @@ def _typed(df: pd.DataFrame | None, columns: list[str], source: Any = "") -> pd.
         elif col in INT_COLUMNS:
             df[col] = pd.to_numeric(df[col].replace("", 0), errors="coerce").fillna(0).astype(int)
         elif col in ("start_month", "end_month"):
-            df[col] = pd.array([parse_month_text(v) for v in df[col]], dtype="Int64")
-        else:
-            df[col] = [_text(v) for v in df[col]]
+            df[col] = pd.array(per_distinct(df[col], parse_month_text), dtype="Int64")
+        else:  # once per distinct value: 1.8 million cells of a national roll-up hold a few thousand
+            df[col] = pd.Series(per_distinct(df[col], _text, ""), index=df.index, dtype=object)
     return df.reset_index(drop=True)
 
 
 def _finite(values: pd.Series, col: str, source: Any) -> pd.Series:
     numbers = pd.to_numeric(values.replace("", 0), errors="coerce")
-    written_nan = numbers.isna() & values.map(lambda v: isinstance(v, float) or str(v).strip().casefold() in _NAN_TEXT)
-    bad = numbers.isin([np.inf, -np.inf]) | written_nan
+    bad = numbers.isin([np.inf, -np.inf]).to_numpy().copy()  # writable: the written NaNs are added below
+    for n in numbers.isna().to_numpy().nonzero()[0]:  # only these can be a written NaN: the rest are numbers
+        v = values.iloc[n]
+        bad[n] = isinstance(v, float) or str(v).strip().casefold() in _NAN_TEXT
     if bad.any():
-        n = int(bad.to_numpy().nonzero()[0][0])
+        n = int(bad.nonzero()[0][0])
         raise SpecError(source or "rollup", f"dòng {n + 2}, cột {col}: giá trị '{values.iloc[n]}' không phải số hữu hạn; "
                                             "không cộng được (chạy lại kcl-xlsx collect cho đơn vị đó)",
                         f"row {n + 2}, column {col}: not a finite number")
@@ -322,17 +336,19 @@ def combine(offices: list[Office], as_of: dt.date, choices: str | None = None) -
         seen.update({code: o.label for code in mine["school_code"]})
         kept = set(mine["school_code"])
         prefix = _prefixer(o.label)
-        rows.append(_unit_or(t.rows[t.rows["school_code"].isin(kept)], o.label).assign(
-            source_file=lambda d: d["source_file"].map(prefix)))
-        schools.append(_unit_or(mine, o.label).assign(source_file=lambda d: d["source_file"].map(prefix)))
-        issues.append(t.issues.assign(file=t.issues["file"].map(prefix)))
-        files.append(t.files.assign(file=t.files["file"].map(prefix)))
-        changes.append(t.changes.assign(file=t.changes["file"].map(prefix), previous=t.changes["previous"].map(prefix)))
+        mine_rows = t.rows if len(kept) == t.schools["school_code"].nunique() else t.rows[t.rows["school_code"].isin(kept)]
+        rows.append(_unit_or(mine_rows, o.label).assign(source_file=lambda d: prefix(d["source_file"])))
+        t.rows = t.rows.iloc[0:0].copy()  # (a copy: an empty view would keep them) the office's rows live on in ``rows`` only: one copy of a nation's at a time
+        del mine_rows
+        schools.append(_unit_or(mine, o.label).assign(source_file=lambda d: prefix(d["source_file"])))
+        issues.append(t.issues.assign(file=prefix(t.issues["file"])))
+        files.append(t.files.assign(file=prefix(t.files["file"])))
+        changes.append(t.changes.assign(file=prefix(t.changes["file"]), previous=prefix(t.changes["previous"])))
     contact = tuple(dict.fromkeys(c for o in offices for c in o.tables.contact_headers))
     issue_rows = pd.DataFrame.from_records(
         [("", i.value, i.severity.value, i.code, "", "", i.value, i.message, i.hint, "") for i in duplicates],
         columns=ISSUE_COLUMNS)
-    all_rows = _concat(rows, ROW_COLUMNS)
+    all_rows = _concat(rows, ROW_COLUMNS, consume=True)
     all_rows["progress"] = progress_column(all_rows["status"], all_rows["end_month"], as_of, load_choices(choices))
     expected = sum(o.tables.expected or 0 for o in offices) - len(duplicates)
     return Tables(all_rows, _concat(schools, SCHOOL_COLUMNS + list(contact)).fillna({c: "" for c in contact}),
@@ -342,18 +358,46 @@ def combine(offices: list[Office], as_of: dt.date, choices: str | None = None) -
                   extra_overview=(("Số đơn vị được tổng hợp", len(offices)),), as_of=as_of)
 
 
-def _prefixer(label: str) -> Callable[[str], str]:
-    return lambda name: f"{label}/{name}" if name else name
+def _prefixer(label: str) -> Callable[[pd.Series], pd.Series]:
+    """File names as the province's summary shows them: under the office's label."""
+    return lambda names: pd.Series(per_distinct(names, lambda name: f"{label}/{name}" if name else name, KEEP),
+                                   index=names.index, dtype=object)
 
 
 def _unit_or(df: pd.DataFrame, label: str) -> pd.DataFrame:
     """A school without a unit belongs to the office whose summary listed it."""
-    return df.assign(unit=[u or label for u in df["unit"]])
+    return df.assign(unit=pd.Series(per_distinct(df["unit"], lambda u: u or label, label), index=df.index,
+                                    dtype=object))
 
 
-def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    if not frames:
+def _concat(frames: list[pd.DataFrame], columns: list[str], consume: bool = False) -> pd.DataFrame:
+    """The frames one after the other.  ``consume``: the frames are taken out of the list
+    (the caller keeps no other reference) and copied column by column, each piece dropped
+    once copied, so that a national roll-up's 1.8 million rows are held once and a column,
+    not twice.  A frame's columns share one 2-D block, freed only with its last column:
+    each frame is first split into columns of its own (one frame's worth extra at a time)."""
+    live = [f for f in frames if len(f)]
+    if not live:
         return _empty(columns).astype({c: t for c, t in (("budget_min_mvnd", float), ("budget_max_mvnd", float))
                                        if c in columns})
-    return pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    if not consume or any(c not in f.columns for f in live for c in columns):
+        return pd.concat([f.reindex(columns=columns) for f in live], ignore_index=True)
+    del live
+    pieces = []
+    while frames:
+        f = frames.pop(0)
+        if len(f):
+            pieces.append({c: (f[c].array.copy(), f[c].dtype) for c in columns})
+        del f
+        release_freed_memory()  # base/memory.py
+    out = {}
+    for c in columns:
+        # dtype given: pandas would read an object column of text as its own string type (a copy)
+        out[c] = pd.concat([pd.Series(*_as_array(p.pop(c))) for p in pieces], ignore_index=True)
+        release_freed_memory()
+    return pd.DataFrame(out, copy=False)  # no second copy of the rows
+
+
+def _as_array(piece: tuple) -> tuple:
+    array, dtype = piece
+    return (array.to_numpy() if dtype == object else array), None, dtype

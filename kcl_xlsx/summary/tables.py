@@ -28,6 +28,8 @@ from kcl_xlsx.collect.result import CollectResult, InboxFile
 from kcl_xlsx.spec.freetext import fold
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.vocab import Classification, Progress, SchoolStatus
+from kcl_xlsx.summary.columns import per_distinct
+from kcl_xlsx.summary.rows_cache import PLAN
 
 # The rows table (also the export's rows.csv): one row per action of an accepted plan.
 # start_month/end_month are month ordinals (year * 12 + month - 1) here and "YYYY-MM" text
@@ -126,9 +128,7 @@ def month_text(ordinal: Any) -> str:
 def months_text(ordinals: pd.Series) -> pd.Series:
     """:func:`month_text` of a whole column, worked out once per distinct month (a
     district's 400,000 rows hold a few dozen months)."""
-    codes, months = pd.factorize(ordinals)  # a missing month is code -1: the "" at the end
-    texts = np.array([month_text(m) for m in months] + [""], dtype=object)
-    return pd.Series(texts[codes], index=ordinals.index, dtype=object)
+    return pd.Series(per_distinct(ordinals, month_text, ""), index=ordinals.index, dtype=object)
 
 
 def parse_month_text(text: Any) -> int | None:
@@ -176,10 +176,13 @@ def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, cho
 # --------------------------------------------------------------------------- stage 1: tables
 
 
-def tables_from_collect(res: CollectResult, form: str | None = None) -> Tables:
+def tables_from_collect(res: CollectResult, form: str | None = None, cache: Any = None,
+                        release: bool = False) -> Tables:
+    """``cache``: the run's rows cache (rows_cache.RowsCache), or None to build every row;
+    ``release``: the files' blocks are let go as their rows are taken (see _rows_frame)."""
     choices = load_choices(res.choices)
     dropped: list[tuple] = []
-    rows = _rows_frame(res, load_form(form).summary_columns, dropped)
+    rows = _rows_frame(res, load_form(form).summary_columns, dropped, cache, release)
     rows["progress"] = progress_column(rows["status"], rows["end_month"], res.as_of, choices)
     sources = (("Hộp thư", str(res.inbox)),
                ("Danh sách trường", res.roster.source if res.roster else "(không có danh sách trường)"),
@@ -196,46 +199,96 @@ def tables_from_collect(res: CollectResult, form: str | None = None) -> Tables:
                   show_info=bool(getattr(res, "show_info", False)))
 
 
+# The rows table's columns that come from a plan itself (its block), and those that come
+# from its school and file (the same for all of a plan's rows).  Only the first kind is kept
+# in the rows cache (summary/rows_cache.py): a school renamed in the roster, a file renamed,
+# change the second kind and are applied afresh every run.
+CONTEXT_COLUMNS = ("school_code", "school_name", "unit", "level", "framework", "year", "source_file", "source_sheet")
+PLAN_COLUMNS = tuple(c for c in ROW_COLUMNS if c not in CONTEXT_COLUMNS and c != "progress")
+# Text stays object dtype: the values are shared str objects (one per distinct label), 8
+# bytes a cell, where pandas' own string type would copy every one of them.
+_NUMBER_DTYPES = {"budget_min_mvnd": "float64", "budget_max_mvnd": "float64", "source_row": "int64",
+                  "start_month": "Int64", "end_month": "Int64"}
+
+
 def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...],
-                dropped: list[tuple] | None = None) -> pd.DataFrame:
+                dropped: list[tuple] | None = None, cache: Any = None, release: bool = False) -> pd.DataFrame:
     """``dropped`` receives (file, school, sheet, row, value) of every budget that is not a
     finite number (counted as 0): the check never accepts one, so only a ledger written
-    before it refused them (issue 14) can hold one."""
-    # built column by column from each accepted file's compact block: a dict per row costs
-    # ~1 KB, 400 MB at province scale
-    cols: dict[str, list] = {c: [] for c in ROW_COLUMNS if c != "progress"}
+    before it refused them (issue 14) can hold one.  ``cache``: a :class:`RowsCache`, whose
+    stored plans are taken as they are; only the others are built from their blocks.
+    ``release``: each plan's block is let go once its rows are taken (the run needs it no
+    more; a nation's 45,000 blocks would otherwise be held beside its 1.8 million rows)."""
+    plans = [(s, s.accepted) for s in res.schools.values() if s.accepted is not None]
+    stored = cache.stored() if cache is not None else None
+    stored_n = stored.groupby(PLAN, sort=False).size().to_dict() if stored is not None else {}
+    # built column by column from each new plan's compact block: a dict per row costs ~1 KB,
+    # 400 MB at province scale
+    cols: dict[str, list] = {c: [] for c in (PLAN, *PLAN_COLUMNS)}
+    counts, uncacheable = [], set()
+    for s, f in plans:
+        key = f.sub.sha256
+        if key in stored_n:
+            counts.append(stored_n[key])
+            continue
+        b = f.plan_block()
+        if b is None:
+            counts.append(0)
+            continue
+        before = len(dropped) if dropped is not None else 0
+        counts.append(_plan_columns(cols, b, summary_columns, dropped, (f.rel, s.code, f.sub.sheet)))
+        if release:
+            f.block = None
+        cols[PLAN].extend([key] * counts[-1])
+        if dropped is not None and len(dropped) > before:
+            uncacheable.add(key)  # its "dropped" lines come from the block: never stored
+    # column by column, each list let go once it is an array; no consolidating copy
+    fresh = pd.DataFrame({k: pd.Series(cols.pop(k), dtype=_NUMBER_DTYPES.get(k, object)) for k in list(cols)},
+                         copy=False)
+    order = {f.sub.sha256: n for n, (_s, f) in enumerate(plans)}
+    table, changed = fresh, True
+    if stored is not None:
+        kept = stored[stored[PLAN].isin(order)]
+        changed = bool(len(fresh)) or len(kept) != len(stored)
+        table = pd.concat([kept, fresh], ignore_index=True) if len(kept) else fresh
+        # plans in school order, each plan's rows in their order (the sort is stable)
+        table = table.iloc[np.argsort(table[PLAN].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
+    if cache is not None and changed:
+        cache.store(table[~table[PLAN].isin(uncacheable)] if uncacheable else table)
+    context = {
+        "school_code": [s.code for s, _f in plans],
+        "school_name": [s.name or f.sub.school_name for s, f in plans],
+        "unit": [s.unit or f.sub.identity.get("unit", "") for s, f in plans],
+        "level": [f.sub.level or s.level for s, f in plans],
+        "framework": [f.sub.framework for _s, f in plans], "year": [f.sub.year for _s, f in plans],
+        "source_file": [f.rel for _s, f in plans], "source_sheet": [f.sub.sheet for _s, f in plans],
+    }
+    repeat = np.asarray(counts, dtype=np.int64)
+    for name, values in context.items():
+        table[name] = pd.Series(np.repeat(np.array(values + [None], dtype=object)[:-1], repeat), dtype=object)
+    return table[[c for c in ROW_COLUMNS if c != "progress"]]
 
+
+def _plan_columns(cols: dict[str, list], b: dict, summary_columns: tuple[tuple[str, str], ...],
+                  dropped: list[tuple] | None, where: tuple[str, str, str]) -> int:
+    """Append one plan's block to ``cols`` (the plan columns); returns its number of rows.
+    ``where``: (file, school, sheet) for the ``dropped`` lines."""
     def blank(values) -> list:
         return [v if v is not None else "" for v in values]
 
-    for s in res.schools.values():
-        f = s.accepted
-        if f is None or f.block is None:
-            continue
-        sub, b = f.sub, f.block
-        n = len(b["row"])
-        for key, value in (("school_code", s.code), ("school_name", s.name or sub.school_name),
-                           ("unit", s.unit or sub.identity.get("unit", "")), ("level", sub.level or s.level),
-                           ("framework", sub.framework), ("year", sub.year), ("source_file", f.rel),
-                           ("source_sheet", sub.sheet)):
-            cols[key].extend([value] * n)
-        cols["standard"].extend(std or muc or "" for std, muc in zip(b["standard"], b["level"]))
-        for key, column in (("section", "section"), ("criterion", "criterion_code"), *summary_columns):
-            cols[key].extend(blank(b[column]))
-        for column, name in (("budget_min_mvnd", "budget_min"), ("budget_max_mvnd", "budget_max")):
-            numbers = list(map(_num, b[name]))
-            if dropped is not None and any(x is None for x in numbers):
-                dropped.extend((f.rel, s.code, sub.sheet, r, v) for r, v, x in zip(b["row"], b[name], numbers)
-                               if x is None and name == "budget_max")  # one line per cell, not per column
-            cols[column].extend(0.0 if x is None else x for x in numbers)
-        cols["source_row"].extend(b["row"])
-        cols["start_month"].extend(b["start_month"])
-        cols["end_month"].extend(b["end_month"])
-    # Text stays object dtype: the values are shared str objects (one per distinct label),
-    # 8 bytes a cell, where pandas' own string type would copy every one of them.
-    numbers = {"budget_min_mvnd": "float64", "source_row": "int64", "start_month": "Int64", "end_month": "Int64"}
-    numbers["budget_max_mvnd"] = "float64"
-    return pd.DataFrame({k: pd.Series(v, dtype=numbers.get(k, object)) for k, v in cols.items()})
+    cols["standard"].extend(std or muc or "" for std, muc in zip(b["standard"], b["level"]))
+    for key, column in (("section", "section"), ("criterion", "criterion_code"), *summary_columns):
+        cols[key].extend(blank(b[column]))
+    for column, name in (("budget_min_mvnd", "budget_min"), ("budget_max_mvnd", "budget_max")):
+        numbers = list(map(_num, b[name]))
+        if dropped is not None and any(x is None for x in numbers):
+            dropped.extend((*where, r, v) for r, v, x in zip(b["row"], b[name], numbers)
+                           if x is None and name == "budget_max")  # one line per cell, not per column
+        cols[column].extend(0.0 if x is None else x for x in numbers)
+    cols["source_row"].extend(b["row"])
+    cols["start_month"].extend(b["start_month"])
+    cols["end_month"].extend(b["end_month"])
+    return len(b["row"])
 
 
 def _num(x: Any) -> float | None:

@@ -1,0 +1,131 @@
+"""The summary's rows of every accepted plan, kept beside the ledger between collect runs.
+
+A daily re-run at 10,000 plans spent most of its time turning each plan's stored columns
+back into the 400,000-row table the pivots are computed from (decoding, interning, a Python
+loop per plan): issue 15 measured 7.5 s of a 15.7 s re-run.  This file keeps that table's
+per-plan part (the columns that come from the plan itself, not from its school or file
+name) as one Arrow IPC file, text dictionary-encoded, one group of rows per plan keyed by
+the plan's content hash.  A run reads it back in a few hundred milliseconds, keeps the
+plans still accepted and builds only the new ones from their blocks.
+
+The file is a cache, never a source of truth: it is written after the tables are built,
+atomically; its metadata names a format and a key (the checks' options key and the form's
+summary columns), and a file of another format or key, or one that cannot be read, is
+ignored (with a warning line for a damaged one) and the table is built from the ledger.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kcl_xlsx.base.output import OutputError, temporary_beside
+
+FORMAT = 1
+PLAN = "plan"  # the key column: the plan's sha256
+_META = b"kcl-xlsx-summary-rows"
+
+
+class RowsCache:
+    """The cache of one collect run: ``stored()`` once, ``store(frame)`` when it changed.
+    ``key``: what the rows depend on besides each plan's bytes; ``warnings``: the run's."""
+
+    def __init__(self, ledger_path: Path, key: str, warnings: list[str]):
+        self.path, self.key, self.warnings = cache_path(ledger_path), key, warnings
+
+    def stored(self) -> pd.DataFrame | None:
+        return load(self.path, self.key, self.warnings)
+
+    def store(self, frame: pd.DataFrame) -> None:
+        save(self.path, self.key, frame)
+
+
+def cache_path(ledger_path: Path) -> Path:
+    ledger_path = Path(ledger_path)
+    return ledger_path.with_name(ledger_path.name + ".summary-rows.arrow")
+
+
+def load(path: Path, key: str, warnings: list[str]) -> pd.DataFrame | None:
+    """The stored rows (column PLAN first, then the plan columns as the summary builds them:
+    text as object, numbers as float64/int64/Int64), or None when there is no usable file.
+    A file that exists but cannot be read adds a line to ``warnings``."""
+    import pyarrow as pa
+
+    if not path.is_file():
+        return None
+    try:
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        meta = json.loads((table.schema.metadata or {}).get(_META, b"{}"))
+        if meta.get("format") != FORMAT or meta.get("key") != key:
+            return None  # written for other checks, form or format: not this run's rows
+        return pd.DataFrame({name: _column(table.column(name), meta["kinds"][name]) for name in table.column_names})
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+        warnings.append(f"{path}: bộ đệm các dòng tổng hợp bị hỏng ({type(exc).__name__}), đã dựng lại từ sổ theo dõi "
+                        "/ summary rows cache damaged, rebuilt from the ledger")
+        return None
+
+
+def save(path: Path, key: str, frame: pd.DataFrame) -> None:
+    """Write ``frame`` (PLAN + plan columns) atomically.  A cache that cannot be written
+    costs the next run time, never this run's outputs: an OSError is ignored."""
+    import pyarrow as pa
+
+    kinds = {name: _kind(frame[name]) for name in frame.columns}
+    arrays = [_arrow(frame[name], kinds[name]) for name in frame.columns]
+    meta = {_META: json.dumps({"format": FORMAT, "key": key, "kinds": kinds}).encode()}
+    table = pa.Table.from_arrays(arrays, names=list(frame.columns)).replace_schema_metadata(meta)
+    try:
+        with temporary_beside(path) as tmp:
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+            os.replace(tmp, path)
+    except (OSError, OutputError):  # a full disk, a read-only folder: the cache is optional
+        pass
+
+
+def _kind(series: pd.Series) -> str:
+    if isinstance(series.dtype, pd.Int64Dtype):
+        return "Int64"
+    if pd.api.types.is_float_dtype(series.dtype):
+        return "float64"
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return "int64"
+    return "text"
+
+
+def _arrow(series: pd.Series, kind: str):
+    """Text dictionary-encoded: a few hundred distinct labels among 400,000 cells."""
+    import pyarrow as pa
+
+    if kind == "text":  # encoded from pandas' codes: the 1.8 million texts of a nation are never copied
+        codes, labels = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+        return pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32(), mask=codes < 0),
+                                              pa.array(list(labels), type=pa.string()))
+    if kind == "Int64":
+        return pa.array(series.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True).cast(pa.int64())
+    return pa.array(series.to_numpy())
+
+
+def _column(chunked, kind: str):
+    """A stored column back as the summary builds it; text as object arrays whose values
+    are shared (one str per distinct label), as the blocks' interned labels are."""
+    import pyarrow as pa
+
+    if kind == "text":
+        if chunked.num_chunks == 0:
+            return pd.Series([], dtype=object)
+        combined = pa.chunked_array([c.cast(pa.dictionary(pa.int32(), pa.string())) for c in chunked.chunks])
+        combined = combined.unify_dictionaries().combine_chunks()
+        labels = np.array(combined.dictionary.to_pylist() + [None], dtype=object)
+        codes = combined.indices.fill_null(len(labels) - 1).to_numpy(zero_copy_only=False)
+        return pd.Series(labels[codes], dtype=object)
+    array = chunked.combine_chunks()
+    if kind == "Int64":
+        mask = array.is_null().to_numpy(zero_copy_only=False)
+        values = array.fill_null(0).to_numpy(zero_copy_only=False).astype("int64")
+        return pd.Series(pd.arrays.IntegerArray(values, mask))
+    return pd.Series(array.to_numpy(zero_copy_only=False), dtype=kind)
