@@ -153,7 +153,14 @@ def test_a_damaged_cache_is_rebuilt_with_a_warning_line(roster, new_plan, tmp_pa
     same(content(tmp_path / "o"), content(fresh))
 
 
-def test_a_ledger_written_before_blocks_is_used_and_upgraded(roster, tmp_path):
+# The rules revision the fixture ledger was written under (332af89); Word plans made it 3.
+FIXTURE_RULES = 2
+
+
+def test_a_ledger_written_before_blocks_is_used_and_upgraded(roster, tmp_path, monkeypatch):
+    """Under the rules it was written with, a schema-1 ledger's results are used as they are
+    and the ledger is upgraded (the rules revision itself is the subject of the next test)."""
+    monkeypatch.setattr(collect_run, "RULES_REVISION", FIXTURE_RULES)
     inbox = fixture_inbox(tmp_path)
     out = tmp_path / "o"
     out.mkdir()
@@ -169,3 +176,18 @@ def test_a_ledger_written_before_blocks_is_used_and_upgraded(roster, tmp_path):
     fresh = tmp_path / "fresh"
     run(inbox, fresh, roster)
     same(content(out), content(fresh))
+
+
+def test_an_old_ledger_under_newer_rules_is_checked_again_once(roster, tmp_path):
+    """A ledger written under an earlier rules revision (Word plans were then refused): its
+    files are checked again, once, and the next run takes them from the upgraded ledger."""
+    assert collect_run.RULES_REVISION > FIXTURE_RULES
+    inbox = fixture_inbox(tmp_path)
+    out = tmp_path / "o"
+    out.mkdir()
+    shutil.copy(FIXTURE / "kcl-ledger.sqlite", out / "kcl-ledger.sqlite")
+    first = run(inbox, out, roster)
+    assert first.parsed == 3 and first.cached == 0
+    (inbox / "new-day.txt").write_text("a note that is not a plan", encoding="utf-8")  # the inbox changed
+    second = run(inbox, out, roster)
+    assert second.cached == 3

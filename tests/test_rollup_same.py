@@ -20,4 +20,12 @@ def test_rollup_reproduces_the_earlier_rollup(tmp_path):
     for name in ("rows", "schools", "issues", "files"):
         got = pd.read_parquet(tmp_path / "xuat" / f"{name}.parquet")
         expected = pd.read_parquet(FIXTURE / "expected" / f"{name}.parquet")
-        pd.testing.assert_frame_equal(got, expected, check_dtype=True, obj=name)
+        # columns added since (files: source_kind after the code columns, its label after the
+        # labels, issue 13): the earlier ones are all there in their order (readers take
+        # columns by name); for these offices' exports, made before Word plans were read,
+        # the added ones are empty
+        added = [c for c in got.columns if c not in expected.columns]
+        assert [c for c in got.columns if c in expected.columns] == list(expected.columns), name
+        assert added == ([] if name != "files" else ["source_kind", "source_kind_label"]), (name, added)
+        assert all(got[c].fillna("").eq("").all() for c in added), name
+        pd.testing.assert_frame_equal(got[list(expected.columns)], expected, check_dtype=True, obj=name)
