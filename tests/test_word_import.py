@@ -53,6 +53,8 @@ def test_the_template_holds_the_word_plans_rows(seed_001):
     want = [(c, target, actions, lead, collab, start, end, funding, support, "Mức 4" if section == "muc4" else None)
             for c, target, actions, lead, collab, start, end, _lo, _hi, funding, support, _note, section in SEED_001_ROWS]
     assert got == want
+    # "Không" and no amount: a blank cost, as the template's guide asks (never a typed 0)
+    assert [r.values["budget"] for r in sub.rows] == [None] * len(SEED_001_ROWS)
 
 
 def test_the_header_block_fills_thong_tin(seed_001):

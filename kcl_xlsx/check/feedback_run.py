@@ -10,7 +10,7 @@ from macros_free_validation.report import Severity
 from kcl_xlsx.check.checker import Submission
 from kcl_xlsx.check.feedback import write_feedback
 from kcl_xlsx.base.output import check_writable_dir
-from kcl_xlsx.spec.vocab import CheckStatus
+from kcl_xlsx.spec.vocab import CheckStatus, SourceKind
 
 
 def feedback_name(sub: Submission, source: Path) -> str:
@@ -46,7 +46,7 @@ def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], ou
         status = sub.status if sub.status in (CheckStatus.VALID, CheckStatus.ERRORS) else CheckStatus.WRONG_TEMPLATE
         info = {"school_code": sub.school_code, "school_name": sub.school_name, "checked_at": stamp,
                 "unit": str(sub.identity.get("unit", "") or ""), "year": sub.year or ""}
-        if word is not None and sub.source_kind == "word":
+        if word is not None and sub.source_kind == SourceKind.WORD:
             written.append(word(sub, src, target))
             continue
         written.append(write_feedback(src, sub.issues, status, target, title_info=info, show_info=show_info))

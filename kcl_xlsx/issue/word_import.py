@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from macros_free_validation.report import Severity
 
 from kcl_xlsx.base.output import OutputError, refuse_existing
 from kcl_xlsx.check.checker import CheckOptions, Submission, check_path
@@ -35,11 +36,10 @@ from kcl_xlsx.check.run import check_many
 from kcl_xlsx.spec import identity as ident
 from kcl_xlsx.spec.plan_spec import Sources
 from kcl_xlsx.spec.roster import Roster, School, name_key
-from kcl_xlsx.spec.vocab import CheckStatus
+from kcl_xlsx.spec.vocab import CheckStatus, SourceKind
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.issue.template_build import Prefill
 
-WORD = "word"
 # Thông tin fields a Word plan's header can fill (the school's own, not the identity's)
 _HEADER_INFO = ("authority", "doc_number", "place", "date", "signer", "preparer", "position")
 
@@ -132,10 +132,10 @@ def prefilled_template(word: Submission, options: CheckOptions, *, roster: Roste
 
 
 def _require_word_plan(word: Submission) -> None:
-    if word.source_kind != WORD:
+    if word.source_kind != SourceKind.WORD:
         raise WordImportError(f"{word.file}: không phải kế hoạch viết bằng Word (.docx, .doc, .odt) / not a Word plan")
     if word.status not in (CheckStatus.VALID, CheckStatus.ERRORS) or not word.rows:
-        first = next((i.message for i in word.issues if i.severity.value == "error"), "")
+        first = next((i.message for i in word.issues if i.severity == Severity.ERROR), "")
         raise WordImportError(f"{word.file}: không đọc được bảng kế hoạch{': ' + first if first else ''} / "
                            "no plan table could be read")
 
@@ -164,22 +164,20 @@ def _template_row(values: dict[str, Any], derived: dict[str, Any], form) -> dict
     text = derived.get("budget_text")
     if low is not None and high is not None and low != high and isinstance(text, str) and text:
         row[budget] = text
+    elif row.get(budget) == 0:
+        del row[budget]  # "Không": the template's way is a blank cost (its guide, Bước 3)
     for f in form.derived:  # shown by the template's own formula
         row.pop(f.key, None)
     return row
 
 
-_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-
-
 def _info_value(key: str, value: Any) -> Any:
+    """A Thông tin value: the reader's date (YYYY-MM-DD) as a date cell, anything else as text."""
     if key == "date" and isinstance(value, str):
-        m = _ISO_DATE.fullmatch(value.strip())
-        if m:
-            try:
-                return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
-                return value
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return value
     return value
 
 

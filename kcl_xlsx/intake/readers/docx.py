@@ -62,13 +62,14 @@ from workbook_templates.catalog import Catalog
 from workbook_templates.form import Form
 
 from kcl_xlsx.spec.freetext import clean, fold
+from kcl_xlsx.spec.vocab import SourceKind
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.intake.package_meta import read_meta
 from kcl_xlsx.intake.readers.word_grid import W_P, Table, paragraph_text, paragraphs, tables
 from kcl_xlsx.intake.readers.word_identity import document_info
 from kcl_xlsx.intake.readers.xlsx import RawPlan, RawRow, norm_header
 
-SOURCE_KIND = "word"
+SOURCE_KIND = SourceKind.WORD.value  # the vocabulary's code (labels.yaml: "Word")
 NUMBER = "#"  # the row-number column (TT): not a field
 
 
