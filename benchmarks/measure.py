@@ -94,5 +94,8 @@ def own_maxrss() -> dict[str, float]:
     """For the child to report: its own peak and its largest child's (MiB)."""
     import resource
 
-    return {"self_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return {"self_maxrss_mib": me.ru_maxrss / 1024,
+            "children_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            # the main process's CPU time: steadier than wall time on a shared machine
+            "self_cpu_s": round(me.ru_utime + me.ru_stime, 2)}

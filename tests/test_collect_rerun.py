@@ -22,7 +22,7 @@ from kcl_xlsx.demo import fill_plan, set_saved_time
 from kcl_xlsx.issue.issuing import TemplateFactory
 from kcl_xlsx.spec.roster import load_roster
 from kcl_xlsx.spec.sample_plans import plan_rows
-from kcl_xlsx.summary.rows_cache import RowsCache, cache_path
+from kcl_xlsx.summary.rows_cache import PLAN, RowsCache, cache_path, load
 
 YEAR = "2025-2026"
 FIXTURE = Path(__file__).parent / "fixtures" / "ledger-schema1"  # see tests/data/make_ledger_schema1.py
@@ -103,6 +103,19 @@ def test_rerun_after_a_new_file_gives_what_a_fresh_run_gives(roster, new_plan, t
     fresh = tmp_path / "fresh"
     run(inbox, fresh, roster)
     same(content(daily), content(fresh))
+    # the re-run stored its rows from the cache it read, the new plan's added: the same
+    # cache as a fresh run writes from scratch
+    pd.testing.assert_frame_equal(stored_rows(daily), stored_rows(fresh))
+    assert stored_rows(daily)[PLAN].nunique() == len(again.accepted) == 3
+
+
+def stored_rows(out_dir: Path) -> pd.DataFrame:
+    return load(cache_path(out_dir / "kcl-ledger.sqlite"), cache_key(out_dir), [])
+
+
+def cache_key(out_dir: Path) -> str:
+    with pa.memory_map(str(cache_path(out_dir / "kcl-ledger.sqlite"))) as source:
+        return json.loads(pa.ipc.open_file(source).schema.metadata[b"kcl-xlsx-summary-rows"])["key"]
 
 
 def test_the_rows_cache_is_used_and_another_options_key_does_not_use_it(roster, new_plan, tmp_path, monkeypatch):

@@ -10,6 +10,15 @@ import yaml
 
 from .errors import SpecError
 
+# libyaml's loader when PyYAML has it (its wheels do): the same data ten times faster, which
+# every command pays at start (the catalog and the forms: ~270 ms in Python, ~25 ms in C)
+SAFE_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with :data:`SAFE_LOADER`."""
+    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader, C or Python
+
 
 def read_yaml(path: str | Path | None, builtin: str) -> tuple[Any, str, bytes]:
     """Return (data, source name, raw bytes) of ``path``, or of the built-in file."""
@@ -22,7 +31,7 @@ def read_yaml(path: str | Path | None, builtin: str) -> tuple[Any, str, bytes]:
         except OSError as exc:
             raise SpecError(path, f"không đọc được tệp ({exc.strerror})", "cannot read file") from None
     try:
-        data = yaml.safe_load(raw.decode("utf-8"))
+        data = load_yaml(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise SpecError(source, "tệp không phải UTF-8", "file is not UTF-8") from None
     except yaml.YAMLError as exc:

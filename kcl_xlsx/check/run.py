@@ -23,16 +23,31 @@ def _check_item(item: tuple[str, CheckOptions, str]) -> Submission:
     return check_path(path, options, display)
 
 
+def worker_pool(options: CheckOptions, jobs: int | None = None,
+                func: Callable[[tuple[str, CheckOptions, str]], Any] = _check_item) -> WorkerPool:
+    """The pool :func:`check_many` checks with (not started: see WorkerPool.launch_missing)."""
+    setup = (give_sources, (options, sources_of(options)))
+    return WorkerPool(func, jobs=max(1, jobs or os.cpu_count() or 1), timeout_s=TIMEOUT_S, mem_bytes=MEMORY_BYTES,
+                      setup=setup)
+
+
 def check_many(items: list[tuple[Path, str]], options: CheckOptions, jobs: int | None = None,
                progress: Callable[[int], None] | None = None,
-               func: Callable[[tuple[str, CheckOptions, str]], Any] = _check_item) -> Iterator[tuple[Path, Any]]:
+               func: Callable[[tuple[str, CheckOptions, str]], Any] = _check_item,
+               pool: WorkerPool | None = None) -> Iterator[tuple[Path, Any]]:
     """Yield (path, submission) for each (path, display name), in completion order.
     ``func`` (a module-level function of (path, options, display name)) may return more
-    than the submission; a file whose worker crashed or hung gets a bare Submission."""
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(items) or 1))
+    than the submission; a file whose worker crashed or hung gets a bare Submission.
+    ``pool``: one made by :func:`worker_pool` for the same options and func, perhaps
+    already starting; it is closed at the end like the pool made here."""
+    if not items:
+        if pool is not None:
+            pool.close()
+        return
+    pool = pool or worker_pool(options, jobs, func)
+    pool.jobs = max(1, min(pool.jobs, len(items)))  # no more workers than files
     work = [(str(p), options, d) for p, d in items]
-    setup = (give_sources, (options, sources_of(options)))
-    with WorkerPool(func, jobs=jobs, timeout_s=TIMEOUT_S, mem_bytes=MEMORY_BYTES, setup=setup) as pool:
+    with pool:
         for item, outcome in pool.imap_unordered(work):
             path, _opts, display = item
             sub = outcome.value if outcome.ok else _crashed(display, outcome)

@@ -112,13 +112,16 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
         res.seconds = time.perf_counter() - t0
         return res
     tmp = Path(tempfile.mkdtemp(prefix="kcl-collect-"))
+    # a first worker starts (~0.5 s of imports) while this process walks the inbox and reads
+    # the ledger: a daily re-run with one new file no longer waits for it afterwards
+    pool = _early_pool(options, jobs)
     try:
         files, listed = _walk(inbox, tmp, options)
         with Ledger(ledger_path) as led:
             form = sources_of(options).form
             todo = _from_ledger(files, led, okey, res, form)
             res.timings["find"] = time.perf_counter() - t0
-            res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress)
+            res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress, pool)
             res.timings["check"] = time.perf_counter() - t0 - res.timings["find"]
             first_seen = led.collected_index(okey)
             for f in files:
@@ -127,12 +130,16 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
             res.files = sorted(files + listed, key=lambda f: f.rel)
             _classify(res, files, roster, deadline, form)
             res.advice = diagnose(res)
-            led.classify((f.rel, f.sub.sha256, okey, f.classification.value, f.school) for f in files if f.sub)
+            led.classify((f.rel, f.sub.sha256, okey, f.classification.value, f.school) for f in files
+                         if f.sub and f.recorded != (f.classification.value, f.school))
+            res.timings["classify"] = time.perf_counter() - t0 - res.timings["find"] - res.timings["check"]
         if feedback is not None:  # inside: zip members are readable only until the clean-up
             with_sub = [f for f in files if f.sub]
             res.feedback = write_feedback_files([f.sub for f in with_sub], [f.path for f in with_sub], Path(feedback),
                                                 show_info=show_info, word=word_feedback)
     finally:
+        if pool is not None:
+            pool.close()  # a no-op when the check used it (check_many closes it)
         shutil.rmtree(tmp, ignore_errors=True)
     res.seconds = time.perf_counter() - t0
     return res
@@ -157,8 +164,10 @@ def remember(res: CollectResult) -> None:
     """Record the finished run (its fingerprint, counts, schools, the outputs' hashes) so
     that the next run over an unchanged inbox redoes nothing.  Called once every output is
     written: a run interrupted before has nothing recorded and is done again."""
+    t = time.perf_counter()
     with Ledger(res.ledger_path) as led:
         collect_cache.save(led, res.fingerprint, res)
+    res.timings["record"] = time.perf_counter() - t
     res.seconds = time.perf_counter() - res.started
 
 
@@ -203,6 +212,7 @@ def _from_ledger(files: list[InboxFile], led: Ledger, okey: str, res: CollectRes
                 todo.append(f)
                 continue
             f.sha256, f.source = row["sha256"], "cached"
+            f.recorded = (row["classification"], row["matched_school"])
             _keep(f, got[0], led, okey, got[1], row["rowid"], form)
             res.cached += 1
             continue
@@ -285,20 +295,32 @@ def _keep(f: InboxFile, sub: Submission, led: Ledger, okey: str, block: Block | 
     f.sub = sub
 
 
+def _early_pool(options: CheckOptions, jobs: int | None):
+    """The worker pool of :func:`_parse`, its first worker already starting; None when
+    files are checked in this process."""
+    if jobs == 0:
+        return None
+    try:
+        from kcl_xlsx.check.run import worker_pool
+    except ImportError:  # the sandbox module is not there: check in this process
+        return None
+    pool = worker_pool(options, jobs, func=check_for_ledger)
+    pool.launch_missing(1)
+    return pool
+
+
 def _parse(todo: list[InboxFile], options: CheckOptions, jobs: int | None, led: Ledger, okey: str,
-           res: CollectResult, progress) -> bool:
-    """Check ``todo``; every batch of results is recorded in one transaction as it comes."""
+           res: CollectResult, progress, pool=None) -> bool:
+    """Check ``todo``; every batch of results is recorded in one transaction as it comes.
+    ``pool``: see :func:`_early_pool` (None: checked in this process)."""
     by_path = {str(f.path): f for f in todo}
-    sandboxed = jobs != 0
+    sandboxed = pool is not None
     results: Any
     if sandboxed:
-        try:
-            from kcl_xlsx.check.run import check_many
-        except ImportError:  # the sandbox module is not there: check in this process
-            sandboxed = False
-    if sandboxed:
+        from kcl_xlsx.check.run import check_many
+
         results = ((by_path[str(p)], _parsed(got)) for p, got in
-                   check_many([(f.path, f.rel) for f in todo], options, jobs, func=check_for_ledger))
+                   check_many([(f.path, f.rel) for f in todo], options, jobs, func=check_for_ledger, pool=pool))
     else:
         results = ((f, check_for_ledger((str(f.path), options, f.rel))) for f in todo)
     batch: list[tuple[InboxFile, Parsed]] = []

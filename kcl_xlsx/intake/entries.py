@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -27,15 +29,28 @@ LINK = "liên kết tượng trưng (symlink): không đọc theo liên kết / 
 SPECIAL = "không phải tệp thường (ống, thiết bị...): không mở / not a regular file, not opened"
 
 
-def skip_reason(p: Path, follow_links: bool = False) -> str | None:
-    """Why ``p`` is not to be opened, or None for a regular file or a folder.  A link that
-    the user named on the command line is followed (``follow_links``); one found inside a
-    folder is not."""
-    if p.is_symlink() and not follow_links:
-        return LINK
-    if not (p.is_file() or p.is_dir()):
-        return SPECIAL
-    return None
+def look(p: Path, follow_links: bool = False) -> tuple[os.stat_result | None, str | None]:
+    """``p``'s status and why it is not to be opened (None for a regular file or a
+    folder).  A link that the user named on the command line is followed
+    (``follow_links``); one found inside a folder is not.  One or two system calls: an
+    inbox of 10,000 files was walked with five per file (issue 15)."""
+    try:
+        st = p.lstat()
+    except OSError:  # gone since it was listed
+        return None, SPECIAL
+    if stat.S_ISLNK(st.st_mode):
+        if not follow_links:
+            return st, LINK
+        try:
+            target = p.stat()
+        except OSError:  # a dangling link
+            return st, SPECIAL
+        if not (stat.S_ISREG(target.st_mode) or stat.S_ISDIR(target.st_mode)):
+            return st, SPECIAL
+        return target, None
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+        return st, SPECIAL
+    return st, None
 
 
 def file_sha256(path: Path | str) -> str:
@@ -103,14 +118,13 @@ def walk(inputs: Iterable[Path], tmp: Path, max_member_bytes: int, relative_to: 
         below = sorted(given.rglob("*")) if given.is_dir() and not given.is_symlink() else [given]
         for p in below:
             name = p.relative_to(relative_to).as_posix() if relative_to is not None else str(p)
-            reason = skip_reason(p, follow_links=p == given)  # a link the user named is followed
+            st, reason = look(p, follow_links=p == given)  # a link the user named is followed
             if reason:
-                st = p.lstat()
-                out.append(Entry(name, p, st.st_size, st.st_mtime_ns, SKIPPED, reason))
+                out.append(Entry(name, p, st.st_size if st else 0, st.st_mtime_ns if st else 0, SKIPPED, reason))
                 continue
-            if p.is_dir():
+            assert st is not None
+            if stat.S_ISDIR(st.st_mode):
                 continue
-            st = p.stat()
             entry = Entry(name, p, st.st_size, st.st_mtime_ns)
             if p.suffix.lower() == ".zip" and not p.name.startswith("~$"):
                 opened = _Archives(tmp, max_member_bytes).open(entry, 1)

@@ -172,6 +172,7 @@ class _Worker:
     queue: collections.deque = dataclasses.field(default_factory=collections.deque)
     started: float = 0.0  # monotonic time the oldest queued task started running
     err_path: str | None = None  # the worker's standard error (see _capture_stderr)
+    ready: bool = False  # it said it started (see await_ready)
 
     @property
     def item(self) -> Any:
@@ -220,10 +221,15 @@ class WorkerPool:
 
     def start(self) -> None:
         """Start the missing workers (in parallel) and wait until each is ready."""
-        launched = [self.launch() for _ in range(self.jobs - len(self.workers))]
-        self.workers += launched
-        for worker in launched:
+        self.launch_missing()
+        for worker in [w for w in self.workers if not w.ready]:
             self.await_ready(worker)
+
+    def launch_missing(self, up_to: int | None = None) -> None:
+        """Start workers up to ``up_to`` (default: ``jobs``) without waiting for them: a
+        caller with other work to do first (collect reads its ledger) lets them start
+        meanwhile; :meth:`start` waits for them."""
+        self.workers += [self.launch() for _ in range(min(up_to or self.jobs, self.jobs) - len(self.workers))]
 
     def close(self) -> None:
         """Stop every worker: politely, then by force.  Safe to call twice."""
@@ -264,6 +270,7 @@ class WorkerPool:
         every file one by one."""
         try:
             if worker.conn.poll(_START_SECONDS) and worker.conn.recv() == _READY:
+                worker.ready = True
                 return
             problem = "did not start in time"
         except (EOFError, OSError):

@@ -24,7 +24,7 @@ from macros_free_validation import report
 from macros_free_validation.report import CodeSpec, Severity
 from workbook_templates.errors import SpecError
 from workbook_templates.form import Form, load_form
-from workbook_templates.spec_io import need, read_yaml
+from workbook_templates.spec_io import SAFE_LOADER, need, read_yaml
 
 BUILTIN_ISSUES = "issues.yaml"
 
@@ -213,7 +213,7 @@ def _severity(value: Any, source: str, where: str) -> Severity:
 
 def _written_twice(raw: bytes) -> str | None:
     """A code written twice under ``codes:`` (YAML keeps the last one silently)."""
-    root = yaml.compose(raw.decode("utf-8"), Loader=yaml.SafeLoader)
+    root = yaml.compose(raw.decode("utf-8"), Loader=SAFE_LOADER)
     node = next((v for k, v in root.value if k.value == "codes"), None) if isinstance(root, yaml.MappingNode) else None
     if not isinstance(node, yaml.MappingNode):
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import re
 from importlib import resources
@@ -146,14 +147,15 @@ def name_key(name: str, form: Form) -> str:
     words = re.sub(r"[^a-z0-9]+", " ", fold(name)).split()
     if words[:1] == ["truong"]:
         words = words[1:]
-    spelled = _abbreviations(form)
+    spelled = _abbreviations(form.levels)
     return " ".join(spelled.get(w, w) for w in words)
 
 
-def _abbreviations(form: Form) -> dict[str, str]:
+@functools.lru_cache(maxsize=8)  # per form: a run keys every roster school's name (10,000)
+def _abbreviations(levels: tuple) -> dict[str, str]:
     # a level's one-word capital alias (MN, TH, THCS, THPT) -> its label, folded
     out: dict[str, str] = {}
-    for lvl in form.levels:
+    for lvl in levels:
         for alias in lvl.aliases:
             if alias.isupper() and alias.isalpha() and " " not in alias:
                 out.setdefault(fold(alias), re.sub(r"[^a-z0-9]+", " ", fold(lvl.label)).strip())

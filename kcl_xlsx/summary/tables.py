@@ -29,7 +29,7 @@ from kcl_xlsx.spec.freetext import fold
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.vocab import Classification, Progress, SchoolStatus
 from kcl_xlsx.summary.columns import per_distinct
-from kcl_xlsx.summary.rows_cache import PLAN
+from kcl_xlsx.summary.rows_cache import PLAN, Recipe
 
 # The rows table (also the export's rows.csv): one row per action of an accepted plan.
 # start_month/end_month are month ordinals (year * 12 + month - 1) here and "YYYY-MM" text
@@ -246,15 +246,21 @@ def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]
     fresh = pd.DataFrame({k: pd.Series(cols.pop(k), dtype=_NUMBER_DTYPES.get(k, object)) for k in list(cols)},
                          copy=False)
     order = {f.sub.sha256: n for n, (_s, f) in enumerate(plans)}
-    table, changed = fresh, True
+    table, changed, recipe = fresh, True, None
     if stored is not None:
-        kept = stored[stored[PLAN].isin(order)]
+        keep = stored[PLAN].isin(order).to_numpy()
+        kept = stored[keep]
         changed = bool(len(fresh)) or len(kept) != len(stored)
         table = pd.concat([kept, fresh], ignore_index=True) if len(kept) else fresh
         # plans in school order, each plan's rows in their order (the sort is stable)
-        table = table.iloc[np.argsort(table[PLAN].map(order).to_numpy(), kind="stable")].reset_index(drop=True)
+        perm = np.argsort(table[PLAN].map(order).to_numpy(), kind="stable")
+        table = table.iloc[perm].reset_index(drop=True)
+        recipe = Recipe(np.flatnonzero(keep), fresh, perm)
     if cache is not None and changed:
-        cache.store(table[~table[PLAN].isin(uncacheable)] if uncacheable else table)
+        mask = ~table[PLAN].isin(uncacheable).to_numpy() if uncacheable else None
+        if recipe is not None:
+            recipe.mask = mask
+        cache.store(table[mask] if mask is not None else table, recipe)
     context = {
         "school_code": [s.code for s, _f in plans],
         "school_name": [s.name or f.sub.school_name for s, f in plans],

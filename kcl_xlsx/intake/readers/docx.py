@@ -52,7 +52,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
 from docx.oxml.parser import parse_xml
@@ -60,6 +59,7 @@ from docx.package import Package
 
 from workbook_templates.catalog import Catalog
 from workbook_templates.form import Form
+from workbook_templates.spec_io import load_yaml
 
 from kcl_xlsx.spec.freetext import clean, fold
 from kcl_xlsx.spec.vocab import SourceKind
@@ -80,7 +80,7 @@ class WordReadError(Exception):
 @lru_cache(maxsize=1)
 def _settings() -> dict[str, Any]:
     text = (resources.files("kcl_xlsx") / "data" / "word_reader.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 def table_label(number: int) -> str:
