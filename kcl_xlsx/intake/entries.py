@@ -115,9 +115,10 @@ def walk(inputs: Iterable[Path], tmp: Path, max_member_bytes: int, relative_to: 
     out: list[Entry] = []
     for given in inputs:
         given = Path(given)
-        below = sorted(given.rglob("*")) if given.is_dir() and not given.is_symlink() else [given]
+        below = _below(given) if given.is_dir() and not given.is_symlink() else [given]
+        base = relative_to.as_posix().rstrip("/") + "/" if relative_to is not None else ""
         for p in below:
-            name = p.relative_to(relative_to).as_posix() if relative_to is not None else str(p)
+            name = _relative(p, relative_to, base)
             st, reason = look(p, follow_links=p == given)  # a link the user named is followed
             if reason:
                 out.append(Entry(name, p, st.st_size if st else 0, st.st_mtime_ns if st else 0, SKIPPED, reason))
@@ -133,6 +134,40 @@ def walk(inputs: Iterable[Path], tmp: Path, max_member_bytes: int, relative_to: 
                     continue
             out.append(entry)
     return out
+
+
+def _below(folder: Path) -> list[Path]:
+    """Every entry below ``folder`` (links listed, never followed into), in the order of
+    ``sorted(folder.rglob("*"))``: by path components.  One scandir per folder: pathlib's
+    rglob and sort took a third of a second for an inbox of 10,000 files."""
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def visit(path: str, parts: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(path) as listing:
+                entries = list(listing)
+        except OSError:  # unreadable folder: what is below it cannot be listed (as rglob)
+            return
+        for entry in entries:
+            found.append((parts + (entry.name,), entry.path))
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    visit(entry.path, parts + (entry.name,))
+            except OSError:
+                pass
+
+    visit(os.fspath(folder), ())
+    found.sort()
+    return [Path(path) for _parts, path in found]
+
+
+def _relative(p: Path, relative_to: Path | None, base: str) -> str:
+    """``p.relative_to(relative_to).as_posix()`` (``base``: the folder's text with a "/"),
+    by text when ``p`` was listed below it."""
+    if relative_to is None:
+        return str(p)
+    text = p.as_posix()
+    return text[len(base):] if base and text.startswith(base) else p.relative_to(relative_to).as_posix()
 
 
 def _is_zip(p: Path) -> bool:
