@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import example, HealthCheck, given, settings
+from hypothesis import assume, example, HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kcl_xlsx.intake import part_scanners
@@ -367,6 +367,30 @@ def test_fast_sheet_scan_agrees_with_the_tag_by_tag_scan(tokens: list[str], size
     fast = _scan(part_scanners._SheetBoundsScanner(bounds), _split(data, sizes))
     precise = _scan(_PreciseOnly(bounds), [data])
     assert fast == precise
+
+
+# The declared-count scan as a regex over whole tags (how it was written before it searched
+# for "ount"): the reference the faster scan must agree with.
+_COUNT_IN_TAG = re.compile(rb'<[^<>]*\s((?:unique)?[cC]ount)\s*=\s*["\'](\d{7,})["\']')
+_count_tokens = st.sampled_from([
+    b"<sst ", b"<cellXfs ", b"<c ", b">", b"<", b" ", b"\t", b"count", b"Count", b"uniqueCount", b"unique", b"xcount",
+    b"=", b" = ", b'"', b"'", b"1234567", b"99999999", b"2147483648", b"12", b"/>", b"<t>", b"</t>",
+    b"COUNTIF(", b"text count=",
+])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_count_tokens, max_size=40), st.lists(st.integers(1, 30), max_size=8))
+@example(tokens=[b"<sst ", b"uniqueCount", b"=", b'"', b"2147483648", b'"', b"/>"], sizes=[9])
+@example(tokens=[b"<t>", b" count", b"=", b'"', b"99999999", b'"', b"</t>"], sizes=[])  # text, not a tag
+def test_the_declared_count_scan_agrees_with_a_regex_over_tags(tokens: list[bytes], sizes: list[int]):
+    data = b"".join(tokens)
+    limit = 5_000_000
+    # one count attribute per tag at most: the regex reports the last of several, the scan the first
+    assume(all(len(re.findall(rb"[cC]ount\s*=", tag)) <= 1 for tag in data.split(b"<")))
+    expected = any(int(m[2]) > limit for m in _COUNT_IN_TAG.finditer(data))
+    outcome = _scan(part_scanners._DeclaredCountScanner(limit), _split(data, sizes))
+    assert (outcome[0] == "file.declared_count") == expected
 
 
 def _longest_text_node(data: bytes) -> int:

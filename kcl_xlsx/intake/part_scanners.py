@@ -243,18 +243,28 @@ class _DeclaredCountScanner(_TagScanner):
     """A ``count``/``uniqueCount`` attribute beyond any plan's size, found before a parser
     reserves memory for it (python-calamine aborted on 2**31 declared shared strings)."""
 
-    COUNT = re.compile(rb'<[^<>]*\s((?:unique)?[cC]ount)\s*=\s*["\'](\d{7,})["\']')
+    # the attribute from its "ount" on; its name ([cC] or "uniqueC" before) is checked by hand
+    VALUE = re.compile(rb'ount\s*=\s*["\'](\d{7,})["\']')
 
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit = limit
 
     def scan(self, window: bytes) -> None:
-        if b"ount" not in window:  # the usual chunk of cells: one memchr-like search
-            return
-        for match in self.COUNT.finditer(window):
-            if int(match[2]) > self.limit:
-                reject(DECLARED_COUNT, value=f'{match[1].decode()}="{int(match[2])}"', limit=self.limit)
+        """Every ``count``/``Count``/``uniqueCount`` attribute of 7 digits or more, inside a
+        tag (after a "<" with no ">" since: not a school's text).  Found from each "ount"
+        by a plain search: a regex walking every tag took a third of the pre-flight's time
+        on a sheet whose formulas say COUNTIF (measured: 1.7 ms of a 5 ms pre-flight)."""
+        at = window.find(b"ount")
+        while at >= 0:
+            value = self.VALUE.match(window, at)
+            if value is not None and window[at - 1:at] in (b"c", b"C"):
+                start = at - 7 if window[at - 7:at - 1] == b"unique" and window[at - 1:at] == b"C" else at - 1
+                inside_tag = window.rfind(b"<", 0, start) > window.rfind(b">", 0, start)
+                if start > 0 and window[start - 1:start].isspace() and inside_tag and int(value[1]) > self.limit:
+                    name = window[start:at + 4].decode()
+                    reject(DECLARED_COUNT, value=f'{name}="{int(value[1])}"', limit=self.limit)
+            at = window.find(b"ount", at + 4)
 
 
 class _SheetCountScanner(_TagScanner):

@@ -232,14 +232,20 @@ class WorkerPool:
         self.workers += [self.launch() for _ in range(min(up_to or self.jobs, self.jobs) - len(self.workers))]
 
     def close(self) -> None:
-        """Stop every worker: politely, then by force.  Safe to call twice."""
+        """Stop every worker: politely, then by force.  Safe to call twice.  A worker still
+        starting (launched early, never needed: a re-run with nothing new) is stopped at
+        once rather than waited for."""
+        ready = [w for w in self.workers if w.ready]
         for worker in self.workers:
+            if not worker.ready:
+                self.discard(worker)
+        for worker in ready:
             try:
                 worker.conn.send(_STOP)
             except (OSError, ValueError):
                 pass
         deadline = time.monotonic() + _JOIN_SECONDS
-        for worker in self.workers:
+        for worker in ready:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             self.discard(worker)
         self.workers = []
