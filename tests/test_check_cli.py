@@ -334,6 +334,22 @@ def test_links_and_pipes_are_named_on_stderr_never_opened(files, tmp_path):
                                    f"{tmp_path / 'ong-ngoai.xlsx'}: bỏ qua, {entries.SPECIAL}"])
 
 
+def test_what_the_walk_makes_of_each_kind_of_entry(tmp_path):
+    """One lstat per entry (two for a link the user named): a folder and a regular file are
+    read, a link inside a folder is not followed, a pipe is not opened, a named link to
+    nothing is not a regular file, an entry gone since it was listed says so."""
+    (tmp_path / "a.xlsx").write_bytes(b"x")
+    (tmp_path / "link.xlsx").symlink_to(tmp_path / "a.xlsx")
+    (tmp_path / "dangling.xlsx").symlink_to(tmp_path / "nowhere.xlsx")
+    os.mkfifo(tmp_path / "pipe.xlsx")
+    assert entries.look(tmp_path)[1] is None and entries.look(tmp_path / "a.xlsx")[0].st_size == 1
+    assert entries.look(tmp_path / "link.xlsx")[1] == entries.LINK
+    assert entries.look(tmp_path / "link.xlsx", follow_links=True)[0].st_size == 1
+    assert entries.look(tmp_path / "dangling.xlsx", follow_links=True)[1] == entries.SPECIAL
+    assert entries.look(tmp_path / "pipe.xlsx")[1] == entries.SPECIAL
+    assert entries.look(tmp_path / "gone.xlsx") == (None, entries.GONE)
+
+
 def test_feedback_one_workbook_per_file_with_issues(files, tmp_path):
     out = tmp_path / "phan-hoi"
     res = invoke(str(files["valid"]), str(files["errors"]), str(files["warnings"]), "--format", "json",

@@ -27,6 +27,7 @@ from kcl_xlsx.intake.sniff import zip_directory
 
 LINK = "liên kết tượng trưng (symlink): không đọc theo liên kết / a symbolic link, not followed"
 SPECIAL = "không phải tệp thường (ống, thiết bị...): không mở / not a regular file, not opened"
+GONE = "không còn ở đó khi đọc (đã bị xóa hoặc di chuyển) / gone when read (deleted or moved meanwhile)"
 
 
 def look(p: Path, follow_links: bool = False) -> tuple[os.stat_result | None, str | None]:
@@ -37,7 +38,7 @@ def look(p: Path, follow_links: bool = False) -> tuple[os.stat_result | None, st
     try:
         st = p.lstat()
     except OSError:  # gone since it was listed
-        return None, SPECIAL
+        return None, GONE
     if stat.S_ISLNK(st.st_mode):
         if not follow_links:
             return st, LINK
