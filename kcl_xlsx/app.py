@@ -8,7 +8,7 @@ import datetime as dt
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from workbook_templates.document_text import DocumentText, load_document_text
 
@@ -21,13 +21,15 @@ from kcl_xlsx.collect.lock import one_run_at_a_time
 from kcl_xlsx.collect.run import collect_inbox, ledger_for, remember
 from kcl_xlsx.intake import entries
 from kcl_xlsx.intake.entries import Entry, walk
-from kcl_xlsx.issue.document import Written, render_submission
 from kcl_xlsx.issue.issuing import file_names
 from kcl_xlsx.spec.roster import Roster, School
-from kcl_xlsx.issue.word_import import Imported, import_word, word_feedback
 from kcl_xlsx.base.output import OutputError
 from kcl_xlsx.summary.outputs import summarise_collect
 from kcl_xlsx.summary.pdf import require_libreoffice, write_pdf
+
+if TYPE_CHECKING:  # imported where used: python-docx and openpyxl are not loaded by `collect`
+    from kcl_xlsx.issue.document import Written
+    from kcl_xlsx.issue.word_import import Imported
 
 
 @dataclasses.dataclass
@@ -121,6 +123,8 @@ def render(path: Path, out: Path, *, pdf: bool = False, options: CheckOptions = 
     if pdf:
         office.require_libreoffice(Path(out).with_suffix(".pdf"))
     sub = check_path(path, options)
+    from kcl_xlsx.issue.document import render_submission  # python-docx: loaded when a document is made
+
     written = render_submission(sub, Path(out), sources=sources_of(options), text=text, pdf=pdf)
     return Rendered(sub, written, time.perf_counter() - t0)
 
@@ -134,6 +138,8 @@ def render_accepted(res: CollectResult, folder: Path, *, text: DocumentText, opt
     is; one for an older plan is kept under a timestamped name."""
     accepted = [s for s in res.schools.values() if s.accepted is not None and s.accepted.sub is not None]
     names = file_names([School(s.code, s.name, s.level, s.unit) for s in accepted])
+    from kcl_xlsx.issue.document import render_submission
+
     sources = sources_of(options)
     written = []
     for s in accepted:
@@ -147,9 +153,15 @@ def render_accepted(res: CollectResult, folder: Path, *, text: DocumentText, opt
 def import_plan(path: Path, out: Path, *, options: CheckOptions = CheckOptions(), roster: Roster | None = None) -> Imported:
     """`kcl-xlsx import`: a Word plan -> the school's template (form of today) pre-filled from
     it, its problems marked (see :mod:`kcl_xlsx.issue.word_import`)."""
+    from kcl_xlsx.issue.word_import import import_word
+
     return import_word(Path(path), Path(out), options=options, roster=roster)
 
 
 def _word_feedback(options: CheckOptions, roster: Roster | None):
     """How a Word plan is answered (feedback): the school's template pre-filled from it."""
-    return lambda sub, source, target: word_feedback(sub, source, target, options=options, roster=roster)
+    def answer(sub, source, target):
+        from kcl_xlsx.issue.word_import import word_feedback
+
+        return word_feedback(sub, source, target, options=options, roster=roster)
+    return answer

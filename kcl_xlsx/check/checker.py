@@ -31,9 +31,8 @@ from kcl_xlsx.check.identity_check import resolve_identity
 from kcl_xlsx.check.normalize import RowNormalizer
 from kcl_xlsx.spec.issues import Code, Issue
 from kcl_xlsx.spec.plan_spec import PlanSpec, Sources, version_key
-from kcl_xlsx.spec.vocab import CheckStatus
+from kcl_xlsx.spec.vocab import CheckStatus, SourceKind
 from kcl_xlsx.intake.preflight import Bounds, preflight
-from kcl_xlsx.intake.readers.docx import SOURCE_KIND as WORD, WordReadError, funding_source_field, place, read_docx, table_label
 from kcl_xlsx.intake.readers.xlsx import RawPlan, read_plan
 from kcl_xlsx.intake.word_convert import converted_preflight
 
@@ -104,6 +103,17 @@ class Submission:
     @property
     def warnings(self) -> int:
         return sum(1 for i in self.issues if i.severity == Severity.WARNING)
+
+
+WORD = SourceKind.WORD.value  # a plan read from a Word document (Submission.source_kind)
+
+
+def _word():
+    """The Word reader (kcl_xlsx.intake.readers.docx), imported when a Word plan is checked:
+    python-docx is not loaded by a run that has none."""
+    from kcl_xlsx.intake.readers import docx
+
+    return docx
 
 
 @lru_cache(maxsize=8)
@@ -272,6 +282,8 @@ def _sheet_names(zf: zipfile.ZipFile) -> dict[str, str]:
 def _check_word(data: bytes, sub: Submission, options: CheckOptions, sources: Sources) -> Submission:
     """A plan written in Word: read (readers/docx.py), identified from the document's own
     header (its school, year, the circular it cites), then checked with the same rules."""
+    from kcl_xlsx.intake.readers.docx import WordReadError, read_docx  # python-docx: loaded for Word plans only
+
     sub.source_kind = WORD
     try:
         raw = read_docx(data, sources.form, sources.catalog, file_name=Path(sub.file).name)
@@ -363,7 +375,7 @@ def _info_cell(raw: RawPlan, form, key: str) -> str:
 
 def _check_rows(raw: RawPlan, spec: PlanSpec, sub: Submission) -> None:
     # a Word plan has no funding column: a cell of Điều kiện hỗ trợ khác may name the source
-    funding_from = funding_source_field(spec.form) if raw.source_kind == WORD else None
+    funding_from = _word().funding_source_field(spec.form) if raw.source_kind == WORD else None
     normalizer = RowNormalizer(spec, raw.staff, funding_from=funding_from, keep_range_text=raw.source_kind == WORD)
     broken_rules = spec.rules.bind(spec.py_context(raw.staff))
     where = _WordNamer(raw, spec) if raw.source_kind == WORD else _CellNamer(raw, spec)
@@ -420,7 +432,9 @@ class _WordNamer:
     def __call__(self, row: int, field: str) -> dict:
         table, r = self.places.get(row, (self.first, row))
         column = self.headers.get(field) or self.form.field(field).header
-        return {"sheet": table_label(table), "cell": "", "row": r, "column": column, "where": place(table, r, column)}
+        word = _word()
+        return {"sheet": word.table_label(table), "cell": "", "row": r, "column": column,
+                "where": word.place(table, r, column)}
 
     def shown_row(self, row: int) -> int:
         return self.places.get(row, (0, row))[1]

@@ -8,7 +8,6 @@ from typing import Callable, Sequence
 from macros_free_validation.report import Severity
 
 from kcl_xlsx.check.checker import Submission
-from kcl_xlsx.check.feedback import write_feedback
 from kcl_xlsx.base.output import check_writable_dir
 from kcl_xlsx.spec.vocab import CheckStatus, SourceKind
 
@@ -31,6 +30,8 @@ def write_feedback_files(subs: Sequence[Submission], sources: Sequence[Path], ou
     A feedback file that exists already (same school, same file content) is kept as it is.
     Info-level issues are left off the copies unless ``show_info``.  A Word plan (every one
     has a warning: the template next time) is answered by ``word`` when given."""
+    from kcl_xlsx.check.feedback import write_feedback  # openpyxl: loaded only when feedback is written
+
     check_writable_dir(out_dir)
     written = []
     stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
