@@ -91,7 +91,8 @@ class Bench:
             reruns.append(again.seconds)
             ratios.append(again.seconds / first.seconds)
             print(f"  run {r + 1}: first {first.seconds:.1f} s ({stages(first.report)}); re-run {again.seconds:.2f} s "
-                  f"({stages(again.report)}); {load()}", flush=True)
+                  f"({stages(again.report)}; main process CPU {again.report.get('self_cpu_s', 0):.2f} s); {load()}",
+                  flush=True)
             shutil.rmtree(out)
         ratio = statistics.median(ratios)
         line(f"1. daily re-run, 1 new file among {n:,} plans: <= 10% of the first run",
