@@ -313,3 +313,23 @@ def test_no_stderr_file_is_left_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     _run(GOOD[:3] + ["abort", "panic"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_workers_launched_early_start_when_needed_and_stop_when_not():
+    """collect launches a worker before it knows whether any file needs checking (it starts
+    while the ledger is read): used, it checks like any other; never used, closing the pool
+    stops it at once instead of waiting for it to finish starting."""
+    pool = WorkerPool(behave, jobs=2, timeout_s=20.0)
+    pool.launch_missing(1)
+    assert len(pool.workers) == 1 and not pool.workers[0].ready
+    with pool:  # start() adds the second worker and waits for both
+        assert len(pool.workers) == 2 and all(w.ready for w in pool.workers)
+        assert {item: outcome.value for item, outcome in pool.imap_unordered(["a", "b"])} == {"a": "A", "b": "B"}
+    unused = WorkerPool(behave, jobs=2)
+    unused.launch_missing(1)
+    pids = unused.pids
+    unused.close()
+    assert unused.workers == [] and pids
+    for pid in pids:
+        with pytest.raises((ProcessLookupError, ChildProcessError)):
+            os.kill(pid, 0)  # gone, and reaped (no zombie)
