@@ -6,12 +6,16 @@ the arrays of a few hundred KB were heap memory, and the next stage's larger arr
 mapped afresh instead of reusing it.  ``malloc_trim(0)`` returns the free pages (measured:
 RSS 1,057 -> 699 MiB after the concatenation).  Elsewhere (macOS, musl, Windows) this does
 nothing.
+
+Arrow (the export, pandas' text columns) allocates from its own pool (mimalloc), which keeps
+what it frees for its next allocations: it is asked to give it back too.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
 import functools
+import sys
 
 
 @functools.lru_cache(maxsize=1)
@@ -27,3 +31,6 @@ def release_freed_memory() -> None:
     trim = _trim()
     if trim is not None:
         trim(0)
+    arrow = sys.modules.get("pyarrow")  # only if something has used it: never imported for this
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
