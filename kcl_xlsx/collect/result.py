@@ -35,9 +35,10 @@ class InboxFile:
     collected_at: str = ""
     late: bool = False
     note: str = ""
-    block: Block | None = None  # the rows the summary needs, compactly (see row_block); None once it is built
-    # reads the block from the ledger when the summary needs it (a file taken from the
-    # ledger: most plans' rows come from the summary's rows cache, their blocks are never read)
+    block: Block | None = None  # the rows the summary needs, compactly (see row_block), once read
+    # reads the block when the summary needs it: a collect run keeps each block packed (a file
+    # checked in this run) or in the ledger (a file taken from it: most plans' rows come from
+    # the summary's rows cache, their blocks are never read), see collect.run._keep
     block_loader: Callable[[], Block] | None = None
     # (classification, matched school) as the ledger holds them for a file taken from it:
     # the run writes only those that changed (rewriting 10,000 unchanged ones rewrote most
@@ -48,6 +49,10 @@ class InboxFile:
         if self.block is None and self.block_loader is not None:
             self.block = self.block_loader()
         return self.block
+
+    def release_block(self) -> None:
+        """Let the block go, and the means to read it: the summary has taken its rows."""
+        self.block = self.block_loader = None
 
     @property
     def mtime(self) -> dt.datetime:

@@ -57,7 +57,7 @@ def summarise_collect(res: CollectResult, out: Path | None, export: Path | None)
     # the blocks are let go as the rows table takes their rows: they would add to the peak
     tables = tables_from_collect(res, res.form, RowsCache(res.ledger_path, key, res.warnings), release=True)
     for f in res.files:  # and those of the files not summarised (superseded, with errors)
-        f.block = None
+        f.release_block()
     release_freed_memory()  # the blocks, and the lists the rows table was built from (base/memory.py)
     data = summarise(tables)
     del tables

@@ -238,7 +238,7 @@ def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]
         before = len(dropped) if dropped is not None else 0
         counts.append(_plan_columns(cols, b, summary_columns, dropped, (f.rel, s.code, f.sub.sheet)))
         if release:
-            f.block = None
+            f.release_block()
         cols[PLAN].extend([key] * counts[-1])
         if dropped is not None and len(dropped) > before:
             uncacheable.add(key)  # its "dropped" lines come from the block: never stored
