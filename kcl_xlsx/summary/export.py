@@ -16,7 +16,7 @@ from kcl_xlsx.base.memory import release_freed_memory
 from kcl_xlsx.base.output import cannot_write, replace_keeping_backup, temporary_beside
 from kcl_xlsx.summary.labels import label_columns
 from kcl_xlsx.summary.fast_sheet import NonFiniteNumber
-from kcl_xlsx.summary.tables import ROW_COLUMNS, SummaryData
+from kcl_xlsx.summary.tables import ROW_COLUMNS, SummaryData, Tables
 from kcl_xlsx.summary.workbook import detail_for_people
 
 EXPORTED_SCHOOLS = ["school_code", "school_name", "unit", "level", "status", "actions", "criteria",
@@ -27,7 +27,13 @@ RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would read thes
 Shown = Callable[[pd.DataFrame], pd.DataFrame]  # a table's rows as exported, from its rows as held
 
 
-def frames(data: SummaryData) -> dict[str, tuple[pd.DataFrame, Shown]]:
+TABLES = ("rows", "issues", "schools", "files")  # the export's tables, in the order they are written
+# the tables the collected plans give as they are (rows, issues, files: Tables has them before
+# any pivot); schools needs the pivots (what each school's plan holds)
+COLLECTED_TABLES = ("rows", "issues", "files")
+
+
+def frames(data: SummaryData | Tables, names: tuple[str, ...] = TABLES) -> dict[str, tuple[pd.DataFrame, Shown]]:
     """rows: ROW_COLUMNS (months as "YYYY-MM"); schools: every school with its submission
     status, what its plan holds and the roster's contact columns; issues (every severity,
     info included); files.  Codes stay codes; each coded column has its Vietnamese label in
@@ -35,21 +41,29 @@ def frames(data: SummaryData) -> dict[str, tuple[pd.DataFrame, Shown]]:
     section_label, severity_label, match_label, status_label).  Each table comes with the
     function that shows it so, applied a chunk at a time as it is written (a nation's 1.8
     million rows, shown whole, held five more columns of them: 130 MB at the summary's peak)."""
-    figures = data.by_school.rename(columns={"submission": "status"})
-    schools = figures[EXPORTED_SCHOOLS].merge(
-        data.schools[["school_code", *data.contact_headers]], on="school_code", how="left")
-    return {"rows": (data.detail, lambda df: label_columns(detail_for_people(df)[ROW_COLUMNS], data.form)),
-            "issues": (data.issues, lambda df: label_columns(df, data.form)),
-            "schools": (schools, lambda df: label_columns(df, data.form)),
-            "files": (data.files, lambda df: label_columns(df, data.form, file_status=True))}
+    out = {}
+    for name in names:
+        if name == "rows":
+            out[name] = (data.detail, lambda df: label_columns(detail_for_people(df)[ROW_COLUMNS], data.form))
+        elif name == "issues":
+            out[name] = (data.issues, lambda df: label_columns(df, data.form))
+        elif name == "schools":
+            figures = data.by_school.rename(columns={"submission": "status"})
+            schools = figures[EXPORTED_SCHOOLS].merge(
+                data.schools[["school_code", *data.contact_headers]], on="school_code", how="left")
+            out[name] = (schools, lambda df: label_columns(df, data.form))
+        elif name == "files":
+            out[name] = (data.files, lambda df: label_columns(df, data.form, file_status=True))
+    return out
 
 
-def export(data: SummaryData, out_dir: Path) -> list[Path]:
-    """Write rows/issues/schools/files as .csv and .parquet; earlier exports are kept with a
-    timestamp, never overwritten."""
+def export(data: SummaryData | Tables, out_dir: Path, names: tuple[str, ...] = TABLES) -> list[Path]:
+    """Write the tables ``names`` (default all: rows/issues/schools/files) as .csv and
+    .parquet; earlier exports are kept with a timestamp, never overwritten.  ``data``: the
+    summary, or for COLLECTED_TABLES the collected tables it is made from."""
     out_dir = Path(out_dir)
     written = []
-    for name, (df, shown) in frames(data).items():
+    for name, (df, shown) in frames(data, names).items():
         csv_path, parquet_path = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
         with temporary_beside(csv_path) as csv_tmp, temporary_beside(parquet_path) as parquet_tmp:
             write_tables(df, csv_tmp, parquet_tmp, shown)

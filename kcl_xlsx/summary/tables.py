@@ -76,6 +76,12 @@ class Tables:
     sources: tuple[tuple[str, Any], ...] = ()  # what it was made from: (label, value) lines of Tổng quan
     show_info: bool = False  # info-level issues on the Lỗi sheet too (the export always has them)
 
+    @property
+    def detail(self) -> pd.DataFrame:
+        """The rows, as the summary's detail (SummaryData.detail is this very table): the
+        export writes it from either."""
+        return self.rows
+
 
 @dataclasses.dataclass
 class SummaryData:
