@@ -110,3 +110,32 @@ def test_pdf_without_libreoffice_is_one_line_exit_2(demo, tmp_path, monkeypatch)
     assert res.exit_code == 2, res.output
     assert "LibreOffice" in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert not out.parent.exists()  # refused before any work
+
+
+def test_an_export_failing_beside_the_workbook_is_one_line_and_exit_2(demo, tmp_path, monkeypatch):
+    """The export's rows, issues and files are written in a thread while the pivots and the
+    workbook are made: a failure there (here a full disk) is the run's failure, told in one
+    line with exit 2, and the run is not recorded, so the next one writes everything."""
+    from kcl_xlsx.base.output import OutputError
+    from kcl_xlsx.summary import export
+
+    real = export.write_tables
+
+    def full_disk(df, csv_path, parquet_path, shown=None):
+        if "source_row" in df.columns:  # the rows table
+            raise OutputError(f"{csv_path}: không ghi được (đĩa đầy) / cannot write (disk full)")
+        return real(df, csv_path, parquet_path, shown)
+
+    out = tmp_path / "o"
+    args = ("collect", demo / "2-hop-thu", "-o", out / "t.xlsx", "--roster", "sample", "--year", YEAR, "--jobs", "1",
+            "--export", out / "xuat")
+    monkeypatch.setattr(export, "write_tables", full_disk)
+    res = invoke(*args)
+    assert res.exit_code == 2, res.output
+    said = res.stderr.strip().splitlines()
+    assert len(said) == 1 and "đĩa đầy" in said[0] and "Traceback" not in res.output, res.stderr
+    assert not (out / "xuat" / "rows.csv").exists()
+    monkeypatch.setattr(export, "write_tables", real)
+    again = invoke(*args)
+    assert again.exit_code in (0, 1), again.output
+    assert all((out / "xuat" / f"{t}.{ext}").is_file() for t in export.TABLES for ext in ("csv", "parquet"))
