@@ -204,3 +204,25 @@ def test_an_old_ledger_under_newer_rules_is_checked_again_once(roster, tmp_path)
     (inbox / "new-day.txt").write_text("a note that is not a plan", encoding="utf-8")  # the inbox changed
     second = run(inbox, out, roster)
     assert second.cached == 3
+
+
+def test_a_rerun_writes_the_classifications_that_changed(roster, sources, tmp_path):
+    """A re-run writes back only the files whose classification changed (rewriting every
+    unchanged one touched most of the ledger's pages): a newer plan of MN001 makes the
+    earlier one superseded in the ledger (reissue reads its matched school from there), and
+    the others keep what they had."""
+    inbox = fixture_inbox(tmp_path)
+    run(inbox, tmp_path / "o", roster)
+    fac = TemplateFactory(sources, YEAR)
+    school = roster.by_code()["MN001"]
+    data, _ = fac.make(school.level, school)
+    (tmp_path / "t.xlsx").write_bytes(data)
+    fill_plan(tmp_path / "t.xlsx", inbox / "MN001-moi.xlsx", plan_rows(fac.spec(school.level), 4, 3),
+              info={"preparer": "B"})
+    set_saved_time(inbox / "MN001-moi.xlsx", "2025-10-09T08:00:00Z")
+    again = run(inbox, tmp_path / "o", roster)
+    assert again.parsed == 1
+    with sqlite3.connect(again.ledger_path) as conn:
+        stored = dict(((p, (c, m)) for p, c, m in conn.execute("SELECT path, classification, matched_school FROM files")))
+    assert stored == {"MN001.xlsx": ("superseded", "MN001"), "MN001-moi.xlsx": ("accepted", "MN001"),
+                      "TH001-a.xlsx": ("superseded", "TH001"), "TH001-b.xlsx": ("accepted", "TH001")}

@@ -48,9 +48,8 @@ def write_outputs(data: SummaryData, out: Path | None, export: Path | None, *, d
         release_freed_memory()
         done.seconds["workbook"] = time.perf_counter() - t
     if export is not None:
-        t = time.perf_counter()
-        done.exported = write_export(data, Path(export), TABLES if export_tables is None else export_tables)
-        done.seconds["export"] = time.perf_counter() - t
+        done.exported, done.seconds["export"] = _timed(write_export, data, Path(export),
+                                                       TABLES if export_tables is None else export_tables)
     return done
 
 
