@@ -404,10 +404,41 @@ def build_summary(res: CollectResult, form: str | None = None) -> SummaryData:
     return summarise(tables_from_collect(res, form))
 
 
+# The rows table's columns the pivots group by or count distinct values of.
+PIVOT_KEYS = ("school_code", "framework", "standard", "criterion", "criterion_name", "lead", "progress")
+
+
+def _keyed(det: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """``det`` with each of ``columns`` factorised once, as a categorical whose categories are
+    its sorted values.  Every group-by and distinct count of :func:`summarise` hashed its
+    text keys again (28 factorisations, 0.66 s of 1.45 s at 400,000 rows, profiled); on the
+    categories' codes the pivots took 0.5 s, plus 0.27 s for the factorisations.  A column
+    with a missing value, or values that do not sort (text beside a number), is left as it
+    is; the pivots' results are made plain again by :func:`_plain`."""
+    keyed = {}
+    for c in columns:
+        try:
+            codes, uniques = pd.factorize(det[c], sort=True)
+        except TypeError:  # values that do not compare with each other
+            continue
+        if len(codes) and codes.min() >= 0:
+            keyed[c] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques.tolist()))  # typed as a group-by infers (text: str)
+    return det.assign(**keyed) if keyed else det
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """A pivot's categorical columns (from :func:`_keyed`) as the values they stand for, of the
+    type a group-by over the plain column gives (pandas >= 3: text as its "str" type)."""
+    cats = {c: df[c].dtype.categories.dtype for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)}
+    return df.astype(cats) if cats else df
+
+
 def summarise(t: Tables) -> SummaryData:
     choices = load_choices(t.choices)
-    det = t.rows
-    fund = det.assign(funding_source=det["funding_source"].replace("", NO_FUNDING))
+    # one frame for every pivot: no pivot by funding source shows a blank one
+    det = _keyed(t.rows.assign(funding_source=t.rows["funding_source"].replace("", NO_FUNDING),
+                               school_text=t.rows["school_code"]),  # the school list joins the codes as text
+                 (*PIVOT_KEYS, "funding_source"))
     budget = {"budget_min_mvnd": "sum", "budget_max_mvnd": "sum"}
     labels = progress_labels(choices)
 
@@ -416,20 +447,20 @@ def summarise(t: Tables) -> SummaryData:
     by_standard = (det.groupby(["framework", "standard"], sort=True)
                    .agg(schools=("school_code", "nunique"), actions=("actions", "size"),
                         budget_min_mvnd=("budget_min_mvnd", "sum"), budget_max_mvnd=("budget_max_mvnd", "sum"))
-                   .reset_index())
+                   .reset_index().pipe(_plain))
     by_criterion = (det.groupby(["framework", "standard", "criterion", "criterion_name"], sort=True)
                     .agg(schools=("school_code", "nunique"), actions=("actions", "size"),
                          budget_max_mvnd=("budget_max_mvnd", "sum"),
-                         school_list=("school_code", lambda c: ", ".join(sorted(set(c)))))
+                         school_list=("school_text", lambda c: ", ".join(sorted(set(c)))))
                     .reset_index())
     keys = ["framework", "standard", "criterion", "criterion_name"]
-    by_criterion = by_criterion.merge(_progress_counts(det, keys, labels), on=keys, how="left")
+    by_criterion = _plain(by_criterion.merge(_progress_counts(det, keys, labels), on=keys, how="left"))
     progress_counts = pd.DataFrame({"progress": labels, "actions": [int((det["progress"] == lb).sum()) for lb in labels]})
-    if len(fund):
-        std_fund = fund.pivot_table(index=["framework", "standard"], columns="funding_source",
+    if len(det):
+        std_fund = det.pivot_table(index=["framework", "standard"], columns="funding_source",
                                     values="budget_max_mvnd", aggfunc="sum", fill_value=0.0).sort_index()
         std_fund.columns = [str(c) for c in std_fund.columns]
-        std_fund = std_fund.reset_index()
+        std_fund = _plain(std_fund.reset_index())
     else:
         std_fund = pd.DataFrame({"framework": [], "standard": []})
     by_month = (det.dropna(subset=["start_month"]).groupby("start_month", sort=True)
@@ -438,10 +469,10 @@ def summarise(t: Tables) -> SummaryData:
     by_month.insert(0, "month", [month_label(m, choices) for m in by_month["start_month"]])
     by_lead = (det.groupby("lead", sort=True)
                .agg(actions=("actions", "size"), schools=("school_code", "nunique"), **{k: (k, v) for k, v in budget.items()})
-               .reset_index())
-    funding_totals = (fund.groupby("funding_source", sort=True)
+               .reset_index().pipe(_plain))
+    funding_totals = (det.groupby("funding_source", sort=True)
                       .agg(budget_min_mvnd=("budget_min_mvnd", "sum"), budget_max_mvnd=("budget_max_mvnd", "sum"))
-                      .reset_index())
+                      .reset_index().pipe(_plain))
 
     sch = t.schools
     # the tables hold a school's status and a file's classification as their labels (as exported)
@@ -459,7 +490,7 @@ def summarise(t: Tables) -> SummaryData:
         "by_month": {"schools": int(det.dropna(subset=["start_month"])["school_code"].nunique())},
         "by_school": {"criteria": None},  # criteria of different schools (and frameworks) do not add up
     }
-    return SummaryData(overview, funding_totals, status_counts, det, _by_school(t, fund, labels), _by_unit(t),
+    return SummaryData(overview, funding_totals, status_counts, t.rows, _by_school(t, det, labels), _by_unit(t),
                        by_standard, by_criterion, std_fund, by_month, by_lead, t.issues, missing.reset_index(drop=True),
                        t.files, t.changes, t.schools, tuple(t.contact_headers), progress_counts,
                        load_form(t.form).column_labels(), context=context, distinct=distinct,
@@ -509,20 +540,20 @@ def _count(schools: pd.DataFrame, *statuses: SchoolStatus) -> int:
     return int(schools["status"].isin([st.label for st in statuses]).sum())
 
 
-def _by_school(t: Tables, fund: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+def _by_school(t: Tables, det: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
     """Theo trường: every school, its status, what its accepted plan holds (actions,
-    criteria, budget in total and by funding source, progress) and its file."""
-    det = t.rows
+    criteria, budget in total and by funding source, progress) and its file.  ``det``: the
+    rows as :func:`summarise` groups them (see _keyed), no funding source shown as NO_FUNDING."""
     agg = (det.groupby("school_code", sort=True)
            .agg(actions=("actions", "size"), criteria=("criterion", "nunique"),
                 budget_min_mvnd=("budget_min_mvnd", "sum"), budget_max_mvnd=("budget_max_mvnd", "sum"))
            .reset_index())
-    if len(fund):
-        per_source = fund.pivot_table(index="school_code", columns="funding_source", values="budget_max_mvnd",
+    if len(det):
+        per_source = det.pivot_table(index="school_code", columns="funding_source", values="budget_max_mvnd",
                                       aggfunc="sum", fill_value=0.0)
         per_source.columns = [FUNDING_PREFIX + str(c) for c in per_source.columns]
         agg = agg.merge(per_source.reset_index(), on="school_code", how="left")
-    agg = agg.merge(_progress_counts(det, ["school_code"], labels), on="school_code", how="left")
+    agg = _plain(agg.merge(_progress_counts(det, ["school_code"], labels), on="school_code", how="left"))
     base = t.schools[["school_code", "school_name", "unit", "level", "status"]].rename(columns={"status": "submission"})
     out = base.merge(agg, on="school_code", how="left")
     figures = [c for c in agg.columns if c != "school_code"]
