@@ -211,6 +211,58 @@ def test_changed_inbox_reparses_only_the_new_file_and_keeps_the_old_summary(scen
     assert second.backup is not None and second.backup.exists()  # the first summary was kept
 
 
+@pytest.mark.parametrize("damage", ["deleted", "garbage", "another run's"])
+def test_without_the_outputs_record_an_unchanged_inbox_is_rebuilt(scenario, tmp_path, damage):
+    """The outputs' record beside the ledger (collect/cache.py) is only a cache: gone,
+    unreadable or of another run, the next run rebuilds the outputs, in one piece."""
+    from kcl_xlsx.collect.cache import outputs_file
+    import kcl_xlsx.collect.run as C
+
+    roster, inbox, *_ = scenario
+    out = tmp_path / "o" / "t.xlsx"
+    first = collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
+    record = outputs_file(C.default_ledger(out))
+    assert record.is_file() and collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS).unchanged
+    if damage == "deleted":
+        record.unlink()
+    elif damage == "garbage":
+        record.write_bytes(b"\x00{not json")
+    else:
+        record.write_text(record.read_text(encoding="utf-8").replace('"fingerprint": "', '"fingerprint": "0'),
+                          encoding="utf-8")
+    again = collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
+    assert not again.unchanged and again.parsed == 0 and again.cached == first.parsed
+    assert again.backup is not None and out.is_file()  # written anew, the earlier one kept
+    assert collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS).unchanged  # and recorded again
+
+
+def test_a_run_failing_after_its_ledger_record_is_done_again(scenario, tmp_path, monkeypatch):
+    """The ledger's record (what the run found) is written before the outputs: a run that
+    fails while writing them leaves a record the outputs' record does not match, so the
+    next run over the same inbox writes the outputs instead of calling them unchanged."""
+    from kcl_xlsx.base.output import OutputError
+    import kcl_xlsx.summary.workbook as W
+
+    roster, inbox, *_ = scenario
+    copy = tmp_path / "inbox"
+    shutil.copytree(inbox, copy)
+    out = tmp_path / "o" / "t.xlsx"
+    first = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+    (copy / "ghi-chu-them.txt").write_text("thư gửi kèm", encoding="utf-8")
+    real = W.write_summary
+
+    def full_disk(*a, **k):
+        raise OutputError(f"{out}: không ghi được (đĩa đầy) / cannot write (disk full)")
+
+    monkeypatch.setattr(W, "write_summary", full_disk)
+    with pytest.raises(OutputError):
+        collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+    monkeypatch.setattr(W, "write_summary", real)
+    again = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+    assert not again.unchanged and again.backup is not None
+    assert overview(out)["Số tệp trong hộp thư"] == len(again.files) == len(first.files) + 1  # the note counted
+
+
 def test_inbox_unchanged(runs):
     assert runs[4] == runs[5]
 

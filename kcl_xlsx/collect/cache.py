@@ -1,7 +1,17 @@
 """An unchanged inbox needs no work: the run's fingerprint (every file's path, size and
-time, the options, roster, deadline and as-of date, the outputs asked for) is kept in the
-ledger with what the run produced; when the next run has the same fingerprint and the
-outputs are still there, untouched, it reports the recorded result instead of rebuilding.
+time, the options, roster, deadline and as-of date, the outputs asked for) is kept with what
+the run produced; when the next run has the same fingerprint and the outputs are still
+there, untouched, it reports the recorded result instead of rebuilding.
+
+The record is in two parts.  What the run found (counts, schools and their status, advice)
+is written into the ledger with the run's classifications, before any output (`reissue`
+reads the schools from there).  The outputs' signatures follow, once every output is
+written, in a small file beside the ledger (:func:`outputs_file`), replaced by a rename and
+never synced to disk: it is a cache, and a lost one only means the next run rebuilds.  A
+write to the ledger after the outputs made SQLite sync its journal, which waited for the
+disk to take the export just written (0.3 s of a 10,000-plan re-run, most of it that wait).
+A run interrupted between the two leaves the ledger's record with a fingerprint that the
+outputs file does not have: the next run rebuilds.
 
 "Untouched" is judged by each output's size and modification time, not by hashing it: a
 district's export holds a 275 MB rows.csv at 10,000 plans, and hashing every output cost
@@ -18,11 +28,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kcl_xlsx.base.output import OutputError, temporary_beside
 from kcl_xlsx.collect.ledger import Ledger
 from kcl_xlsx.spec.vocab import Classification, SchoolStatus
 
-KEY = "last_run"
-FORMAT = 2  # 2: outputs recorded by size and modification time (1: by SHA-256)
+KEY = "last_run"  # the ledger's meta key of the record (reissue reads its schools)
+# 3: the outputs' signatures in their own file beside the ledger (2: in the ledger's record,
+# by size and modification time; 1: by SHA-256).  Part of the fingerprint: a record of an
+# earlier format never matches.
+FORMAT = 3
 
 
 def fingerprint(inbox: Path, *parts: Any) -> str:
@@ -43,11 +57,14 @@ def fingerprint(inbox: Path, *parts: Any) -> str:
     return h.hexdigest()
 
 
-def save(led: Ledger, fp: str, res: Any) -> None:
-    outputs = [str(p) for p in ([res.out] if res.out else []) + ([res.pdf] if res.pdf else []) + list(res.exported)
-               + list(res.feedback)]
-    record = {
-        "fingerprint": fp, "outputs": {p: _signature(p) for p in outputs},
+def outputs_file(ledger_path: Path) -> Path:
+    return Path(str(ledger_path) + ".last-run.json")
+
+
+def record(led: Ledger, fp: str, res: Any) -> None:
+    """What the run found, into the ledger (call once it is classified, before the outputs)."""
+    found = {
+        "fingerprint": fp,
         "counts": {k.value: n for k, n in res.counts().items()}, "parsed": res.parsed,
         # what a re-run would re-read: not an archive, nor an entry only listed (a link, a member not checked)
         "files": sum(1 for f in res.files if f.classification not in (Classification.ARCHIVE, Classification.SKIPPED)),
@@ -56,7 +73,22 @@ def save(led: Ledger, fp: str, res: Any) -> None:
         "advice": list(res.advice),
         "at": dt.datetime.now().isoformat(timespec="seconds"),
     }
-    led.set_meta(KEY, json.dumps(record, ensure_ascii=False))
+    led.set_meta(KEY, json.dumps(found, ensure_ascii=False))
+
+
+def save(fp: str, res: Any) -> None:
+    """The outputs' signatures, once every one is written (see the module's docstring)."""
+    outputs = [str(p) for p in ([res.out] if res.out else []) + ([res.pdf] if res.pdf else []) + list(res.exported)
+               + list(res.feedback)]
+    text = json.dumps({"format": FORMAT, "fingerprint": fp, "outputs": {p: _signature(p) for p in outputs}},
+                      ensure_ascii=False)
+    path = outputs_file(res.ledger_path)
+    try:
+        with temporary_beside(path) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+    except (OSError, OutputError):  # a full disk: the next run rebuilds, which is all this file saves
+        pass
 
 
 def recall(led: Ledger, fp: str) -> dict | None:
@@ -64,13 +96,19 @@ def recall(led: Ledger, fp: str) -> dict | None:
     text = led.meta(KEY)
     if not text:
         return None
-    record = json.loads(text)
-    if record.get("fingerprint") != fp:
+    try:
+        found = json.loads(text)
+        written = json.loads(outputs_file(led.path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # no outputs file (an interrupted run, an earlier version), or a damaged one
         return None
-    for path, signature in record.get("outputs", {}).items():
+    if not isinstance(found, dict) or not isinstance(written, dict):
+        return None
+    if found.get("fingerprint") != fp or written.get("fingerprint") != fp:
+        return None
+    for path, signature in (written.get("outputs") or {}).items():
         if _signature(path) != signature:
             return None  # an output was removed or changed: rebuild it
-    return record
+    return found
 
 
 def _signature(path: str) -> list[int] | None:

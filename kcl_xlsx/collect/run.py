@@ -132,6 +132,7 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
             res.advice = diagnose(res)
             led.classify((f.rel, f.sub.sha256, okey, f.classification.value, f.school) for f in files
                          if f.sub and f.recorded != (f.classification.value, f.school))
+            collect_cache.record(led, fp, res)  # what it found; the outputs follow (see remember)
             res.timings["classify"] = time.perf_counter() - t0 - res.timings["find"] - res.timings["check"]
         if feedback is not None:  # inside: zip members are readable only until the clean-up
             with_sub = [f for f in files if f.sub]
@@ -161,12 +162,11 @@ def diagnose(res: CollectResult) -> list[str]:
 
 
 def remember(res: CollectResult) -> None:
-    """Record the finished run (its fingerprint, counts, schools, the outputs' hashes) so
-    that the next run over an unchanged inbox redoes nothing.  Called once every output is
-    written: a run interrupted before has nothing recorded and is done again."""
+    """Record the finished run's outputs (their sizes and times, under its fingerprint) so
+    that the next run over an unchanged inbox redoes nothing (see :mod:`collect.cache`).
+    Called once every output is written: a run interrupted before is done again."""
     t = time.perf_counter()
-    with Ledger(res.ledger_path) as led:
-        collect_cache.save(led, res.fingerprint, res)
+    collect_cache.save(res.fingerprint, res)
     res.timings["record"] = time.perf_counter() - t
     res.seconds = time.perf_counter() - res.started
 
