@@ -94,3 +94,25 @@ def test_a_key_with_a_missing_value_is_left_as_text(value):
     rows = _rows(lambda c: "x", 2, np.random.default_rng(2))
     rows.loc[0, "lead"] = value
     assert tables._keyed(rows, ("lead",))["lead"].dtype == object
+
+
+def _of_shown_file_by_dict(schools: pd.DataFrame, files: pd.DataFrame, column: str) -> list:
+    # the row-by-row lookup _of_shown_file replaced, kept here as the reference
+    known = files[files[column].astype(str) != ""]
+    value = {(str(c), str(f)): str(v) for c, f, v in zip(known["school_code"], known["file"], known[column])}
+    return [value.get((str(c), str(f)), "") for c, f in zip(schools["school_code"], schools["source_file"])]
+
+
+def test_a_schools_shown_file_column_is_the_row_by_row_lookup():
+    files = pd.DataFrame({"school_code": ["S1", "S1", "S2", "S3", None, "S4"],
+                          "file": ["a.xlsx", "b.docx", "c.xlsx", "d.xlsx", "e.xlsx", "f.xlsx"],
+                          "form_version": ["2026.1", "2026.2", "", "2026.2", "2026.1", "2026.1"]})
+    files = pd.concat([files, files.iloc[[0]].assign(form_version="2026.3")])  # a pair twice: the last wins
+    schools = pd.DataFrame({"school_code": ["S1", "S2", "S3", "S4", "S5", None],
+                            "source_file": ["a.xlsx", "c.xlsx", "", "f.xlsx", float("nan"), "e.xlsx"]},
+                           index=[5, 4, 3, 2, 1, 0])
+    got = tables._of_shown_file(schools, files, "form_version")
+    assert list(got) == _of_shown_file_by_dict(schools, files, "form_version") == ["2026.3", "", "", "2026.1", "", "2026.1"]
+    assert list(got.index) == list(schools.index)
+    assert list(tables._of_shown_file(schools, files.iloc[0:0], "form_version")) == [""] * 6
+    assert list(tables._of_shown_file(schools, files.drop(columns="form_version"), "form_version")) == [""] * 6

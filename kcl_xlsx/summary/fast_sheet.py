@@ -81,14 +81,19 @@ class FastSheet(Worksheet):
         # Text goes to the workbook's shared string table now: XlsxWriter freezes the table
         # before it writes any worksheet.  Labels repeat by the thousand, so the sheet holds
         # small indexes instead of the same text again and again.
-        add, ids = self.str_table._get_shared_string_index, self.shared_ids
+        table, ids = self.str_table, self.shared_ids
+        add = table._get_shared_string_index
         for c, column in enumerate(bulk.columns):
+            again = 0  # uses of a text already in the table: counted, not looked up again
             for i, v in enumerate(column):
                 if v.__class__ is str:
-                    if v and not (v[0] == "<" and _rich_looking(v)):
+                    if v in ids:
+                        again += 1
+                    elif v and not (v[0] == "<" and _rich_looking(v)):
                         ids[v] = add(_fit(v))  # the table itself is emptied when it is frozen
                 elif isinstance(v, float) and v - v != 0 and v == v:  # inf (NaN: a missing value, blank)
                     raise NonFiniteNumber(self.name, xl_rowcol_to_cell(bulk.first + i, c), v)
+            table.count += again  # the <sst count>: every use, as XlsxWriter's own lookup counts
         self._check_dimensions(bulk.first, 0)
         self._check_dimensions(bulk.last, len(bulk.columns) - 1)
 

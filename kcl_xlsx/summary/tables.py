@@ -570,12 +570,20 @@ def _by_school(t: Tables, det: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
 
 def _of_shown_file(schools: pd.DataFrame, files: pd.DataFrame, column: str) -> pd.Series:
     """A files-table column (form_version, source_kind) for each school's shown file ("" when
-    unknown: no file, no identity, or an export written before the files table had it)."""
+    unknown: no file, no identity, or an export written before the files table had it).
+    Joined on the codes and names as text (the last file row of a pair wins): a dict built
+    and looked up row by row took 0.15 s of a 10,000-school summary."""
     known = files[files[column].astype(str) != ""] if column in files else files.iloc[0:0]
-    value = {(str(c), str(f)): str(v) for c, f, v in zip(known.get("school_code", []), known.get("file", []),
-                                                      known.get(column, []))}
-    return pd.Series([value.get((str(c), str(f)), "") for c, f in zip(schools["school_code"], schools["source_file"])],
-                     index=schools.index, dtype=object)
+    if not len(known) or not len(schools):
+        return pd.Series([""] * len(schools), index=schools.index, dtype=object)
+    right = pd.DataFrame({"code": known["school_code"].astype(str).to_numpy(dtype=object),
+                          "file": known["file"].astype(str).to_numpy(dtype=object),
+                          "value": known[column].astype(str).to_numpy(dtype=object)})
+    right = right.drop_duplicates(["code", "file"], keep="last")
+    left = pd.DataFrame({"code": schools["school_code"].astype(str).to_numpy(dtype=object),
+                         "file": schools["source_file"].astype(str).to_numpy(dtype=object)})
+    values = left.merge(right, on=["code", "file"], how="left")["value"]
+    return pd.Series(values.fillna("").to_numpy(dtype=object), index=schools.index, dtype=object)
 
 
 # Theo đơn vị's count of schools in each submission status (headed by the status's label).
