@@ -4,6 +4,7 @@ file speaks for a school)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 from kcl_xlsx.collect.result import InboxFile
 
@@ -18,6 +19,7 @@ def newest_key(f: InboxFile) -> tuple[str, int, str, str]:
     return (norm_time(sub.saved_at) if sub else "", f.mtime_ns, f.sha256 or (sub.sha256 if sub else ""), f.rel)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked several times per file while a school's newest is chosen
 def norm_time(s: str) -> str:
     """An ISO time as UTC to the second ("" when it is not one): what a school's program
     records as the file's last save."""

@@ -357,10 +357,11 @@ def _issues_frame(res: CollectResult) -> pd.DataFrame:
     for f in res.files:
         if f.sub is None:
             continue
+        label = _class_label(f)
         for i in f.sub.issues:
             issues.append((f.rel, f.school or i.school_code, i.severity.value, i.code,
                            f"{i.sheet}!{i.cell}" if i.sheet and i.cell else (i.sheet or ""), i.column, i.value,
-                           i.message, i.hint, _class_label(f)))
+                           i.message, i.hint, label))
     return pd.DataFrame.from_records(issues, columns=ISSUE_COLUMNS)
 
 
