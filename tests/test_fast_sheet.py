@@ -90,3 +90,31 @@ def test_over_long_and_markup_looking_text(tmp_path, ooxml_validate):
     col = [r[0] for r in calamine_rows(path)]
     assert len(col[1]) == 32767 and col[1].endswith("…")
     assert col[2:] == ["<r><t>đậm</t></r>", "ổn"]
+
+
+SHARED = ["Trường Mầm non Hoa Sen", " đầu có dấu cách", "cuối có dấu cách ", "a & b", "<r>giống rich text</r>",
+          "x < y > z", "_x0041_ đã giống mã thoát", "dòng 1\ndòng 2", "tab\tgiữa", "điều\x01khiển", "nbsp\u00a0",
+          "\u00a0nbsp", "emoji 🙂", 'ngoặc "kép"', "Ａ toàn chiều rộng", "x" * 500, "Tiêu chuẩn 1 - Tổ chức"]
+
+
+@pytest.mark.parametrize("order", ["as listed", "reversed"])
+def test_fast_workbook_writes_the_shared_strings_xlsxwriter_writes(tmp_path, order):
+    """FastWorkbook writes the plain texts of the shared string table itself and leaves the
+    others to XlsxWriter: the part must be byte for byte XlsxWriter's own, in its order."""
+    import zipfile
+
+    from kcl_xlsx.summary.fast_sheet import FastWorkbook
+
+    texts = SHARED if order == "as listed" else SHARED[::-1]
+    parts = {}
+    for name, cls in (("own", xlsxwriter.Workbook), ("fast", FastWorkbook)):
+        path = tmp_path / f"{name}.xlsx"
+        wb = cls(str(path))
+        ws = wb.add_worksheet()
+        for r, text in enumerate(texts * 2):  # each twice: one entry, two uses
+            ws.write_string(r, 0, text)
+        wb.close()
+        with zipfile.ZipFile(path) as z:
+            parts[name] = z.read("xl/sharedStrings.xml")
+    assert parts["fast"] == parts["own"]
+    assert parts["fast"].count(b"<si>") == len(SHARED) and b'count="34"' in parts["fast"]

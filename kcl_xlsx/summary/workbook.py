@@ -19,7 +19,7 @@ import numpy as np
 
 from macros_free_validation.report import Severity
 
-from kcl_xlsx.summary.fast_sheet import Bulk, FastSheet
+from kcl_xlsx.summary.fast_sheet import Bulk, FastSheet, FastWorkbook
 from kcl_xlsx.base.output import replace_keeping_backup, temporary_beside
 from kcl_xlsx.summary.labels import framework_short, labelled
 from kcl_xlsx.summary.tables import FUNDING_PREFIX, UNIT_STATUS_COLUMNS, SummaryData, months_text
@@ -325,7 +325,7 @@ _PIVOT_SHEETS = (S_SCHOOL, S_UNIT, S_CRIT, S_STD, S_FUND, S_TIME, S_LEAD)
 def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_note: str = "") -> None:
     """The workbook, sheet by sheet.  Cells are written in the order of the sheets: the
     shared-string table takes the texts in the order they are written."""
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+    wb = FastWorkbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
                                          "strings_to_numbers": False, "nan_inf_to_errors": True})
     w = _W(wb, d)
     ov = wb.add_worksheet(S_OVERVIEW, FastSheet)
