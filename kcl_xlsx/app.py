@@ -23,6 +23,7 @@ from kcl_xlsx.intake import entries
 from kcl_xlsx.intake.entries import Entry, walk
 from kcl_xlsx.issue.issuing import file_names
 from kcl_xlsx.spec.roster import Roster, School
+from kcl_xlsx.base.memory import long_lived_objects
 from kcl_xlsx.base.output import OutputError
 from kcl_xlsx.summary.outputs import summarise_collect
 from kcl_xlsx.summary.pdf import require_libreoffice, write_pdf
@@ -79,7 +80,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
     if pdf:
         require_libreoffice(Path(out).with_suffix(".pdf"))
     text = load_document_text(document_text) if render is not None else None  # a bad file: one line, before any work
-    with one_run_at_a_time(ledger_for(inbox, out, ledger_path), on_wait):  # never two runs doing the work
+    with one_run_at_a_time(ledger_for(inbox, out, ledger_path), on_wait), long_lived_objects():  # see base/memory.py
         res = collect_inbox(inbox, out, roster=roster, year=year, deadline=deadline, ledger_path=ledger_path,
                             jobs=jobs, options=options, progress=progress, write_summary=write_summary,
                             feedback=feedback, export=export, as_of=as_of,

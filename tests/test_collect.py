@@ -567,3 +567,13 @@ def test_results_cached_under_older_rules_are_checked_again(scenario, tmp_path, 
     out.unlink()
     newer = collect(inbox, out, roster=roster, year=YEAR, jobs=JOBS)
     assert newer.parsed == first.parsed and newer.cached == 0
+
+
+def test_a_run_hands_its_objects_back_to_the_collector(scenario, tmp_path):
+    """collect sets what it keeps aside from the cyclic collector while it runs (base/memory.py)
+    and hands it all back when it returns: a caller's later garbage is collected as before."""
+    import gc
+
+    roster, inbox, *_ = scenario
+    collect(inbox, tmp_path / "o" / "t.xlsx", roster=roster, year=YEAR, jobs=JOBS)
+    assert gc.get_freeze_count() == 0

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 from kcl_xlsx.check.checker import CheckOptions, PlanRow, Submission, check_path, sources_of
 from kcl_xlsx.check.feedback_run import OtherForm, write_feedback_files
+from kcl_xlsx.base.memory import keep_long_lived
 from kcl_xlsx.base.text import int_if_whole
 from kcl_xlsx.spec.issues import Code
 from kcl_xlsx.spec.freetext import clean, fold
@@ -120,6 +121,7 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
         with Ledger(ledger_path) as led:
             form = sources_of(options).form
             todo = _from_ledger(files, led, okey, res, form)
+            keep_long_lived()  # the known files' submissions live as long as the run
             res.timings["find"] = time.perf_counter() - t0
             res.sandboxed = _parse(todo, options, jobs, led, okey, res, progress, pool)
             res.timings["check"] = time.perf_counter() - t0 - res.timings["find"]
