@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from workbook_templates.document_text import DocumentText, load_document_text
-
 from kcl_xlsx.base import office
 from kcl_xlsx.check.checker import CheckOptions, Submission, check_path, sources_of
 from kcl_xlsx.check.feedback_run import write_feedback_files
@@ -21,7 +19,6 @@ from kcl_xlsx.collect.lock import one_run_at_a_time
 from kcl_xlsx.collect.run import collect_inbox, ledger_for, remember
 from kcl_xlsx.intake import entries
 from kcl_xlsx.intake.entries import Entry, walk
-from kcl_xlsx.issue.issuing import file_names
 from kcl_xlsx.spec.roster import Roster, School
 from kcl_xlsx.base.memory import long_lived_objects
 from kcl_xlsx.base.output import OutputError
@@ -29,6 +26,7 @@ from kcl_xlsx.summary.outputs import summarise_collect
 from kcl_xlsx.summary.pdf import require_libreoffice, write_pdf
 
 if TYPE_CHECKING:  # imported where used: python-docx and openpyxl are not loaded by `collect`
+    from workbook_templates.document_text import DocumentText
     from kcl_xlsx.issue.document import Written
     from kcl_xlsx.issue.word_import import Imported
 
@@ -61,6 +59,14 @@ def check(paths: list[Path], options: CheckOptions, *, roster: Roster | None = N
     return run
 
 
+def _document_text(path: Path | None) -> "DocumentText":
+    # the document's wording: read where a document is made (a collect run without --render
+    # does not load it)
+    from workbook_templates.document_text import load_document_text
+
+    return load_document_text(path)
+
+
 def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year: str | None = None,
             deadline: dt.date | str | None = None, ledger_path: Path | None = None, jobs: int | None = None,
             options: CheckOptions | None = None, progress: Callable[[str, int, int], None] | None = None,
@@ -79,7 +85,7 @@ def collect(inbox: Path, out: Path | None, *, roster: Roster | None = None, year
         raise OutputError("--pdf: cần bảng tổng hợp (-o) để in / --pdf needs the summary workbook")
     if pdf:
         require_libreoffice(Path(out).with_suffix(".pdf"))
-    text = load_document_text(document_text) if render is not None else None  # a bad file: one line, before any work
+    text = _document_text(document_text) if render is not None else None  # a bad file: one line, before any work
     with one_run_at_a_time(ledger_for(inbox, out, ledger_path), on_wait), long_lived_objects():  # see base/memory.py
         res = collect_inbox(inbox, out, roster=roster, year=year, deadline=deadline, ledger_path=ledger_path,
                             jobs=jobs, options=options, progress=progress, write_summary=write_summary,
@@ -120,7 +126,7 @@ def render(path: Path, out: Path, *, pdf: bool = False, options: CheckOptions = 
     not a readable plan raises :class:`~kcl_xlsx.issue.document.RenderError` (one line).  An
     earlier document of the same name is kept under a timestamped name."""
     t0 = time.perf_counter()
-    text = load_document_text(document_text)
+    text = _document_text(document_text)
     if pdf:
         office.require_libreoffice(Path(out).with_suffix(".pdf"))
     sub = check_path(path, options)
@@ -138,6 +144,8 @@ def render_accepted(res: CollectResult, folder: Path, *, text: DocumentText, opt
     (``<code>_<name>.docx``).  A document already there for the same content is left as it
     is; one for an older plan is kept under a timestamped name."""
     accepted = [s for s in res.schools.values() if s.accepted is not None and s.accepted.sub is not None]
+    from kcl_xlsx.issue.issuing import file_names  # the issue stage's module: loaded when documents are made
+
     names = file_names([School(s.code, s.name, s.level, s.unit) for s in accepted])
     from kcl_xlsx.issue.document import render_submission
 

@@ -27,7 +27,6 @@ from kcl_xlsx.base.text import name_list
 from kcl_xlsx.intake import entries
 from kcl_xlsx.check.checker import CheckOptions
 from kcl_xlsx.spec.identity import KEY_ENV, office_key
-from kcl_xlsx.issue.issuing import MANIFEST, TemplateFactory, issue_one, issue_roster
 from kcl_xlsx.base.output import OutputError, check_writable_dir
 from kcl_xlsx.spec.plan_spec import Sources
 from kcl_xlsx.spec.roster import School, load_roster
@@ -107,6 +106,8 @@ def template(
 ) -> None:
     """Tạo mẫu kế hoạch khóa sẵn cho một trường hoặc cho cả danh sách trường.
     Write the locked plan template for one school, or one per school of a roster."""
+    from kcl_xlsx.issue.issuing import MANIFEST, TemplateFactory, issue_one, issue_roster  # the issue stage
+
     sources = Sources.load(catalog=catalog, choices=choices)
     factory = TemplateFactory(sources, year, framework, office_key(key), _date(issue_date, "--issue-date"))
     if roster:
@@ -381,6 +382,7 @@ def reissue(
 ) -> None:
     """Phát hành mẫu năm học mới, chuyển tiếp các công việc chưa hoàn thành.
     Next year's templates with each school's unfinished actions carried over."""
+    from kcl_xlsx.issue.issuing import TemplateFactory
     from kcl_xlsx.issue.reissue import load_mapping, reissue as run_reissue
 
     sources = Sources.load(catalog=catalog, choices=choices)
