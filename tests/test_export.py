@@ -83,3 +83,38 @@ def test_chunked_writing_gives_one_table(tmp_path, monkeypatch):
     back = pd.read_parquet(tmp_path / "t.parquet")
     assert [None if pd.isna(v) else v for v in back["note"]] == [None, None, "=1+1", "3.5", "ổn"]  # Parquet keeps the text as it was
     assert back["budget_max_mvnd"].tolist() == [1.0, 2.5, 0.0, 4.0, 5.0] and back["source_row"].tolist() == [6, 7, 8, 9, 10]
+
+
+_FIRSTS = ["=", "+", "-", "@", "\t", "\r", "'", "a", "Đ", "ệ", "１", " ", "\n", "0"]
+
+
+def _risky_by_compute(column) -> bool:
+    # the detection _starts_risky replaced: each text's first character, looked up
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from kcl_xlsx.summary.export import RISKY_STARTS
+
+    first = pc.utf8_slice_codeunits(column, 0, 1)
+    return bool(pc.any(pc.is_in(first, value_set=pa.array(RISKY_STARTS))).as_py())
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=st.sampled_from(_FIRSTS), max_size=4)), max_size=30),
+       st.integers(0, 5), st.integers(1, 3))
+def test_risky_first_characters_are_found_as_the_compute_kernels_find_them(values, cut, pieces):
+    """The CSV's formula guard reads each text's first byte from the column's buffers: a
+    column of chunks, sliced (an offset into shared buffers), with nulls and empty texts,
+    is judged as the slice-and-lookup kernels judged it."""
+    import pyarrow as pa
+
+    from kcl_xlsx.summary.export import _starts_risky
+
+    array = pa.array(["pad"] * cut + values, type=pa.string()).slice(cut)  # offset > 0 when cut > 0
+    step = max(1, len(values) // pieces)
+    column = pa.chunked_array([array.slice(i, step) for i in range(0, len(values), step)] or [array],
+                              type=pa.string())
+    assert _starts_risky(column) == _risky_by_compute(column)
