@@ -93,17 +93,14 @@ def save(fp: str, res: Any) -> None:
 
 def recall(led: Ledger, fp: str) -> dict | None:
     """The recorded run if it had this fingerprint and its outputs are intact."""
-    text = led.meta(KEY)
-    if not text:
-        return None
-    try:
-        found = json.loads(text)
+    try:  # the small file first: a changed inbox never reads the ledger's record (1.3 MB at 10,000 schools)
         written = json.loads(outputs_file(led.path).read_text(encoding="utf-8"))
+        if not isinstance(written, dict) or written.get("fingerprint") != fp:
+            return None
+        found = json.loads(led.meta(KEY) or "null")
     except (OSError, ValueError):  # no outputs file (an interrupted run, an earlier version), or a damaged one
         return None
-    if not isinstance(found, dict) or not isinstance(written, dict):
-        return None
-    if found.get("fingerprint") != fp or written.get("fingerprint") != fp:
+    if not isinstance(found, dict) or found.get("fingerprint") != fp:
         return None
     for path, signature in (written.get("outputs") or {}).items():
         if _signature(path) != signature:
