@@ -41,3 +41,22 @@ def test_a_damaged_issue_is_refused(stored, error):
     # as before (Issue(**d) and Severity(value)): the run then reads the file again
     with pytest.raises(error):
         issue_from_dict(stored)
+
+
+@pytest.mark.parametrize("order", ["older first", "newer first"])
+def test_known_gives_the_newest_sighting_of_a_path_size_and_time(tmp_path, order):
+    """Two records of one (path, size, mtime) (the file was replaced by other bytes of the
+    same size, its time set back): a re-run takes the one seen last, whatever the order in
+    which the ledger holds them."""
+    from kcl_xlsx.check.checker import Submission
+    from kcl_xlsx.collect.ledger import Ledger
+
+    older = (Submission("a.xlsx", sha256="aa"), "2026-01-01T00:00:00.000000Z")
+    newer = (Submission("a.xlsx", sha256="bb"), "2026-02-01T00:00:00.000000Z")
+    with Ledger(tmp_path / "l.sqlite") as led:
+        for sub, seen in ([older, newer] if order == "older first" else [newer, older]):
+            led.record(sub, "a.xlsx", 10, 5, seen_at=seen, rows_json=b"[]")
+        led.record(Submission("b.xlsx", sha256="cc"), "b.xlsx", 10, 5, rows_json=b"[]")
+        known = led.known()
+    assert set(known) == {("a.xlsx", 10, 5), ("b.xlsx", 10, 5)}
+    assert known[("a.xlsx", 10, 5)]["sha256"] == "bb" and known[("b.xlsx", 10, 5)]["sha256"] == "cc"

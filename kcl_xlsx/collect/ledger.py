@@ -234,9 +234,16 @@ class Ledger:
         """(path, size, mtime) -> the file's row without its rows (rowid, sha256, the block's length,
         submission and issues) for every file recorded under ``options_key``, the newest
         sighting winning, in one query: a re-run takes every unchanged file from this."""
-        rows = self.conn.execute(f"SELECT rowid, {_KNOWN_COLUMNS} FROM files WHERE options_key=? "
-                                 "ORDER BY last_seen_at", (options_key,))
-        return {(r[1], r[3], r[4]): r for r in rows}  # by position (path, size, mtime_ns): 10,000 rows, 3x faster
+        # not sorted by SQLite (sorting 10,000 rows of 2 KB took a third of the query): the
+        # newest sighting of a (path, size, mtime) is kept here, where one repeats
+        rows = self.conn.execute(f"SELECT rowid, {_KNOWN_COLUMNS}, last_seen_at FROM files WHERE options_key=?",
+                                 (options_key,))
+        known: dict[tuple[str, int, int], sqlite3.Row] = {}
+        for r in rows:
+            key = (r[1], r[3], r[4])  # by position (path, size, mtime_ns): 10,000 rows, 3x faster than by name
+            if key not in known or r[-1] >= known[key][-1]:
+                known[key] = r
+        return known
 
     def row(self, rowid: int) -> sqlite3.Row:
         return self.conn.execute("SELECT * FROM files WHERE rowid=?", (rowid,)).fetchone()
