@@ -199,12 +199,17 @@ def test_second_run_parses_nothing_and_gives_same_figures(runs):
     assert out.read_bytes() == first_copy.read_bytes() and second.backup is None
 
 
-def test_changed_inbox_reparses_only_the_new_file_and_keeps_the_old_summary(scenario, tmp_path):
+def _collected_copy(scenario, tmp_path: Path):
+    """A copy of the scenario's inbox (to be changed) collected once: roster, inbox, out, result."""
     roster, inbox, *_ = scenario
     copy = tmp_path / "inbox"
     shutil.copytree(inbox, copy)
     out = tmp_path / "o" / "t.xlsx"
-    first = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+    return roster, copy, out, collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+
+
+def test_changed_inbox_reparses_only_the_new_file_and_keeps_the_old_summary(scenario, tmp_path):
+    roster, copy, out, first = _collected_copy(scenario, tmp_path)
     (copy / "ghi-chu.txt").write_text("thư gửi kèm", encoding="utf-8")
     second = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
     assert first.parsed > 1 and not second.unchanged and second.parsed == 1  # only the new file
@@ -243,11 +248,7 @@ def test_a_run_failing_after_its_ledger_record_is_done_again(scenario, tmp_path,
     from kcl_xlsx.base.output import OutputError
     import kcl_xlsx.summary.workbook as W
 
-    roster, inbox, *_ = scenario
-    copy = tmp_path / "inbox"
-    shutil.copytree(inbox, copy)
-    out = tmp_path / "o" / "t.xlsx"
-    first = collect(copy, out, roster=roster, year=YEAR, jobs=JOBS)
+    roster, copy, out, first = _collected_copy(scenario, tmp_path)
     (copy / "ghi-chu-them.txt").write_text("thư gửi kèm", encoding="utf-8")
     real = W.write_summary
 
