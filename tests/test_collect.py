@@ -6,6 +6,7 @@ with the summary workbook read back by python-calamine.
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import zipfile
 from pathlib import Path
@@ -216,7 +217,7 @@ def test_changed_inbox_reparses_only_the_new_file_and_keeps_the_old_summary(scen
     assert second.backup is not None and second.backup.exists()  # the first summary was kept
 
 
-@pytest.mark.parametrize("damage", ["deleted", "garbage", "another run's"])
+@pytest.mark.parametrize("damage", ["deleted", "garbage", "another run's", "outputs not a mapping"])
 def test_without_the_outputs_record_an_unchanged_inbox_is_rebuilt(scenario, tmp_path, damage):
     """The outputs' record beside the ledger (collect/cache.py) is only a cache: gone,
     unreadable or of another run, the next run rebuilds the outputs, in one piece."""
@@ -232,6 +233,9 @@ def test_without_the_outputs_record_an_unchanged_inbox_is_rebuilt(scenario, tmp_
         record.unlink()
     elif damage == "garbage":
         record.write_bytes(b"\x00{not json")
+    elif damage == "outputs not a mapping":
+        written = json.loads(record.read_text(encoding="utf-8"))
+        record.write_text(json.dumps({**written, "outputs": list(written["outputs"].items())}), encoding="utf-8")
     else:
         record.write_text(record.read_text(encoding="utf-8").replace('"fingerprint": "', '"fingerprint": "0'),
                           encoding="utf-8")

@@ -53,7 +53,7 @@ def long_lived_objects():
     """A command's run, during which :func:`keep_long_lived` may set the objects made so far
     aside from Python's cyclic garbage collector (``gc.freeze``); all are handed back to it
     at the end (``gc.unfreeze``).  A daily re-run holds ~260,000 objects that live until it
-    ends (the modules, every known file's submission and issues, the summary's tables), and
+    ends (the modules, every known file's submission and issues), and
     each full collection walked them all again to find nothing: six of them took 0.38 s of a
     6.5 s re-run at 10,000 plans (measured with gc.callbacks).  Reference counting still frees
     what is no longer used; only cycles among the set-aside objects wait for the end."""

@@ -102,7 +102,10 @@ def recall(led: Ledger, fp: str) -> dict | None:
         return None
     if not isinstance(found, dict) or found.get("fingerprint") != fp:
         return None
-    for path, signature in (written.get("outputs") or {}).items():
+    outputs = written.get("outputs")
+    if not isinstance(outputs, dict):
+        return None
+    for path, signature in outputs.items():
         if _signature(path) != signature:
             return None  # an output was removed or changed: rebuild it
     return found
