@@ -226,3 +226,40 @@ def test_a_rerun_writes_the_classifications_that_changed(roster, sources, tmp_pa
         stored = dict(((p, (c, m)) for p, c, m in conn.execute("SELECT path, classification, matched_school FROM files")))
     assert stored == {"MN001.xlsx": ("superseded", "MN001"), "MN001-moi.xlsx": ("accepted", "MN001"),
                       "TH001-a.xlsx": ("superseded", "TH001"), "TH001-b.xlsx": ("accepted", "TH001")}
+
+
+@pytest.mark.parametrize("day", ["first run", "re-run"])
+def test_rows_exported_from_the_stored_rows_are_the_rows_exported_from_the_frame(roster, new_plan, tmp_path,
+                                                                                    monkeypatch, day):
+    """The export takes the rows' plan columns from the table the rows cache stored in the
+    same run (Tables.rows_arrow; whole on a first run, from the stored rows on a re-run)
+    instead of converting them again: rows.csv and rows.parquet are the same bytes as when
+    every column is converted from the frame."""
+    import kcl_xlsx.summary.export as E
+    import kcl_xlsx.summary.tables as T
+
+    real, used = E.write_tables, []
+
+    def spy(df, csv_path, parquet_path, shown=None, stored=None):
+        if "source_row" in df.columns:  # the rows table
+            used.append(stored is not None)
+        return real(df, csv_path, parquet_path, shown, stored)
+
+    monkeypatch.setattr(E, "write_tables", spy)
+    monkeypatch.setattr(E, "CHUNK_ROWS", 7)  # several chunks: each takes its own slice of the stored rows
+    outs = {}
+    for from_stored in (True, False):
+        inbox = fixture_inbox(tmp_path / f"in-{from_stored}")
+        out = tmp_path / f"out-{from_stored}"
+        with monkeypatch.context() as m:
+            if not from_stored:
+                m.setattr(T, "_stored_whole", lambda cache, rows: None)
+            run(inbox, out, roster)
+            if day == "re-run":
+                shutil.copy(new_plan, inbox / new_plan.name)
+                assert run(inbox, out, roster).parsed == 1
+        outs[from_stored] = out / "xuat"
+    runs = 2 if day == "re-run" else 1
+    assert used == [True] * runs + [False] * runs  # taken from the stored rows, then (patched) not
+    for name in ("rows.csv", "rows.parquet"):
+        assert (outs[True] / name).read_bytes() == (outs[False] / name).read_bytes(), name

@@ -38,6 +38,7 @@ class RowsCache:
     def __init__(self, ledger_path: Path, key: str, warnings: list[str]):
         self.path, self.key, self.warnings = cache_path(ledger_path), key, warnings
         self.table = None  # the stored rows as read (Arrow), reused by store()
+        self.written = None  # the rows store() was given, as Arrow (text dictionary-encoded), in their order
 
     def stored(self) -> pd.DataFrame | None:
         got = read(self.path, self.key, self.warnings)
@@ -50,7 +51,7 @@ class RowsCache:
         rows are encoded, where re-encoding all 400,000 rows of a district cost a daily
         re-run ~0.3 s."""
         if recipe is None or self.table is None:
-            save(self.path, self.key, frame)
+            self.written = save(self.path, self.key, frame)
             return
         import pyarrow as pa
 
@@ -62,6 +63,7 @@ class RowsCache:
         if recipe.mask is not None:
             table = table.filter(recipe.mask)
         write(self.path, self.key, table, kinds)
+        self.written = table
 
 
 @dataclasses.dataclass
@@ -110,14 +112,17 @@ def read(path: Path, key: str, warnings: list[str]) -> tuple[Any, pd.DataFrame] 
         return None
 
 
-def save(path: Path, key: str, frame: pd.DataFrame) -> None:
-    """Write ``frame`` (PLAN + plan columns) atomically.  A cache that cannot be written
-    costs the next run time, never this run's outputs: an OSError is ignored."""
+def save(path: Path, key: str, frame: pd.DataFrame):
+    """Write ``frame`` (PLAN + plan columns) atomically; returns it as written (Arrow).  A
+    cache that cannot be written costs the next run time, never this run's outputs: an
+    OSError is ignored."""
     import pyarrow as pa
 
     kinds = {name: _kind(frame[name]) for name in frame.columns}
-    arrays = [_arrow(frame[name], kinds[name]) for name in frame.columns]
-    write(path, key, pa.Table.from_arrays(arrays, names=list(frame.columns)), kinds)
+    table = pa.Table.from_arrays([_arrow(frame[name], kinds[name]) for name in frame.columns],
+                                 names=list(frame.columns))
+    write(path, key, table, kinds)
+    return table
 
 
 def write(path: Path, key: str, table, kinds: dict[str, str]) -> None:

@@ -75,6 +75,9 @@ class Tables:
     generated: dt.datetime | None = None  # when the summary was made (None: now)
     sources: tuple[tuple[str, Any], ...] = ()  # what it was made from: (label, value) lines of Tổng quan
     show_info: bool = False  # info-level issues on the Lỗi sheet too (the export always has them)
+    # The plan columns of ``rows`` as the rows cache stored them (Arrow, text dictionary-encoded),
+    # row for row, when this run stored every row (see export.write_tables); None otherwise.
+    rows_arrow: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def detail(self) -> pd.DataFrame:
@@ -202,7 +205,23 @@ def tables_from_collect(res: CollectResult, form: str | None = None, cache: Any 
                   expected=len(res.roster.schools) if res.roster else None,
                   contact_headers=tuple(res.roster.contact_headers) if res.roster else (), choices=res.choices,
                   form=form, as_of=res.as_of, deadline=res.deadline, sources=sources,
-                  show_info=bool(getattr(res, "show_info", False)))
+                  show_info=bool(getattr(res, "show_info", False)),
+                  # the table the cache stored, if it is every row of this run, in order
+                  rows_arrow=_stored_whole(cache, len(rows)))
+
+
+def _stored_whole(cache: Any, rows: int) -> Any:
+    """The text columns of the table the rows cache stored in this run, if it holds all
+    ``rows`` rows, in their order (a plan that cannot be cached leaves it short: then None).
+    Only the text is kept (as stored: codes and each distinct text once); the numbers
+    convert from the frame for nothing."""
+    written = getattr(cache, "written", None)
+    if written is None or len(written) != rows:
+        return None
+    import pyarrow as pa
+
+    return written.select([name for name, kind in zip(written.column_names, written.schema.types)
+                           if name in PLAN_COLUMNS and pa.types.is_dictionary(kind)])
 
 
 # The rows table's columns that come from a plan itself (its block), and those that come
