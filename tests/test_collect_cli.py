@@ -121,10 +121,10 @@ def test_an_export_failing_beside_the_workbook_is_one_line_and_exit_2(demo, tmp_
 
     real = export.write_tables
 
-    def full_disk(df, csv_path, parquet_path, shown=None):
+    def full_disk(df, csv_path, parquet_path, shown=None, stored=None):
         if "source_row" in df.columns:  # the rows table
             raise OutputError(f"{csv_path}: không ghi được (đĩa đầy) / cannot write (disk full)")
-        return real(df, csv_path, parquet_path, shown)
+        return real(df, csv_path, parquet_path, shown, stored)
 
     out = tmp_path / "o"
     args = ("collect", demo / "2-hop-thu", "-o", out / "t.xlsx", "--roster", "sample", "--year", YEAR, "--jobs", "1",
