@@ -118,3 +118,28 @@ def test_fast_workbook_writes_the_shared_strings_xlsxwriter_writes(tmp_path, ord
             parts[name] = z.read("xl/sharedStrings.xml")
     assert parts["fast"] == parts["own"]
     assert parts["fast"].count(b"<si>") == len(SHARED) and b'count="34"' in parts["fast"]
+
+
+def test_bulk_texts_used_again_are_counted_as_xlsxwriter_counts_them(tmp_path):
+    """add_bulk looks a text up once and counts its later uses: the shared string table's
+    count (every use) and uniqueCount are those XlsxWriter gives the same cells."""
+    import re
+    import zipfile
+
+    texts = ["Hiệu trưởng", "Tổ chuyên môn", "Hiệu trưởng", "", "Hiệu trưởng", "Tổ chuyên môn", "Ban đại diện"]
+    counts = {}
+    for name in ("bulk", "own"):
+        path = tmp_path / f"{name}.xlsx"
+        wb = xlsxwriter.Workbook(str(path))
+        ws = wb.add_worksheet("Bảng", FastSheet)
+        if name == "bulk":
+            ws.add_bulk(Bulk(0, [texts, texts[::-1]], [None, None]))
+        else:
+            for r, (a, b) in enumerate(zip(texts, texts[::-1])):
+                for c, v in enumerate((a, b)):
+                    if v:
+                        ws.write_string(r, c, v)
+        wb.close()
+        with zipfile.ZipFile(path) as z:
+            counts[name] = re.search(rb'count="(\d+)" uniqueCount="(\d+)"', z.read("xl/sharedStrings.xml")).groups()
+    assert counts["bulk"] == counts["own"] == (b"12", b"3")

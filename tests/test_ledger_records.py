@@ -60,3 +60,32 @@ def test_known_gives_the_newest_sighting_of_a_path_size_and_time(tmp_path, order
         known = led.known()
     assert set(known) == {("a.xlsx", 10, 5), ("b.xlsx", 10, 5)}
     assert known[("a.xlsx", 10, 5)]["sha256"] == "bb" and known[("b.xlsx", 10, 5)]["sha256"] == "cc"
+
+
+@pytest.mark.parametrize("spelled", ["as given", "with a trailing slash", "with /."])
+def test_the_inbox_fingerprint_is_its_listing_with_relative_paths(tmp_path, spelled):
+    """collect.cache.fingerprint works out a file's relative path per folder: the hash is the
+    one of the listing built with os.path.relpath per file (what earlier runs recorded),
+    however the inbox is spelled, and moving a file to another folder changes it."""
+    import hashlib
+    import json
+    import os
+
+    from kcl_xlsx.collect.cache import FORMAT, fingerprint
+
+    inbox = tmp_path / "hộp thư"
+    for rel in ("a.xlsx", "phòng-1/b.xlsx", "phòng-1/sâu/c.xlsx", "phòng-2/b.xlsx"):
+        (inbox / rel).parent.mkdir(parents=True, exist_ok=True)
+        (inbox / rel).write_bytes(rel.encode())
+    given = {"as given": str(inbox), "with a trailing slash": str(inbox) + "/", "with /.": str(inbox) + "/."}[spelled]
+    want = hashlib.sha256(json.dumps([FORMAT, "x"]).encode())
+    for root, dirs, files in os.walk(inbox):
+        dirs.sort()
+        for name in sorted(files):
+            p = os.path.join(root, name)
+            st = os.stat(p)
+            want.update(f"{os.path.relpath(p, inbox)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    assert fingerprint(given, "x") == want.hexdigest()
+    before = fingerprint(given, "x")
+    os.replace(inbox / "phòng-2" / "b.xlsx", inbox / "phòng-1" / "sâu" / "b.xlsx")
+    assert fingerprint(given, "x") != before

@@ -442,7 +442,8 @@ def _keyed(det: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
         except TypeError:  # values that do not compare with each other
             continue
         if len(codes) and codes.min() >= 0:
-            keyed[c] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques.tolist()))  # typed as a group-by infers (text: str)
+            # categories typed as a group-by infers them (text: pandas' str)
+            keyed[c] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques.tolist()))
     return det.assign(**keyed) if keyed else det
 
 

@@ -326,7 +326,7 @@ def _write(d: SummaryData, path: Path, detail_limit: int = DETAIL_LIMIT, detail_
     """The workbook, sheet by sheet.  Cells are written in the order of the sheets: the
     shared-string table takes the texts in the order they are written."""
     wb = FastWorkbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                         "strings_to_numbers": False, "nan_inf_to_errors": True})
+                                  "strings_to_numbers": False, "nan_inf_to_errors": True})
     w = _W(wb, d)
     ov = wb.add_worksheet(S_OVERVIEW, FastSheet)
     charts = wb.add_worksheet(S_CHARTS, FastSheet)
