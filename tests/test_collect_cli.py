@@ -112,12 +112,21 @@ def test_pdf_without_libreoffice_is_one_line_exit_2(demo, tmp_path, monkeypatch)
     assert not out.parent.exists()  # refused before any work
 
 
-def test_an_export_failing_beside_the_workbook_is_one_line_and_exit_2(demo, tmp_path, monkeypatch):
-    """The export's rows, issues and files are written in a thread while the pivots and the
-    workbook are made: a failure there (here a full disk) is the run's failure, told in one
-    line with exit 2, and the run is not recorded, so the next one writes everything."""
+def _rows_disk_full(parts, folder, form, chunk_rows):
+    """Stands in for the export process's task (rows_export._write_rows): run in that process."""
     from kcl_xlsx.base.output import OutputError
-    from kcl_xlsx.summary import export
+
+    raise OutputError(f"{folder / 'rows.csv'}: không ghi được (đĩa đầy) / cannot write (disk full)")
+
+
+@pytest.mark.parametrize("where", ["thread", "process"])
+def test_an_export_failing_beside_the_workbook_is_one_line_and_exit_2(demo, tmp_path, monkeypatch, where):
+    """The export's issues and files are written in a thread, its rows in a process of their
+    own (summary/rows_export.py; in the thread too when that cannot be), while the pivots and
+    the workbook are made: a failure there (here a full disk) is the run's failure, told in
+    one line with exit 2, and the run is not recorded, so the next one writes everything."""
+    from kcl_xlsx.base.output import OutputError
+    from kcl_xlsx.summary import export, outputs, rows_export
 
     real = export.write_tables
 
@@ -129,13 +138,17 @@ def test_an_export_failing_beside_the_workbook_is_one_line_and_exit_2(demo, tmp_
     out = tmp_path / "o"
     args = ("collect", demo / "2-hop-thu", "-o", out / "t.xlsx", "--roster", "sample", "--year", YEAR, "--jobs", "1",
             "--export", out / "xuat")
-    monkeypatch.setattr(export, "write_tables", full_disk)
+    if where == "thread":
+        monkeypatch.setattr(outputs, "ROWS_IN_PROCESS", False)
+        monkeypatch.setattr(export, "write_tables", full_disk)
+    else:  # the error is raised in the export's process, pickled, and raised again here
+        monkeypatch.setattr(rows_export, "_write_rows", _rows_disk_full)
     res = invoke(*args)
     assert res.exit_code == 2, res.output
     said = res.stderr.strip().splitlines()
     assert len(said) == 1 and "đĩa đầy" in said[0] and "Traceback" not in res.output, res.stderr
     assert not (out / "xuat" / "rows.csv").exists()
-    monkeypatch.setattr(export, "write_tables", real)
+    monkeypatch.undo()
     again = invoke(*args)
     assert again.exit_code in (0, 1), again.output
     assert all((out / "xuat" / f"{t}.{ext}").is_file() for t in export.TABLES for ext in ("csv", "parquet"))

@@ -229,13 +229,17 @@ def test_a_rerun_writes_the_classifications_that_changed(roster, sources, tmp_pa
 
 
 @pytest.mark.parametrize("day", ["first run", "re-run"])
-def test_rows_exported_from_the_stored_rows_are_the_rows_exported_from_the_frame(roster, new_plan, tmp_path,
-                                                                                    monkeypatch, day):
-    """The export takes the rows' plan columns from the table the rows cache stored in the
-    same run (Tables.rows_arrow; whole on a first run, from the stored rows on a re-run)
-    instead of converting them again: rows.csv and rows.parquet are the same bytes as when
-    every column is converted from the frame."""
+def test_rows_exported_by_the_process_from_the_stored_rows_or_from_the_frame_are_the_same_bytes(
+        roster, new_plan, tmp_path, monkeypatch, day):
+    """rows.csv and rows.parquet are written three ways, the same bytes each way:
+    - by the export's own process (summary/rows_export.py), which rebuilds the rows a chunk
+      at a time from the rows cache's file and one value per plan (tables.RowsParts);
+    - by a thread of the run, with the plan columns' text taken from the table the rows
+      cache stored in the same run (Tables.rows_arrow; whole on a first run, from the stored
+      rows on a re-run);
+    - by a thread, every column converted from the frame."""
     import kcl_xlsx.summary.export as E
+    import kcl_xlsx.summary.outputs as O
     import kcl_xlsx.summary.tables as T
 
     real, used = E.write_tables, []
@@ -246,20 +250,92 @@ def test_rows_exported_from_the_stored_rows_are_the_rows_exported_from_the_frame
         return real(df, csv_path, parquet_path, shown, stored)
 
     monkeypatch.setattr(E, "write_tables", spy)
-    monkeypatch.setattr(E, "CHUNK_ROWS", 7)  # several chunks: each takes its own slice of the stored rows
+    monkeypatch.setattr(E, "CHUNK_ROWS", 3)  # several chunks (7 rows, then 12), each rebuilt or sliced on its own
     outs = {}
-    for from_stored in (True, False):
-        inbox = fixture_inbox(tmp_path / f"in-{from_stored}")
-        out = tmp_path / f"out-{from_stored}"
+    for way in ("process", "stored", "frame"):
+        inbox = fixture_inbox(tmp_path / f"in-{way}")
+        out = tmp_path / f"out-{way}"
         with monkeypatch.context() as m:
-            if not from_stored:
+            if way != "process":
+                m.setattr(O, "ROWS_IN_PROCESS", False)
+            if way == "frame":
                 m.setattr(T, "_stored_whole", lambda cache, rows: None)
-            run(inbox, out, roster)
+            runs = [run(inbox, out, roster)]
             if day == "re-run":
                 shutil.copy(new_plan, inbox / new_plan.name)
-                assert run(inbox, out, roster).parsed == 1
-        outs[from_stored] = out / "xuat"
-    runs = 2 if day == "re-run" else 1
-    assert used == [True] * runs + [False] * runs  # taken from the stored rows, then (patched) not
+                runs.append(run(inbox, out, roster))
+                assert runs[-1].parsed == 1
+        assert all(O.ROWS_HERE not in r.warnings for r in runs)  # the process wrote them, no fallback
+        outs[way] = out / "xuat"
+    n = 2 if day == "re-run" else 1
+    assert used == [True] * n + [False] * n  # the process's rows never went through this process
     for name in ("rows.csv", "rows.parquet"):
-        assert (outs[True] / name).read_bytes() == (outs[False] / name).read_bytes(), name
+        assert len({(outs[way] / name).read_bytes() for way in outs}) == 1, name
+
+
+def _dies(parts, folder, form, chunk_rows):
+    """Stands in for the export process's task (rows_export._write_rows): the process dies
+    (killed, out of memory) without a word."""
+    os._exit(3)
+
+
+def test_when_the_export_process_dies_the_rows_are_written_here_with_a_line_saying_so(roster, tmp_path, monkeypatch):
+    import kcl_xlsx.summary.outputs as O
+    import kcl_xlsx.summary.rows_export as R
+
+    outs = {}
+    for way in ("dies", "thread"):
+        with monkeypatch.context() as m:
+            if way == "dies":
+                m.setattr(R, "_write_rows", _dies)
+            else:
+                m.setattr(O, "ROWS_IN_PROCESS", False)
+            res = run(fixture_inbox(tmp_path / f"in-{way}"), tmp_path / f"out-{way}", roster)
+        assert (O.ROWS_HERE in res.warnings) == (way == "dies")
+        assert {p.name for p in res.exported} >= {"rows.csv", "rows.parquet"}
+        outs[way] = tmp_path / f"out-{way}" / "xuat"
+    for name in ("rows.csv", "rows.parquet"):
+        assert (outs["dies"] / name).read_bytes() == (outs["thread"] / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("change", ["another run's", "damaged", "gone"])
+def test_the_export_process_refuses_a_rows_cache_file_that_is_not_this_runs(roster, new_plan, tmp_path, change):
+    """The export's process rebuilds the rows from the rows cache's file: a file replaced
+    since it was written (another run's rows), damaged or gone is refused (StaleRows), in
+    the process as here, and nothing is written: the run writes the rows itself."""
+    from kcl_xlsx.collect.run import collect_inbox
+    from kcl_xlsx.summary.rows_export import RowsExport
+    from kcl_xlsx.summary.tables import StaleRows, tables_from_collect
+
+    inbox, out = fixture_inbox(tmp_path), tmp_path / "out"
+    res = collect_inbox(inbox, out / "tong-hop.xlsx", roster=roster, year=YEAR, jobs=0)
+    parts = tables_from_collect(res, None, RowsCache(res.ledger_path, "k", res.warnings)).rows_parts
+    assert parts is not None and [len(f) for _s, f, _t in parts.chunks(4)] == [4, 3]
+    cache = Path(parts.cache)
+    if change == "another run's":  # the same plans and one more
+        shutil.copy(new_plan, inbox / new_plan.name)
+        again = collect_inbox(inbox, out / "tong-hop.xlsx", roster=roster, year=YEAR, jobs=0)
+        assert tables_from_collect(again, None, RowsCache(again.ledger_path, "k", again.warnings)).rows_parts
+    elif change == "damaged":
+        cache.write_bytes(cache.read_bytes()[:500])
+    else:
+        cache.unlink()
+    with pytest.raises(StaleRows):
+        next(parts.chunks(4))
+    process = RowsExport().start()
+    try:
+        assert process.submit(parts, tmp_path / "xuat", None)
+        assert process.result() is None
+    finally:
+        process.close()
+    assert not (tmp_path / "xuat").exists() or not list((tmp_path / "xuat").iterdir())
+
+
+def test_a_non_finite_number_raised_in_the_export_process_is_raised_again_the_same():
+    import pickle
+
+    from kcl_xlsx.summary.fast_sheet import NonFiniteNumber
+
+    error = pickle.loads(pickle.dumps(NonFiniteNumber("rows", "budget_max_mvnd, dòng 9", float("inf"))))
+    assert (error.sheet, error.ref, error.value) == ("rows", "budget_max_mvnd, dòng 9", float("inf"))
+    assert str(error).startswith("rows!budget_max_mvnd, dòng 9: số không hữu hạn (inf)")

@@ -7,8 +7,10 @@ with ' so that opening the CSV in a spreadsheet never runs a school's text as a 
 from __future__ import annotations
 
 import contextlib
+import functools
+import itertools
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ from kcl_xlsx.base.memory import release_freed_memory
 from kcl_xlsx.base.output import cannot_write, replace_keeping_backup, temporary_beside
 from kcl_xlsx.summary.labels import label_columns
 from kcl_xlsx.summary.fast_sheet import NonFiniteNumber
-from kcl_xlsx.summary.tables import PLAN_COLUMNS, ROW_COLUMNS, SummaryData, Tables
+from kcl_xlsx.summary.tables import PLAN_COLUMNS, ROW_COLUMNS, RowsParts, SummaryData, Tables
 from kcl_xlsx.summary.workbook import detail_for_people
 
 EXPORTED_SCHOOLS = ["school_code", "school_name", "unit", "level", "status", "actions", "criteria",
@@ -45,7 +47,7 @@ def frames(data: SummaryData | Tables, names: tuple[str, ...] = TABLES) -> dict[
     out = {}
     for name in names:
         if name == "rows":
-            out[name] = (data.detail, lambda df: label_columns(detail_for_people(df)[ROW_COLUMNS], data.form))
+            out[name] = (data.detail, functools.partial(_shown_rows, form=data.form))
         elif name == "issues":
             out[name] = (data.issues, lambda df: label_columns(df, data.form))
         elif name == "schools":
@@ -58,22 +60,44 @@ def frames(data: SummaryData | Tables, names: tuple[str, ...] = TABLES) -> dict[
     return out
 
 
+def _shown_rows(df: pd.DataFrame, form: str | None) -> pd.DataFrame:
+    return label_columns(detail_for_people(df)[ROW_COLUMNS], form)
+
+
 def export(data: SummaryData | Tables, out_dir: Path, names: tuple[str, ...] = TABLES) -> list[Path]:
     """Write the tables ``names`` (default all: rows/issues/schools/files) as .csv and
     .parquet; earlier exports are kept with a timestamp, never overwritten.  ``data``: the
     summary, or for COLLECTED_TABLES the collected tables it is made from."""
-    out_dir = Path(out_dir)
     written = []
     for name, (df, shown) in frames(data, names).items():
-        csv_path, parquet_path = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
         stored = getattr(data, "rows_arrow", None) if name == "rows" else None
-        with temporary_beside(csv_path) as csv_tmp, temporary_beside(parquet_path) as parquet_tmp:
-            write_tables(df, csv_tmp, parquet_tmp, shown, stored)
-            _replace(csv_tmp, csv_path)
-            _replace(parquet_tmp, parquet_path)
-        written += [csv_path, parquet_path]
-        release_freed_memory()  # the table's Arrow chunks (base/memory.py)
+        written += _export_table(Path(out_dir), name, lambda csv, parquet: write_tables(df, csv, parquet, shown, stored))
     return written
+
+
+def export_rows(parts: RowsParts, out_dir: Path, form: str | None, chunk_rows: int | None = None) -> list[Path]:
+    """The rows table (rows.csv, rows.parquet) rebuilt a chunk at a time from its parts (see
+    tables.RowsParts): the same bytes as :func:`export` writes from the frame, written by a
+    process that does not hold the frame (summary/rows_export.py).  Raises StaleRows when
+    the rows cache's file is not this run's."""
+    def write(csv_path: Path, parquet_path: Path) -> None:
+        chunks = parts.chunks(chunk_rows or CHUNK_ROWS)
+        first = next(chunks)  # reads and checks the rows cache's file before anything is written
+        _write_chunks(itertools.chain([first], chunks), first[1].iloc[0:0], csv_path, parquet_path,
+                      functools.partial(_shown_rows, form=form))
+
+    return _export_table(Path(out_dir), "rows", write)
+
+
+def _export_table(out_dir: Path, name: str, writer: Callable[[Path, Path], None]) -> list[Path]:
+    """``writer(csv, parquet)`` into temporaries, renamed to ``name``.csv and .parquet."""
+    csv_path, parquet_path = out_dir / f"{name}.csv", out_dir / f"{name}.parquet"
+    with temporary_beside(csv_path) as csv_tmp, temporary_beside(parquet_path) as parquet_tmp:
+        writer(csv_tmp, parquet_tmp)
+        _replace(csv_tmp, csv_path)
+        _replace(parquet_tmp, parquet_path)
+    release_freed_memory()  # the table's Arrow chunks (base/memory.py)
+    return [csv_path, parquet_path]
 
 
 def _replace(tmp: Path, path: Path) -> None:
@@ -201,21 +225,29 @@ def write_tables(df: pd.DataFrame, csv_path: Path | None, parquet_path: Path | N
     """The frame as CSV and/or Parquet, in one pass of chunks (each converted to Arrow once);
     ``shown``: what each chunk is turned into before it is written (see :func:`frames`);
     ``stored``: the rows as the rows cache stored them, row for row (see :func:`_arrow`)."""
+    if stored is not None and len(stored) != len(df):
+        stored = None  # not the same rows: every column from the frame
+    chunks = ((start, chunk, stored.slice(start, len(chunk)) if stored is not None else None)
+              for start, chunk in _chunks(df))
+    _write_chunks(chunks, df.iloc[0:0], csv_path, parquet_path, shown or _as_held)
+
+
+def _write_chunks(chunks: Iterable[tuple[int, pd.DataFrame, Any]], empty: pd.DataFrame, csv_path: Path | None,
+                  parquet_path: Path | None, shown: Shown) -> None:
+    """Each (first row, frame, its stored text or None) as shown, converted to Arrow once,
+    appended to the CSV and/or the Parquet file; ``empty``: the frame's columns, no row."""
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
-    shown = shown or _as_held
-    _refuse_non_finite(df, csv_path or parquet_path)  # the numbers are the same shown or held
-    schema = _schema(shown(df.iloc[0:0]))
+    schema = _schema(shown(empty))
     with contextlib.ExitStack() as stack:
         fh = stack.enter_context(open(csv_path, "wb")) if csv_path else None
         parquet = stack.enter_context(pq.ParquetWriter(str(parquet_path), schema)) if parquet_path else None
         if fh:
             fh.write(b"\xef\xbb\xbf")  # BOM: Excel reads the file as UTF-8
-        if stored is not None and len(stored) != len(df):
-            stored = None  # not the same rows: every column from the frame
-        for start, chunk in _chunks(df):
-            table = _arrow(shown(chunk), schema, stored.slice(start, len(chunk)) if stored is not None else None)
+        for start, chunk, stored in chunks:
+            _refuse_non_finite(chunk, csv_path or parquet_path, start)  # the numbers are the same shown or held
+            table = _arrow(shown(chunk), schema, stored)
             if parquet:
                 parquet.write_table(table)
             if fh:
@@ -226,7 +258,7 @@ def _as_held(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _refuse_non_finite(df: pd.DataFrame, path: Path | None) -> None:
+def _refuse_non_finite(df: pd.DataFrame, path: Path | None, first: int = 0) -> None:
     """No CSV or Parquet of ours holds inf (a missing value, NaN, is written empty / null):
     the tables count only finite numbers (issue 14), so one here is a bug: stop."""
     import numpy as np
@@ -237,7 +269,7 @@ def _refuse_non_finite(df: pd.DataFrame, path: Path | None) -> None:
             bad = np.isinf(values)
             if bad.any():
                 n = int(bad.nonzero()[0][0])
-                raise NonFiniteNumber(Path(path).stem if path else "export", f"{col}, dòng {n + 2}", values[n])
+                raise NonFiniteNumber(Path(path).stem if path else "export", f"{col}, dòng {first + n + 2}", values[n])
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:

@@ -22,6 +22,7 @@ from kcl_xlsx.collect.result import CollectResult
 from workbook_templates.form import load_form
 
 from kcl_xlsx.summary.rows_cache import RowsCache
+from kcl_xlsx.summary.rows_export import RowsExport
 from kcl_xlsx.summary.tables import SummaryData, summarise, tables_from_collect
 from kcl_xlsx.summary import workbook
 from kcl_xlsx.summary.workbook import DETAIL_LIMIT
@@ -58,6 +59,23 @@ def summarise_collect(res: CollectResult, out: Path | None, export: Path | None)
     written (the earlier summary's backup name, the exported files, the seconds) goes into
     ``res``."""
     t = time.perf_counter()
+    # its own process for the rows export (see rows_export.py), started now: its imports
+    # overlap the tables being built; it is used only if the export is written beside the workbook
+    rows_process = RowsExport().start() if ROWS_IN_PROCESS and out is not None and export is not None else None
+    try:
+        _summarise_collect(res, out, export, t, rows_process)
+    finally:
+        if rows_process is not None:
+            rows_process.close()
+
+
+# False: the export's rows are written in a thread of this process (as when the process is
+# not to be had); the tests compare the two
+ROWS_IN_PROCESS = True
+
+
+def _summarise_collect(res: CollectResult, out: Path | None, export: Path | None, t: float,
+                       rows_process: RowsExport | None) -> None:
     key = json.dumps([res.options_key, load_form(res.form).summary_columns])
     # the blocks are let go as the rows table takes their rows: they would add to the peak
     tables = tables_from_collect(res, res.form, RowsCache(res.ledger_path, key, res.warnings), release=True)
@@ -70,9 +88,12 @@ def summarise_collect(res: CollectResult, out: Path | None, export: Path | None)
     from kcl_xlsx.summary.export import COLLECTED_TABLES, TABLES, export as write_export
 
     early = COLLECTED_TABLES if export is not None and out is not None else ()
+    elsewhere = ("rows",) if (early and rows_process is not None and tables.rows_parts is not None
+                              and rows_process.submit(tables.rows_parts, Path(export), tables.form)) else ()
+    in_thread = tuple(n for n in early if n not in elsewhere)
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kcl-export") as pool:
         # see the module's docstring: these tables are written beside the pivots and the workbook
-        exporting = pool.submit(_timed, write_export, tables, Path(export), early) if early else None
+        exporting = pool.submit(_timed, write_export, tables, Path(export), in_thread) if in_thread else None
         data = summarise(tables)
         del tables
         release_freed_memory()  # the blocks and the pivots' temporaries (see base/memory.py)
@@ -80,12 +101,24 @@ def summarise_collect(res: CollectResult, out: Path | None, export: Path | None)
         written = write_outputs(data, Path(out) if out is not None else None, export, detail_limit=limit,
                                 detail_note=str(export or ""),
                                 export_tables=tuple(n for n in TABLES if n not in early))
+        first: list[Path] = []
         if exporting is not None:  # its error, if any, is raised here, as the export's own
             first, seconds = exporting.result()
             written.seconds["export"] = written.seconds.get("export", 0.0) + seconds
-            written.exported = [p for name in TABLES for p in first + written.exported if p.stem == name]
+    if elsewhere:  # the process's error, if any, is raised here too
+        got = rows_process.result()
+        if got is None:  # it could not write them: written here, the same bytes
+            got = _timed(write_export, data, Path(export), elsewhere)
+            res.warnings.append(ROWS_HERE)
+        first += got[0]
+        written.seconds["export"] = written.seconds.get("export", 0.0) + got[1]
+    written.exported = [p for name in TABLES for p in first + written.exported if p.stem == name]
     res.backup, res.exported = written.backup, written.exported
     res.timings.update(written.seconds)
+
+
+ROWS_HERE = ("tiến trình ghi rows.csv/rows.parquet đã dừng, các dòng được ghi lại trong tiến trình chính / "
+             "the rows export process stopped; the rows were written by the main process")
 
 
 def _timed(func, *args):

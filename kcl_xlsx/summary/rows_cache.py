@@ -39,6 +39,8 @@ class RowsCache:
         self.path, self.key, self.warnings = cache_path(ledger_path), key, warnings
         self.table = None  # the stored rows as read (Arrow), reused by store()
         self.written = None  # the rows store() was given, as Arrow (text dictionary-encoded), in their order
+        self.kinds: dict[str, str] = {}  # their columns' kinds (see _kind)
+        self.on_disk = False  # whether the file holds them (a cache that cannot be written is skipped)
 
     def stored(self) -> pd.DataFrame | None:
         got = read(self.path, self.key, self.warnings)
@@ -51,7 +53,7 @@ class RowsCache:
         rows are encoded, where re-encoding all 400,000 rows of a district cost a daily
         re-run ~0.3 s."""
         if recipe is None or self.table is None:
-            self.written = save(self.path, self.key, frame)
+            self.written, self.kinds, self.on_disk = save(self.path, self.key, frame)
             return
         import pyarrow as pa
 
@@ -62,8 +64,8 @@ class RowsCache:
         table = table.take(recipe.order)
         if recipe.mask is not None:
             table = table.filter(recipe.mask)
-        write(self.path, self.key, table, kinds)
-        self.written = table
+        self.on_disk = write(self.path, self.key, table, kinds)
+        self.written, self.kinds = table, kinds
 
 
 @dataclasses.dataclass
@@ -98,34 +100,56 @@ def read(path: Path, key: str, warnings: list[str]) -> tuple[Any, pd.DataFrame] 
     if not path.is_file():
         return None
     try:
-        with pa.memory_map(str(path)) as source:
-            table = pa.ipc.open_file(source).read_all()
-        meta = json.loads((table.schema.metadata or {}).get(_META, b"{}"))
-        if meta.get("format") != FORMAT or meta.get("key") != key:
-            return None  # written for other checks, form or format: not this run's rows
-        kinds = meta["kinds"]
-        frame = pd.DataFrame({name: _column(table.column(name), kinds[name]) for name in table.column_names})
-        return table.replace_schema_metadata(None), frame
-    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+        got = read_table(path, key)
+        if got is None:
+            return None
+        table, kinds = got
+        frame = pd.DataFrame({name: column_values(table.column(name), kinds[name]) for name in table.column_names})
+        return table, frame
+    except unreadable() as exc:
         warnings.append(f"{path}: bộ đệm các dòng tổng hợp bị hỏng ({type(exc).__name__}), đã dựng lại từ sổ theo dõi "
                         "/ summary rows cache damaged, rebuilt from the ledger")
         return None
 
 
-def save(path: Path, key: str, frame: pd.DataFrame):
-    """Write ``frame`` (PLAN + plan columns) atomically; returns it as written (Arrow).  A
-    cache that cannot be written costs the next run time, never this run's outputs: an
-    OSError is ignored."""
+def unreadable() -> tuple[type[BaseException], ...]:
+    """What reading a damaged file raises."""
+    import pyarrow as pa
+
+    return OSError, ValueError, KeyError, TypeError, pa.ArrowException
+
+
+def read_table(path: Path, key: str) -> tuple[Any, dict[str, str]] | None:
+    """The stored rows as an Arrow table (memory-mapped: a page is read when it is used) and
+    their columns' kinds; None for a file written for other checks, form or format.  A
+    file that cannot be read raises one of :func:`unreadable`."""
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    meta = json.loads((table.schema.metadata or {}).get(_META, b"{}"))
+    if meta.get("format") != FORMAT or meta.get("key") != key:
+        return None  # not this run's rows
+    kinds = meta["kinds"]
+    if set(kinds) != set(table.column_names):
+        raise KeyError("kinds")
+    return table.replace_schema_metadata(None), kinds
+
+
+def save(path: Path, key: str, frame: pd.DataFrame) -> tuple[Any, dict[str, str], bool]:
+    """Write ``frame`` (PLAN + plan columns) atomically; returns it as written (Arrow), its
+    columns' kinds and whether the file now holds it.  A cache that cannot be written costs
+    the next run time, never this run's outputs: an OSError is ignored."""
     import pyarrow as pa
 
     kinds = {name: _kind(frame[name]) for name in frame.columns}
     table = pa.Table.from_arrays([_arrow(frame[name], kinds[name]) for name in frame.columns],
                                  names=list(frame.columns))
-    write(path, key, table, kinds)
-    return table
+    return table, kinds, write(path, key, table, kinds)
 
 
-def write(path: Path, key: str, table, kinds: dict[str, str]) -> None:
+def write(path: Path, key: str, table, kinds: dict[str, str]) -> bool:
+    """Whether the file was written."""
     import pyarrow as pa
 
     meta = {_META: json.dumps({"format": FORMAT, "key": key, "kinds": kinds}).encode()}
@@ -136,7 +160,8 @@ def write(path: Path, key: str, table, kinds: dict[str, str]) -> None:
                 writer.write_table(table)
             os.replace(tmp, path)
     except (OSError, OutputError):  # a full disk, a read-only folder: the cache is optional
-        pass
+        return False
+    return True
 
 
 def _kind(series: pd.Series) -> str:
@@ -162,7 +187,7 @@ def _arrow(series: pd.Series, kind: str):
     return pa.array(series.to_numpy())
 
 
-def _column(chunked, kind: str):
+def column_values(chunked, kind: str) -> pd.Series:
     """A stored column back as the summary builds it; text as object arrays whose values
     are shared (one str per distinct label), as the blocks' interned labels are."""
     import pyarrow as pa

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -78,6 +79,9 @@ class Tables:
     # The plan columns of ``rows`` as the rows cache stored them (Arrow, text dictionary-encoded),
     # row for row, when this run stored every row (see export.write_tables); None otherwise.
     rows_arrow: Any = dataclasses.field(default=None, compare=False, repr=False)
+    # ``rows`` in parts another process can rebuild it from (see RowsParts), when the rows
+    # cache's file holds every row; None otherwise.
+    rows_parts: RowsParts | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def detail(self) -> pd.DataFrame:
@@ -185,13 +189,69 @@ def progress_column(status: pd.Series, end_month: pd.Series, as_of: dt.date, cho
 # --------------------------------------------------------------------------- stage 1: tables
 
 
+@dataclasses.dataclass(frozen=True)
+class RowsParts:
+    """The rows table of a collect run in the parts it is made of, small enough to hand to
+    another process (the export's, see summary/rows_export.py), which rebuilds the table a
+    chunk at a time, the same frames as slices of ``Tables.rows``: the plan columns from the
+    rows cache's file (``cache``, written by this run: ``plans`` and ``counts`` say which
+    plan, how many rows, in what order, so a file changed since is refused), the school and
+    file columns (CONTEXT_COLUMNS) one value per plan, and what the progress column depends on."""
+
+    cache: str  # the rows cache's file
+    key: str  # its key (see rows_cache.RowsCache)
+    plans: tuple[str, ...]  # the plans' content hashes, in the table's order
+    counts: tuple[int, ...]  # their numbers of rows
+    context: dict[str, list]  # CONTEXT_COLUMNS: one value per plan
+    as_of: dt.date
+    choices: str | None
+
+    def chunks(self, size: int):
+        """(first row, frame, stored) for each ``size`` rows: the frame is
+        ``Tables.rows.iloc[first:first + size]``, ``stored`` its plan columns' text as the
+        rows cache stored it (see plan_text)."""
+        from kcl_xlsx.summary import rows_cache
+
+        try:
+            got = rows_cache.read_table(Path(self.cache), self.key)
+        except rows_cache.unreadable() as exc:
+            raise StaleRows(f"{self.cache}: {type(exc).__name__}") from None
+        if got is None:
+            raise StaleRows(f"{self.cache}: written for other checks or another form")
+        table, kinds = got
+        counts = np.asarray(self.counts, dtype=np.int64)
+        expected = np.repeat(np.array(self.plans + ("",), dtype=object)[:-1], counts)
+        if len(table) != len(expected) or not np.array_equal(
+                rows_cache.column_values(table.column(PLAN), "text").to_numpy(), expected):
+            raise StaleRows(f"{self.cache}: not the rows of this run")
+        plan_of_row = np.repeat(np.arange(len(counts)), counts)
+        context = {name: np.array(values + [None], dtype=object)[:-1] for name, values in self.context.items()}
+        choices = load_choices(self.choices)
+        for start in range(0, max(len(table), 1), size):
+            part = table.slice(start, size)
+            stop = start + len(part)
+            index = pd.RangeIndex(start, stop)
+            columns = {name: rows_cache.column_values(part.column(name), kinds[name]).set_axis(index)
+                       for name in PLAN_COLUMNS}
+            columns.update((name, pd.Series(values[plan_of_row[start:stop]], index=index, dtype=object))
+                           for name, values in context.items())
+            frame = pd.DataFrame(columns, copy=False)
+            frame["progress"] = progress_column(frame["status"], frame["end_month"], self.as_of, choices)
+            yield start, frame[ROW_COLUMNS], plan_text(part)
+
+
+class StaleRows(Exception):
+    """The rows cache's file does not hold the rows of this run (replaced since, or damaged)."""
+
+
 def tables_from_collect(res: CollectResult, form: str | None = None, cache: Any = None,
                         release: bool = False) -> Tables:
     """``cache``: the run's rows cache (rows_cache.RowsCache), or None to build every row;
     ``release``: the files' blocks are let go as their rows are taken (see _rows_frame)."""
     choices = load_choices(res.choices)
     dropped: list[tuple] = []
-    rows = _rows_frame(res, load_form(form).summary_columns, dropped, cache, release)
+    parts: list[RowsParts] = []
+    rows = _rows_frame(res, load_form(form).summary_columns, dropped, cache, release, parts)
     rows["progress"] = progress_column(rows["status"], rows["end_month"], res.as_of, choices)
     sources = (("Hộp thư", str(res.inbox)),
                ("Danh sách trường", res.roster.source if res.roster else "(không có danh sách trường)"),
@@ -207,7 +267,7 @@ def tables_from_collect(res: CollectResult, form: str | None = None, cache: Any 
                   form=form, as_of=res.as_of, deadline=res.deadline, sources=sources,
                   show_info=bool(getattr(res, "show_info", False)),
                   # the table the cache stored, if it is every row of this run, in order
-                  rows_arrow=_stored_whole(cache, len(rows)))
+                  rows_arrow=_stored_whole(cache, len(rows)), rows_parts=parts[0] if parts else None)
 
 
 def _stored_whole(cache: Any, rows: int) -> Any:
@@ -218,10 +278,15 @@ def _stored_whole(cache: Any, rows: int) -> Any:
     written = getattr(cache, "written", None)
     if written is None or len(written) != rows:
         return None
+    return plan_text(written)
+
+
+def plan_text(table: Any) -> Any:
+    """The text columns of the plan columns of a table the rows cache stored (as stored)."""
     import pyarrow as pa
 
-    return written.select([name for name, kind in zip(written.column_names, written.schema.types)
-                           if name in PLAN_COLUMNS and pa.types.is_dictionary(kind)])
+    return table.select([name for name, kind in zip(table.column_names, table.schema.types)
+                         if name in PLAN_COLUMNS and pa.types.is_dictionary(kind)])
 
 
 # The rows table's columns that come from a plan itself (its block), and those that come
@@ -237,13 +302,15 @@ _NUMBER_DTYPES = {"budget_min_mvnd": "float64", "budget_max_mvnd": "float64", "s
 
 
 def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...],
-                dropped: list[tuple] | None = None, cache: Any = None, release: bool = False) -> pd.DataFrame:
+                dropped: list[tuple] | None = None, cache: Any = None, release: bool = False,
+                parts: list[RowsParts] | None = None) -> pd.DataFrame:
     """``dropped`` receives (file, school, sheet, row, value) of every budget that is not a
     finite number (counted as 0): the check never accepts one, so only a ledger written
     before it refused them (issue 14) can hold one.  ``cache``: a :class:`RowsCache`, whose
     stored plans are taken as they are; only the others are built from their blocks.
     ``release``: each plan's block is let go once its rows are taken (the run needs it no
-    more; a nation's 45,000 blocks would otherwise be held beside its 1.8 million rows)."""
+    more; a nation's 45,000 blocks would otherwise be held beside its 1.8 million rows).
+    ``parts`` receives the table's :class:`RowsParts` when the cache's file holds every row."""
     plans = [(s, s.accepted) for s in res.schools.values() if s.accepted is not None]
     stored = cache.stored() if cache is not None else None
     stored_n = stored.groupby(PLAN, sort=False).size().to_dict() if stored is not None else {}
@@ -297,6 +364,9 @@ def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]
     repeat = np.asarray(counts, dtype=np.int64)
     for name, values in context.items():
         table[name] = pd.Series(np.repeat(np.array(values + [None], dtype=object)[:-1], repeat), dtype=object)
+    if parts is not None and getattr(cache, "on_disk", False) and len(cache.written) == len(table):
+        parts.append(RowsParts(str(cache.path), cache.key, tuple(f.sub.sha256 for _s, f in plans), tuple(counts),
+                               context, res.as_of, res.choices))
     return table[[c for c in ROW_COLUMNS if c != "progress"]]
 
 
