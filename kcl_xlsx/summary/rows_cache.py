@@ -19,7 +19,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ import pandas as pd
 from kcl_xlsx.base.output import OutputError, temporary_beside
 
 FORMAT = 1
+BATCH_ROWS = 20_000  # rows of a stored batch: the export's process reads the file a batch at a time
 PLAN = "plan"  # the key column: the plan's sha256
 _META = b"kcl-xlsx-summary-rows"
 
@@ -127,13 +128,43 @@ def read_table(path: Path, key: str) -> tuple[Any, dict[str, str]] | None:
 
     with pa.memory_map(str(path)) as source:
         table = pa.ipc.open_file(source).read_all()
-    meta = json.loads((table.schema.metadata or {}).get(_META, b"{}"))
+    kinds = _kinds(table.schema, key)
+    return None if kinds is None else (table.replace_schema_metadata(None), kinds)
+
+
+def read_batches(path: Path, key: str) -> tuple[Any, dict[str, str], Iterator[Any]] | None:
+    """The stored rows a batch of BATCH_ROWS at a time, read when asked (never the whole
+    file in memory, as a memory map would come to hold: a nation's file is ~170 MB): the
+    schema, the columns' kinds and the batches; None as for :func:`read_table`."""
+    import pyarrow as pa
+
+    source = pa.OSFile(str(path))
+    try:
+        reader = pa.ipc.open_file(source)
+        kinds = _kinds(reader.schema, key)
+    except BaseException:
+        source.close()
+        raise
+    if kinds is None:
+        source.close()
+        return None
+
+    def batches():
+        with source:
+            for i in range(reader.num_record_batches):
+                yield reader.get_batch(i).replace_schema_metadata(None)
+
+    return reader.schema.remove_metadata(), kinds, batches()
+
+
+def _kinds(schema, key: str) -> dict[str, str] | None:
+    meta = json.loads((schema.metadata or {}).get(_META, b"{}"))
     if meta.get("format") != FORMAT or meta.get("key") != key:
-        return None  # not this run's rows
+        return None  # written for other checks, form or format: not this run's rows
     kinds = meta["kinds"]
-    if set(kinds) != set(table.column_names):
+    if set(kinds) != set(schema.names):
         raise KeyError("kinds")
-    return table.replace_schema_metadata(None), kinds
+    return kinds
 
 
 def save(path: Path, key: str, frame: pd.DataFrame) -> tuple[Any, dict[str, str], bool]:
@@ -157,7 +188,7 @@ def write(path: Path, key: str, table, kinds: dict[str, str]) -> bool:
     try:
         with temporary_beside(path) as tmp:
             with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
+                writer.write_table(table, max_chunksize=BATCH_ROWS)
             os.replace(tmp, path)
     except (OSError, OutputError):  # a full disk, a read-only folder: the cache is optional
         return False

@@ -209,27 +209,29 @@ class RowsParts:
     def chunks(self, size: int):
         """(first row, frame, stored) for each ``size`` rows: the frame is
         ``Tables.rows.iloc[first:first + size]``, ``stored`` its plan columns' text as the
-        rows cache stored it (see plan_text)."""
+        rows cache stored it (see plan_text).  The file is read a batch at a time; a batch
+        of other plans, or rows too many or too few, raise StaleRows (the rows written from
+        the chunks before are not to be used)."""
         from kcl_xlsx.summary import rows_cache
 
         try:
-            got = rows_cache.read_table(Path(self.cache), self.key)
+            got = rows_cache.read_batches(Path(self.cache), self.key)
         except rows_cache.unreadable() as exc:
             raise StaleRows(f"{self.cache}: {type(exc).__name__}") from None
         if got is None:
             raise StaleRows(f"{self.cache}: written for other checks or another form")
-        table, kinds = got
+        schema, kinds, batches = got
         counts = np.asarray(self.counts, dtype=np.int64)
         expected = np.repeat(np.array(self.plans + ("",), dtype=object)[:-1], counts)
-        if len(table) != len(expected) or not np.array_equal(
-                rows_cache.column_values(table.column(PLAN), "text").to_numpy(), expected):
-            raise StaleRows(f"{self.cache}: not the rows of this run")
         plan_of_row = np.repeat(np.arange(len(counts)), counts)
         context = {name: np.array(values + [None], dtype=object)[:-1] for name, values in self.context.items()}
         choices = load_choices(self.choices)
-        for start in range(0, max(len(table), 1), size):
-            part = table.slice(start, size)
+        start = 0
+        for part in _rechunked(batches, schema, size):
             stop = start + len(part)
+            if stop > len(expected) or not np.array_equal(
+                    rows_cache.column_values(part.column(PLAN), "text").to_numpy(), expected[start:stop]):
+                raise StaleRows(f"{self.cache}: not the rows of this run")
             index = pd.RangeIndex(start, stop)
             columns = {name: rows_cache.column_values(part.column(name), kinds[name]).set_axis(index)
                        for name in PLAN_COLUMNS}
@@ -238,6 +240,30 @@ class RowsParts:
             frame = pd.DataFrame(columns, copy=False)
             frame["progress"] = progress_column(frame["status"], frame["end_month"], self.as_of, choices)
             yield start, frame[ROW_COLUMNS], plan_text(part)
+            start = stop
+        if start != len(expected):
+            raise StaleRows(f"{self.cache}: not the rows of this run")
+
+
+def _rechunked(batches, schema, size: int):
+    """Tables of ``size`` rows (the last one shorter; one empty table for no rows) from record
+    batches of any sizes: the export's chunks are its Parquet row groups, whatever the file's batches."""
+    import pyarrow as pa
+
+    pending: list = []
+    held = 0
+    first = True
+    for batch in batches:
+        while len(batch):
+            take = batch.slice(0, size - held)
+            pending.append(take)
+            held += len(take)
+            batch = batch.slice(len(take))
+            if held == size:
+                yield pa.Table.from_batches(pending, schema)
+                pending, held, first = [], 0, False
+    if pending or first:
+        yield pa.Table.from_batches(pending, schema)
 
 
 class StaleRows(Exception):
