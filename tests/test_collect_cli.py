@@ -112,7 +112,7 @@ def test_pdf_without_libreoffice_is_one_line_exit_2(demo, tmp_path, monkeypatch)
     assert not out.parent.exists()  # refused before any work
 
 
-def _rows_disk_full(parts, folder, form, chunk_rows):
+def _rows_disk_full(parts, folder, form, chunk_rows, umask):
     """Stands in for the export process's task (rows_export._write_rows): run in that process."""
     from kcl_xlsx.base.output import OutputError
 

@@ -273,7 +273,7 @@ def test_rows_exported_by_the_process_from_the_stored_rows_or_from_the_frame_are
         assert len({(outs[way] / name).read_bytes() for way in outs}) == 1, name
 
 
-def _dies(parts, folder, form, chunk_rows):
+def _dies(parts, folder, form, chunk_rows, umask):
     """Stands in for the export process's task (rows_export._write_rows): the process dies
     (killed, out of memory) without a word."""
     os._exit(3)

@@ -24,13 +24,18 @@ def file_mode() -> int:
     """The mode a new file gets from the user's umask (0644 under 022).  A temporary file is
     created 0600; renamed into place it would keep that, and colleagues on a shared drive
     could not open the summary or the templates."""
-    try:  # Linux: read it without changing it
+    return 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    """This process's umask, read without changing it where the system allows (Linux)."""
+    try:
         with open("/proc/self/status", encoding="ascii") as fh:
-            umask = next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
+            return next(int(line.split()[1], 8) for line in fh if line.startswith("Umask:"))
     except (OSError, StopIteration, ValueError):
         umask = os.umask(0o022)  # elsewhere the only way to read it is to set it
         os.umask(umask)
-    return 0o666 & ~umask
+        return umask
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ import contextlib
 import functools
 import itertools
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -81,12 +81,21 @@ def export_rows(parts: RowsParts, out_dir: Path, form: str | None, chunk_rows: i
     process that does not hold the frame (summary/rows_export.py).  Raises StaleRows when
     the rows cache's file is not this run's."""
     def write(csv_path: Path, parquet_path: Path) -> None:
-        chunks = parts.chunks(chunk_rows or CHUNK_ROWS)
+        chunks = _releasing(parts.chunks(chunk_rows or CHUNK_ROWS))
         first = next(chunks)  # reads and checks the rows cache's file before anything is written
         _write_chunks(itertools.chain([first], chunks), first[1].iloc[0:0], csv_path, parquet_path,
                       functools.partial(_shown_rows, form=form))
 
     return _export_table(Path(out_dir), "rows", write)
+
+
+def _releasing(chunks: Iterable) -> Iterator:
+    """The chunks, what each one freed given back to the system before the next is made:
+    the export's process holds little else, and its allocators kept ~40 MB of freed chunks
+    at 10,000 plans (244 -> 217 MB at its peak, measured)."""
+    for chunk in chunks:
+        yield chunk
+        release_freed_memory()
 
 
 def _export_table(out_dir: Path, name: str, writer: Callable[[Path, Path], None]) -> list[Path]:

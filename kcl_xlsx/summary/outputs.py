@@ -1,13 +1,14 @@
 """The summary's two outputs, the workbook and the export folder, for `collect` and `rollup`.
 
 Each file is written atomically by its own writer (:mod:`summary_write`, :mod:`export`).
-`collect` writes the export's tables that the collected plans give as they are (rows,
-issues, files) in a thread while the main thread computes the pivots and writes the
-workbook: pandas' group-bys and Arrow's converters and writers release the GIL, so the two
-overlap on a second core (measured at 10,000 plans: pivots, workbook and export 4.4 s one
-after the other, 3.4 s so).  The export beside the workbook alone overlapped little (0.3 s
-of 4.1 s): both are mostly Python.  `rollup` writes one after the other: its memory, not
-its time, is what a nation's roll-up is short of.
+`collect` writes the export's tables that the collected plans give as they are beside the
+pivots and the workbook: rows.csv and rows.parquet in a process of their own
+(:mod:`rows_export`), issues and files in a thread.  Measured at 10,000 plans: pivots,
+workbook and export took 4.4 s one after the other, 3.4 s with the whole export in a
+thread (pandas' group-bys, Arrow's converters and writers release the GIL), and the re-run
+was 5.2-5.3 s with the rows in the thread, 4.3-4.4 s with them in their own process (the
+thread and the pivots held Python's lock in turn).  `rollup` writes one after the other:
+its memory, not its time, is what a nation's roll-up is short of.
 """
 from __future__ import annotations
 
@@ -117,8 +118,8 @@ def _summarise_collect(res: CollectResult, out: Path | None, export: Path | None
     res.timings.update(written.seconds)
 
 
-ROWS_HERE = ("tiến trình ghi rows.csv/rows.parquet đã dừng, các dòng được ghi lại trong tiến trình chính / "
-             "the rows export process stopped; the rows were written by the main process")
+ROWS_HERE = ("tiến trình riêng không ghi được rows.csv/rows.parquet (đã dừng hoặc bộ đệm đã đổi), đã ghi lại trong "
+             "tiến trình chính / the rows export's own process could not write them; written by the main process")
 
 
 def _timed(func, *args):

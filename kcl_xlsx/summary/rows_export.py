@@ -18,9 +18,11 @@ from __future__ import annotations
 import concurrent.futures
 import concurrent.futures.process
 import multiprocessing
+import os
 import time
 from pathlib import Path
 
+from kcl_xlsx.base.output import current_umask
 from kcl_xlsx.summary.tables import RowsParts, StaleRows
 
 
@@ -50,7 +52,7 @@ class RowsExport:
         from kcl_xlsx.summary.export import CHUNK_ROWS  # read now: a test lowers it
 
         try:
-            self.future = self.pool.submit(_write_rows, parts, Path(folder), form, CHUNK_ROWS)
+            self.future = self.pool.submit(_write_rows, parts, Path(folder), form, CHUNK_ROWS, current_umask())
         except (OSError, RuntimeError):  # a broken pool is a RuntimeError
             self.close()
             return False
@@ -74,8 +76,12 @@ def _ready() -> None:
     import kcl_xlsx.summary.export  # noqa: F401  (pandas, pyarrow, the labels: ~0.5 s)
 
 
-def _write_rows(parts: RowsParts, folder: Path, form: str | None, chunk_rows: int) -> tuple[list[Path], float]:
+def _write_rows(parts: RowsParts, folder: Path, form: str | None, chunk_rows: int,
+                umask: int) -> tuple[list[Path], float]:
+    """In the export's process.  ``umask``: the run's, which the files get (the process was
+    started by the fork server with the umask of its own start)."""
     from kcl_xlsx.summary.export import export_rows
 
+    os.umask(umask)
     t = time.perf_counter()
     return export_rows(parts, folder, form, chunk_rows), time.perf_counter() - t
