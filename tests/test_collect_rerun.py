@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 import kcl_xlsx.collect.run as collect_run
@@ -240,6 +242,7 @@ def test_rows_exported_by_the_process_from_the_stored_rows_or_from_the_frame_are
     - by a thread, every column converted from the frame."""
     import kcl_xlsx.summary.export as E
     import kcl_xlsx.summary.outputs as O
+    import kcl_xlsx.summary.rows_cache as rows_cache
     import kcl_xlsx.summary.tables as T
 
     real, used = E.write_tables, []
@@ -251,6 +254,7 @@ def test_rows_exported_by_the_process_from_the_stored_rows_or_from_the_frame_are
 
     monkeypatch.setattr(E, "write_tables", spy)
     monkeypatch.setattr(E, "CHUNK_ROWS", 3)  # several chunks (7 rows, then 12), each rebuilt or sliced on its own
+    monkeypatch.setattr(rows_cache, "BATCH_ROWS", 2)  # the file's batches: a chunk is made of parts of two or three
     outs = {}
     for way in ("process", "stored", "frame"):
         inbox = fixture_inbox(tmp_path / f"in-{way}")
@@ -339,3 +343,20 @@ def test_a_non_finite_number_raised_in_the_export_process_is_raised_again_the_sa
     error = pickle.loads(pickle.dumps(NonFiniteNumber("rows", "budget_max_mvnd, dòng 9", float("inf"))))
     assert (error.sheet, error.ref, error.value) == ("rows", "budget_max_mvnd, dòng 9", float("inf"))
     assert str(error).startswith("rows!budget_max_mvnd, dòng 9: số không hữu hạn (inf)")
+
+
+@given(st.lists(st.integers(0, 9), max_size=8), st.integers(1, 7))
+def test_the_stored_batches_are_cut_into_the_exports_chunks_whatever_their_sizes(sizes, size):
+    """The export's chunks are its Parquet row groups: the export's process cuts the rows
+    cache's batches, of any sizes, into chunks of ``size`` rows (the last one shorter), in
+    order, and gives one empty chunk for no rows, as the thread's slices of the frame do."""
+    from kcl_xlsx.summary.tables import _rechunked
+
+    schema = pa.schema([("n", pa.int64())])
+    values = list(range(sum(sizes)))
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    batches = [pa.record_batch([pa.array(values[a:a + n], pa.int64())], schema=schema) for a, n in zip(starts, sizes)]
+    chunks = list(_rechunked(iter(batches), schema, size))
+    whole, rest = divmod(len(values), size)
+    assert [len(c) for c in chunks] == ([size] * whole + ([rest] if rest else []) or [0])
+    assert [v for c in chunks for v in c.column("n").to_pylist()] == values
