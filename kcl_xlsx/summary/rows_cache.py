@@ -96,8 +96,6 @@ def load(path: Path, key: str, warnings: list[str]) -> pd.DataFrame | None:
 
 def read(path: Path, key: str, warnings: list[str]) -> tuple[Any, pd.DataFrame] | None:
     """The stored rows as read (an Arrow table) and as :func:`load` gives them, or None."""
-    import pyarrow as pa
-
     if not path.is_file():
         return None
     try:
