@@ -92,6 +92,8 @@ def _summarise_collect(res: CollectResult, out: Path | None, export: Path | None
     elsewhere = ("rows",) if (early and rows_process is not None and tables.rows_parts is not None
                               and rows_process.submit(tables.rows_parts, Path(export), tables.form)) else ()
     in_thread = tuple(n for n in early if n not in elsewhere)
+    if elsewhere:  # the stored rows' text serves only a rows export written here (+79 MiB at a nation's scale)
+        tables.rows_arrow = None
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kcl-export") as pool:
         # see the module's docstring: these tables are written beside the pivots and the workbook
         exporting = pool.submit(_timed, write_export, tables, Path(export), in_thread) if in_thread else None
