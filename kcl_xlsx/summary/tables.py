@@ -222,9 +222,9 @@ class RowsParts:
             raise StaleRows(f"{self.cache}: written for other checks or another form")
         schema, kinds, batches = got
         counts = np.asarray(self.counts, dtype=np.int64)
-        expected = np.repeat(np.array(self.plans + ("",), dtype=object)[:-1], counts)
+        expected = np.repeat(_objects(self.plans), counts)
         plan_of_row = np.repeat(np.arange(len(counts)), counts)
-        context = {name: np.array(values + [None], dtype=object)[:-1] for name, values in self.context.items()}
+        context = {name: _objects(values) for name, values in self.context.items()}
         choices = load_choices(self.choices)
         start = 0
         for part in _rechunked(batches, schema, size):
@@ -264,6 +264,12 @@ def _rechunked(batches, schema, size: int):
                 pending, held, first = [], 0, False
     if pending or first:
         yield pa.Table.from_batches(pending, schema)
+
+
+def _objects(values) -> np.ndarray:
+    """A one-dimensional object array of ``values``, whatever they are (numpy would make a
+    list of equal-length tuples a two-dimensional array)."""
+    return np.array([*values, None], dtype=object)[:-1]
 
 
 class StaleRows(Exception):
@@ -389,7 +395,7 @@ def _rows_frame(res: CollectResult, summary_columns: tuple[tuple[str, str], ...]
     }
     repeat = np.asarray(counts, dtype=np.int64)
     for name, values in context.items():
-        table[name] = pd.Series(np.repeat(np.array(values + [None], dtype=object)[:-1], repeat), dtype=object)
+        table[name] = pd.Series(np.repeat(_objects(values), repeat), dtype=object)
     if parts is not None and getattr(cache, "on_disk", False) and len(cache.written) == len(table):
         parts.append(RowsParts(str(cache.path), cache.key, tuple(f.sub.sha256 for _s, f in plans), tuple(counts),
                                context, res.as_of, res.choices))
