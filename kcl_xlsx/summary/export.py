@@ -71,7 +71,8 @@ def export(data: SummaryData | Tables, out_dir: Path, names: tuple[str, ...] = T
     written = []
     for name, (df, shown) in frames(data, names).items():
         stored = getattr(data, "rows_arrow", None) if name == "rows" else None
-        written += _export_table(Path(out_dir), name, lambda csv, parquet: write_tables(df, csv, parquet, shown, stored))
+        written += _export_table(Path(out_dir), name,
+                                 lambda csv, parquet: write_tables(df, csv, parquet, shown, stored))
     return written
 
 
