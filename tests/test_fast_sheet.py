@@ -143,3 +143,37 @@ def test_bulk_texts_used_again_are_counted_as_xlsxwriter_counts_them(tmp_path):
         with zipfile.ZipFile(path) as z:
             counts[name] = re.search(rb'count="(\d+)" uniqueCount="(\d+)"', z.read("xl/sharedStrings.xml")).groups()
     assert counts["bulk"] == counts["own"] == (b"12", b"3")
+
+
+def test_fast_workbook_deflates_at_its_level_and_leaves_other_workbooks_at_xlsxwriters(tmp_path):
+    """FastWorkbook's parts are deflated at DEFLATE_LEVEL (faster, a little larger); a plain
+    XlsxWriter workbook closed after it in the same thread keeps zlib's default, and both
+    hold the same parts and read back the same."""
+    import zipfile
+    import zlib
+
+    from kcl_xlsx.summary.fast_sheet import DEFLATE_LEVEL, FastWorkbook
+
+    def deflated(data: bytes, level: int) -> int:
+        packer = zlib.compressobj(level, zlib.DEFLATED, -15)
+        return len(packer.compress(data) + packer.flush())
+
+    paths = {}
+    for name, cls in (("fast", FastWorkbook), ("own", xlsxwriter.Workbook), ("fast again", FastWorkbook)):
+        paths[name] = tmp_path / f"{name}.xlsx"
+        wb = cls(str(paths[name]))
+        ws = wb.add_worksheet("Bảng")
+        for r in range(3000):  # enough XML for the levels to differ
+            ws.write_row(r, 0, [f"Trường số {r}", r * 1.5, "Hiệu trưởng", r % 7])
+        wb.close()
+    for name, level in (("fast", DEFLATE_LEVEL), ("own", zlib.Z_DEFAULT_COMPRESSION), ("fast again", DEFLATE_LEVEL)):
+        with zipfile.ZipFile(paths[name]) as z:
+            for info in z.infolist():
+                assert info.compress_size == deflated(z.read(info), level), (name, info.filename)
+    with zipfile.ZipFile(paths["fast"]) as fast, zipfile.ZipFile(paths["own"]) as own:
+        assert {i.filename: fast.read(i) for i in fast.infolist() if i.filename != "docProps/core.xml"} == \
+            {i.filename: own.read(i) for i in own.infolist() if i.filename != "docProps/core.xml"}
+        sheet = "xl/worksheets/sheet1.xml"
+        assert fast.getinfo(sheet).compress_size > own.getinfo(sheet).compress_size
+    grids = [CalamineWorkbook.from_path(str(paths[n])).get_sheet_by_name("Bảng").to_python() for n in ("fast", "own")]
+    assert grids[0] == grids[1] and grids[0][2999] == ["Trường số 2999", 4498.5, "Hiệu trưởng", 2999 % 7]

@@ -182,7 +182,9 @@ class _Worker:
         return self.started + timeout_s
 
 
-def _default_context() -> multiprocessing.context.BaseContext:
+def default_context() -> multiprocessing.context.BaseContext:
+    """Forkserver where the system has it (no copy of the parent's threads, locks or pipes),
+    else spawn."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
@@ -205,7 +207,7 @@ class WorkerPool:
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.timeout_s = timeout_s
         self.mem_bytes = mem_bytes
-        self.context = context or _default_context()
+        self.context = context or default_context()
         self.workers: list[_Worker] = []
         self.running = False
         self.depth = 2  # tasks a worker holds at once (see imap_unordered)

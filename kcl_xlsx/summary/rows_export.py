@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import concurrent.futures.process
-import multiprocessing
 import os
 import time
 from pathlib import Path
 
 from kcl_xlsx.base.output import current_umask
+from kcl_xlsx.intake.sandbox import default_context
 from kcl_xlsx.summary.tables import RowsParts, StaleRows
 
 
@@ -37,9 +37,7 @@ class RowsExport:
 
     def start(self) -> RowsExport:
         try:
-            methods = multiprocessing.get_all_start_methods()
-            context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            self.pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=context)
+            self.pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=default_context())
             self.pool.submit(_ready)  # the process starts and imports the export now
         except (OSError, RuntimeError):  # no process to be had (limits): written here instead
             self.close()
