@@ -20,11 +20,13 @@ would hide that sibling's death), so ``func`` must be a picklable module-level f
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import tempfile
 import time
 from typing import Any, Callable, Iterable, Iterator
@@ -184,9 +186,32 @@ class _Worker:
 
 def default_context() -> multiprocessing.context.BaseContext:
     """Forkserver where the system has it (no copy of the parent's threads, locks or pipes),
-    else spawn."""
+    else spawn.  Start its processes inside :func:`startable_main`."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+@contextlib.contextmanager
+def startable_main() -> Iterator[None]:
+    """Processes started inside this do not try to run a main script that is no file.
+
+    A forkserver or spawn child first runs the parent's ``__main__`` again, from its
+    ``__file__``.  A script fed on standard input (``python - <<EOF``, as an office's own
+    script may be) has the ``__file__`` "<stdin>": every child died at its start, and
+    ``collect`` stopped with a traceback.  Such a script is run as if it were typed (as
+    an interactive session or ``python -c`` is): its children import only what their task
+    names, as every task of ours is a module-level function of the package."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(main, "__spec__", None) is not None or os.path.isfile(
+            os.path.join(multiprocessing.process.ORIGINAL_DIR or "", path)):
+        yield  # no script, a module run with -m, or a script the child can run again
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 class WorkerPool:
@@ -268,7 +293,8 @@ class WorkerPool:
         process = self.context.Process(target=_worker_main,
                                        args=(child_end, self.func, self.mem_bytes, self.setup, err_path),
                                        daemon=True, name="kcl-xlsx-worker")
-        process.start()
+        with startable_main():
+            process.start()
         child_end.close()  # only the child holds its end now: its death reads as EOF here
         return _Worker(process, parent_end, err_path=err_path)
 

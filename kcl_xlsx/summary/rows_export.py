@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from kcl_xlsx.base.output import current_umask
-from kcl_xlsx.intake.sandbox import default_context
+from kcl_xlsx.intake.sandbox import default_context, startable_main
 from kcl_xlsx.summary.tables import RowsParts, StaleRows
 
 
@@ -38,7 +38,8 @@ class RowsExport:
     def start(self) -> RowsExport:
         try:
             self.pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=default_context())
-            self.pool.submit(_ready)  # the process starts and imports the export now
+            with startable_main():
+                self.pool.submit(_ready)  # the process starts and imports the export now
         except (OSError, RuntimeError):  # no process to be had (limits): written here instead
             self.close()
         return self
@@ -50,7 +51,8 @@ class RowsExport:
         from kcl_xlsx.summary.export import CHUNK_ROWS  # read now: a test lowers it
 
         try:
-            self.future = self.pool.submit(_write_rows, parts, Path(folder), form, CHUNK_ROWS, current_umask())
+            with startable_main():  # a pool starts a process again when it lacks one
+                self.future = self.pool.submit(_write_rows, parts, Path(folder), form, CHUNK_ROWS, current_umask())
         except (OSError, RuntimeError):  # a broken pool is a RuntimeError
             self.close()
             return False
