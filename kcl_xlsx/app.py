@@ -55,7 +55,7 @@ def check(paths: list[Path], options: CheckOptions, *, roster: Roster | None = N
         run = CheckRun(subs, [e for e in found if e.kind != entries.FILE])
         if feedback is not None:  # inside: zip members are readable only until the clean-up
             run.feedback = write_feedback_files(subs, [e.path for e in files], feedback, show_info=show_info,
-                                                word=_word_feedback(options, roster))
+                                                word=_word_feedback(options, roster), jobs=jobs)
     return run
 
 

@@ -139,7 +139,7 @@ def collect_inbox(inbox: Path, out: Path | None, *, roster: Roster | None = None
         if feedback is not None:  # inside: zip members are readable only until the clean-up
             with_sub = [f for f in files if f.sub]
             res.feedback = write_feedback_files([f.sub for f in with_sub], [f.path for f in with_sub], Path(feedback),
-                                                show_info=show_info, word=word_feedback)
+                                                show_info=show_info, word=word_feedback, jobs=jobs)
     finally:
         if pool is not None:
             pool.close()  # a no-op when the check used it (check_many closes it)
